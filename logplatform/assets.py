@@ -1,0 +1,185 @@
+"""Reads the Elasticsearch assets under es/ and installs them, idempotently, on a cluster.
+
+The assets are installed unchanged on Elasticsearch and on the test engine (OpenSearch), except
+for what ELASTICSEARCH_ONLY lists: the lifecycle (ILM) pieces under es/lifecycle/.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from logplatform import names
+
+ES_DIR = Path(__file__).resolve().parent.parent / "es"
+
+# The one place where the two engines differ: OpenSearch has no ILM.
+ELASTICSEARCH_ONLY = (names.ILM_POLICY, names.LIFECYCLE_COMPONENT)
+
+
+def load_json(relative: str) -> dict[str, Any]:
+    return json.loads((ES_DIR / relative).read_text(encoding="utf-8"))
+
+
+def normalize_script_source() -> str:
+    return (ES_DIR / "ingest-pipelines" / "logs-logplatform.normalize.painless").read_text(encoding="utf-8")
+
+
+def pipeline_body() -> dict[str, Any]:
+    return load_json("ingest-pipelines/logs-logplatform.json")
+
+
+def mappings_body() -> dict[str, Any]:
+    return load_json("component-templates/logs-logplatform@mappings.json")
+
+
+def field_table(mapping_properties: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """Flattens mapping properties into the table the normalize script guards types with.
+
+    "a.b" -> leaf type; "a.*" -> "object" for objects with mapped children, or the type of every
+    dynamic child (labels.* -> keyword).
+    """
+    table: dict[str, str] = {}
+    for name, spec in mapping_properties.items():
+        path = f"{prefix}{name}"
+        if "properties" in spec:
+            table[f"{path}.*"] = "object"
+            table.update(field_table(spec["properties"], f"{path}."))
+        elif spec.get("type") == "object" and spec.get("dynamic") is True:
+            table[f"{path}.*"] = "keyword"
+        else:
+            table[path] = spec.get("type", "object")
+    return table
+
+
+def mapped_field_types() -> dict[str, str]:
+    return field_table(mappings_body()["template"]["mappings"]["properties"])
+
+
+@dataclass(frozen=True)
+class Asset:
+    """One PUT that makes the cluster hold one of our assets."""
+
+    name: str
+    path: str
+    body: dict[str, Any]
+
+
+def assets_for(engine: str) -> list[Asset]:
+    """The assets in install order; engine is "elasticsearch" or "opensearch"."""
+    composed_of = [names.SETTINGS_COMPONENT, names.MAPPINGS_COMPONENT]
+    index_template = load_json("index-templates/logs-logplatform.json")
+    items = [
+        Asset(names.NORMALIZE_SCRIPT, f"/_scripts/{names.NORMALIZE_SCRIPT}",
+              {"script": {"lang": "painless", "source": normalize_script_source()}}),
+        Asset(names.PIPELINE, f"/_ingest/pipeline/{names.PIPELINE}", pipeline_body()),
+        Asset(names.SETTINGS_COMPONENT, f"/_component_template/{names.SETTINGS_COMPONENT}",
+              load_json("component-templates/logs-logplatform@settings.json")),
+        Asset(names.MAPPINGS_COMPONENT, f"/_component_template/{names.MAPPINGS_COMPONENT}", mappings_body()),
+    ]
+    if engine == "elasticsearch":
+        items += [
+            Asset(names.ILM_POLICY, f"/_ilm/policy/{names.ILM_POLICY}",
+                  load_json("lifecycle/logs-logplatform.ilm-policy.json")),
+            Asset(names.LIFECYCLE_COMPONENT, f"/_component_template/{names.LIFECYCLE_COMPONENT}",
+                  load_json("lifecycle/logs-logplatform@lifecycle.json")),
+        ]
+        composed_of.append(names.LIFECYCLE_COMPONENT)
+    index_template["composed_of"] = composed_of
+    items.append(Asset(names.INDEX_TEMPLATE, f"/_index_template/{names.INDEX_TEMPLATE}", index_template))
+    return items
+
+
+class Http(Protocol):
+    """The few HTTP calls the installer needs; see logplatform.cluster.Cluster."""
+
+    def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]: ...
+
+
+def detect_engine(http: Http) -> str:
+    status, info = http.request("GET", "/")
+    if status != 200:
+        raise RuntimeError(f"GET / answered {status}: {info}")
+    distribution = (info.get("version") or {}).get("distribution", "elasticsearch")
+    return "opensearch" if distribution == "opensearch" else "elasticsearch"
+
+
+def _current(http: Http, asset: Asset) -> Any:
+    status, body = http.request("GET", asset.path)
+    if status == 404:
+        return None
+    if status != 200:
+        raise RuntimeError(f"GET {asset.path} answered {status}: {body}")
+    if asset.path.startswith("/_scripts/"):
+        return {"script": {"lang": body["script"]["lang"], "source": body["script"]["source"]}}
+    if asset.path.startswith("/_ingest/pipeline/"):
+        return body.get(asset.name)
+    if asset.path.startswith("/_component_template/"):
+        found = body["component_templates"][0]["component_template"]
+        return found
+    if asset.path.startswith("/_index_template/"):
+        return body["index_templates"][0]["index_template"]
+    if asset.path.startswith("/_ilm/policy/"):
+        return {"policy": body[asset.name]["policy"]}
+    return body
+
+
+def _same(wanted: Any, current: Any) -> bool:
+    """True when every key we set has the value we want (the cluster may add its own keys)."""
+    if isinstance(wanted, dict):
+        if not isinstance(current, dict):
+            return False
+        return all(_same(v, current.get(k)) for k, v in wanted.items())
+    if isinstance(wanted, list):
+        return isinstance(current, list) and len(wanted) == len(current) and all(
+            _same(w, c) for w, c in zip(wanted, current, strict=True))
+    if isinstance(wanted, bool) or isinstance(current, bool):
+        return str(wanted).lower() == str(current).lower()
+    if isinstance(wanted, (int, float)) and isinstance(current, str):
+        return str(wanted) == current
+    return wanted == current
+
+
+@dataclass(frozen=True)
+class InstallResult:
+    name: str
+    changed: bool
+
+
+def install(http: Http, engine: str | None = None) -> list[InstallResult]:
+    """PUTs every asset that is missing or differs; leaves identical ones alone (idempotent)."""
+    engine = engine or detect_engine(http)
+    results = []
+    for asset in assets_for(engine):
+        if _same(_normalized(asset), _current(http, asset)):
+            results.append(InstallResult(asset.name, changed=False))
+            continue
+        status, body = http.request("PUT", asset.path, asset.body)
+        if status not in (200, 201):
+            raise RuntimeError(f"installing {asset.name}: PUT {asset.path} answered {status}: {body}")
+        results.append(InstallResult(asset.name, changed=True))
+    return results
+
+
+def _normalized(asset: Asset) -> Any:
+    """The part of an asset the cluster echoes back on GET, for comparison."""
+    if asset.path.startswith("/_component_template/") or asset.path.startswith("/_index_template/"):
+        body = json.loads(json.dumps(asset.body))
+        settings = body.get("template", {}).get("settings")
+        if settings:
+            body["template"]["settings"] = _stringify(settings)
+        return body
+    return asset.body
+
+
+def _stringify(value: Any) -> Any:
+    """Clusters echo index settings back as strings."""
+    if isinstance(value, dict):
+        return {k: _stringify(v) for k, v in value.items()}
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (int, float)):
+        return str(value)
+    return value

@@ -1,0 +1,79 @@
+"""Every raw line in es/ingest-pipelines/_dev/test/pipeline/ becomes exactly the expected document,
+both through _simulate and when really indexed into the data stream (mappings applied)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from logplatform import names
+from tests.conftest import SearchEngine
+from tests.support.pipeline_cases import GENERATE, Case, all_cases, comparable
+
+CASES = all_cases()
+
+
+def simulate(engine: SearchEngine, docs: list[dict]) -> list[dict]:
+    out = engine.cluster.ok("POST", f"/_ingest/pipeline/{names.PIPELINE}/_simulate",
+                            {"docs": [{"_index": "logs-logplatform-default", "_source": d} for d in docs]})
+    results = []
+    for item in out["docs"]:
+        assert "error" not in item, f"pipeline raised instead of keeping the line: {item['error']}"
+        results.append(item["doc"])
+    return results
+
+
+def test_there_are_enough_cases() -> None:
+    assert len(CASES) >= 40
+    lines = sum(len(c.lines()) for c in CASES)
+    assert lines >= 60
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_simulate_matches_expected(installed: SearchEngine, case: Case) -> None:
+    got = [comparable(d["_id"] if d["_id"] != "_id" else None, d["_source"]) for d in simulate(installed, case.inputs())]
+    if GENERATE:
+        case.write_expected(got)
+    assert got == case.expected()
+
+
+@pytest.mark.engine
+def test_indexed_documents_match_expected(installed: SearchEngine, data_stream: str) -> None:
+    """Bulk-index every case into a real data stream, then read each document back by its id."""
+    docs: list[tuple[Case, dict, dict]] = []
+    bulk = []
+    for case in CASES:
+        for source, expected in zip(case.inputs(), case.expected(), strict=True):
+            docs.append((case, source, expected))
+            bulk.append(json.dumps({"create": {"_index": data_stream}}))
+            bulk.append(json.dumps(source))
+    status, result = installed.cluster.request("POST", "/_bulk?refresh=true", "\n".join(bulk) + "\n")
+    assert status == 200
+    created, conflicts = [], []
+    for (case, _source, expected), item in zip(docs, result["items"], strict=True):
+        outcome = item["create"]
+        if outcome["status"] == 409:
+            conflicts.append(case.name)  # a re-sent event: same _id as the first copy
+            continue
+        assert outcome["status"] == 201, f"{case.name}: {outcome}"
+        if expected["_id"]:
+            assert outcome["_id"] == expected["_id"], case.name
+        created.append((case, outcome["_id"], expected))
+    assert conflicts == ["resend-with-event-id"], "only the re-sent event is refused as a duplicate"
+
+    hits = installed.search(data_stream, {"size": 1000, "query": {"match_all": {}}})["hits"]["hits"]
+    by_id = {h["_id"]: h["_source"] for h in hits}
+    assert len(hits) == len(created)
+    for case, doc_id, expected in created:
+        assert comparable(expected["_id"], by_id[doc_id]) == expected, case.name
+
+
+@pytest.mark.engine
+def test_no_case_falls_into_the_pipeline_failure_handler(installed: SearchEngine) -> None:
+    """The failure handler keeps a document, but only the normal path normalizes it: none may end there."""
+    for case in CASES:
+        for doc in simulate(installed, case.inputs()):
+            assert doc["_source"].get("error", {}).get("type") != "logplatform.pipeline_failure", (
+                case.name, doc["_source"]["error"])

@@ -1,0 +1,132 @@
+"""Test-only HTTP proxy that makes the test engine (OpenSearch) acceptable to Elastic's clients.
+
+Why it exists: no Elasticsearch binary can be installed on our development and CI machines, so the
+suite runs against OpenSearch. Elastic's own clients refuse it:
+- elasticsearch-py 8/9 sends `application/vnd.elasticsearch+json; compatible-with=N` as Content-Type
+  and Accept, which OpenSearch answers with 406, and raises UnsupportedProductError unless every
+  response carries `X-Elastic-Product: Elasticsearch`;
+- Filebeat reads the version from `GET /` (an OpenSearch 3.x number makes it add `_type` to bulk
+  items, which OpenSearch rejects) and checks `GET /_license` for an active license.
+This proxy rewrites those headers, adds the product header, answers `GET /` with an Elasticsearch
+9.x version and `GET /_license` with an active basic license, and passes everything else through
+untouched. It is never part of the product: the compose stack talks to real Elasticsearch.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+from logplatform.stack_version import ELASTIC_STACK_VERSION
+
+_HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
+               "transfer-encoding", "upgrade", "host", "content-length"}
+
+
+def _plain_media_type(value: str) -> str:
+    if "vnd.elasticsearch+x-ndjson" in value:
+        return "application/x-ndjson"
+    if "vnd.elasticsearch+json" in value:
+        return "application/json"
+    return value
+
+
+class CompatProxy:
+    """Listens on 127.0.0.1:<port> and forwards to upstream_url (the test engine)."""
+
+    def __init__(self, upstream_url: str, port: int = 0) -> None:
+        self.upstream = urlsplit(upstream_url)
+        proxy = self
+        local = threading.local()
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+                pass
+
+            def _upstream(self) -> http.client.HTTPConnection:
+                conn = getattr(local, "conn", None)
+                if conn is None:
+                    conn = http.client.HTTPConnection(proxy.upstream.hostname, proxy.upstream.port, timeout=120)
+                    local.conn = conn
+                return conn
+
+            def _reply(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("X-Elastic-Product", "Elasticsearch")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                path = self.path
+                bare = path.split("?", 1)[0].rstrip("/")
+                headers = {k: _plain_media_type(v) if k.lower() in ("content-type", "accept") else v
+                           for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
+                try:
+                    status, resp_headers, data = self._forward(self.command, path, body, headers)
+                except OSError as exc:
+                    local.conn = None
+                    msg = json.dumps({"error": {"type": "proxy_upstream_unavailable", "reason": str(exc)},
+                                      "status": 503}).encode()
+                    self._reply(503, msg, {"Content-Type": "application/json"})
+                    return
+                if self.command in ("GET", "HEAD") and bare == "" and status == 200:
+                    info = json.loads(data)
+                    info["version"] = {**info.get("version", {}), "number": ELASTIC_STACK_VERSION,
+                                       "build_flavor": "default", "distribution": "elasticsearch-compatible-test-engine",
+                                       "minimum_wire_compatibility_version": "8.19.0",
+                                       "minimum_index_compatibility_version": "8.0.0"}
+                    info["tagline"] = "You Know, for Search"
+                    data = json.dumps(info).encode()
+                elif bare == "/_license" and self.command == "GET":
+                    status, data = 200, json.dumps({"license": {
+                        "status": "active", "uid": "logplatform-test-engine", "type": "basic",
+                        "issue_date_in_millis": 0, "max_nodes": 1000, "issued_to": "logplatform-tests",
+                        "issuer": "elasticsearch", "start_date_in_millis": -1}}).encode()
+                    resp_headers = {"Content-Type": "application/json"}
+                self._reply(status, data, resp_headers)
+
+            def _forward(self, method: str, path: str, body: bytes | None,
+                         headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+                for attempt in (1, 2):  # a kept-alive upstream connection may have been closed
+                    conn = self._upstream()
+                    try:
+                        conn.request(method, path, body=body, headers=headers)
+                        resp = conn.getresponse()
+                        data = resp.read()
+                        out = {k: v for k, v in resp.getheaders() if k.lower() not in _HOP_BY_HOP}
+                        return resp.status, out, data
+                    except (http.client.HTTPException, ConnectionError):
+                        conn.close()
+                        local.conn = None
+                        if attempt == 2:
+                            raise
+                raise AssertionError("unreachable")
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, name="es-compat-proxy", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def start(self) -> CompatProxy:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
