@@ -15,8 +15,8 @@ from logplatform import names
 
 ES_DIR = Path(__file__).resolve().parent.parent / "es"
 
-# The one place where the two engines differ: OpenSearch has no ILM.
-ELASTICSEARCH_ONLY = (names.ILM_POLICY, names.LIFECYCLE_COMPONENT)
+# The one place where the two engines differ: OpenSearch has no ILM, so es/lifecycle/ is installed
+# on Elasticsearch only (see assets_for).
 
 
 def load_json(relative: str) -> dict[str, Any]:
@@ -79,7 +79,7 @@ def assets_for(engine: str) -> list[Asset]:
               load_json("component-templates/logs-logplatform@settings.json")),
         Asset(names.MAPPINGS_COMPONENT, f"/_component_template/{names.MAPPINGS_COMPONENT}", mappings_body()),
     ]
-    if engine == "elasticsearch":
+    if engine == "elasticsearch":  # es/lifecycle/: ILM, which OpenSearch does not have
         items += [
             Asset(names.ILM_POLICY, f"/_ilm/policy/{names.ILM_POLICY}",
                   load_json("lifecycle/logs-logplatform.ilm-policy.json")),
@@ -183,3 +183,12 @@ def _stringify(value: Any) -> Any:
     if isinstance(value, (int, float)):
         return str(value)
     return value
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] == ["--print-field-table"]:
+        print(json.dumps(mapped_field_types(), indent=2))
+    else:
+        sys.exit("usage: python -m logplatform.assets --print-field-table")

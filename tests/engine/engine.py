@@ -1,7 +1,8 @@
 """Builds and runs the test engine: one OpenSearch node in one JVM (see pom.xml and TestEngine.java).
 
 Used by the pytest session fixture (tests/conftest.py) and runnable by hand:
-    python -m tests.engine.engine            # build, start, print the URL, wait for Ctrl-C
+    python -m tests.engine.engine            # build, start on port 9250, print the URL, wait for Ctrl-C
+    python -m tests.engine.engine --build    # build only (Maven resolves OpenSearch from Maven Central)
 """
 
 from __future__ import annotations
@@ -144,7 +145,8 @@ class TestEngine:
 
     def is_up(self) -> bool:
         try:
-            with urllib.request.urlopen(f"{self.url}/_cluster/health?wait_for_status=yellow&timeout=1s", timeout=3) as r:
+            health = f"{self.url}/_cluster/health?wait_for_status=yellow&timeout=1s"
+            with urllib.request.urlopen(health, timeout=3) as r:
                 return r.status == 200
         except OSError:
             return False
@@ -175,6 +177,11 @@ class TestEngine:
 
 
 def main() -> None:
+    if sys.argv[1:] == ["--build"]:
+        java_home = find_java_home()
+        print(f"test engine: Java {_java_major(java_home)} at {java_home}", flush=True)
+        build(java_home)
+        return
     engine = TestEngine(port=int(sys.argv[1]) if len(sys.argv) > 1 else 9250)
     engine.start()
     print(f"ELASTICSEARCH_URL={engine.url}  (Ctrl-C stops it)")

@@ -83,7 +83,7 @@ class CompatProxy:
                 if self.command in ("GET", "HEAD") and bare == "" and status == 200:
                     info = json.loads(data)
                     info["version"] = {**info.get("version", {}), "number": ELASTIC_STACK_VERSION,
-                                       "build_flavor": "default", "distribution": "elasticsearch-compatible-test-engine",
+                                       "build_flavor": "default",
                                        "minimum_wire_compatibility_version": "8.19.0",
                                        "minimum_index_compatibility_version": "8.0.0"}
                     info["tagline"] = "You Know, for Search"
@@ -113,7 +113,7 @@ class CompatProxy:
                             raise
                 raise AssertionError("unreachable")
 
-            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle  # noqa: N815 - stdlib names
 
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
