@@ -1,0 +1,167 @@
+"""API keys: created and revoked with `logplatform apikey`, stored hashed, checked in constant time.
+
+A key reads `lp_<id>_<secret>`. The store (a JSON file on a volume, mode 600) keeps the id, a name,
+the SHA-256 of the secret (the secret is 256 random bits, so a fast hash is enough and a leaked store
+reveals no key), an optional rate limit in events per second, and when it was revoked. The backend
+re-reads the file when it changes, so new and revoked keys apply without a restart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import math
+import os
+import secrets
+import threading
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+PREFIX = "lp"
+
+
+@dataclass
+class ApiKey:
+    id: str
+    name: str
+    hash: str
+    created: str
+    revoked: str | None = None
+    rate_limit_per_s: float | None = None
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class KeyStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._keys: dict[str, ApiKey] = {}
+        self._mtime: float | None = None
+        self._checked = 0.0
+
+    # -- reading -------------------------------------------------------------------------------
+    def _load(self) -> None:
+        try:
+            mtime = self.path.stat().st_mtime
+        except FileNotFoundError:
+            self._keys, self._mtime = {}, None
+            return
+        if mtime == self._mtime:
+            return
+        data = json.loads(self.path.read_text())
+        self._keys = {k["id"]: ApiKey(**k) for k in data.get("keys", [])}
+        self._mtime = mtime
+
+    def keys(self) -> list[ApiKey]:
+        with self._lock:
+            self._load()
+            return list(self._keys.values())
+
+    def verify(self, presented: str | None) -> ApiKey | None:
+        """The active key the client presented, or None. Same work whether or not the id exists."""
+        now = time.monotonic()
+        with self._lock:
+            if now - self._checked > 1.0:
+                self._load()
+                self._checked = now
+            keys = self._keys
+        key_id, secret = _split(presented or "")
+        entry = keys.get(key_id)
+        expected = entry.hash if entry else _hash("no such key")
+        matches = hmac.compare_digest(_hash(secret), expected)
+        if entry is None or not matches or entry.revoked:
+            return None
+        return entry
+
+    # -- writing (the CLI) ---------------------------------------------------------------------
+    def _save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        data = json.dumps({"keys": [asdict(k) for k in self._keys.values()]}, indent=2)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+        self._mtime = None
+
+    def create(self, name: str, rate_limit_per_s: float | None = None) -> str:
+        """Creates a key and returns it; only its hash is stored, so this is the one time it is shown."""
+        with self._lock:
+            self._load()
+            key_id = secrets.token_hex(6)
+            secret = secrets.token_urlsafe(32)
+            self._keys[key_id] = ApiKey(key_id, name, _hash(secret), datetime.now(UTC).isoformat(timespec="seconds"),
+                                        rate_limit_per_s=rate_limit_per_s)
+            self._save()
+            return f"{PREFIX}_{key_id}_{secret}"
+
+    def import_key(self, name: str, key: str, rate_limit_per_s: float | None = None) -> ApiKey:
+        """Stores (the hash of) a key made elsewhere, e.g. the generator's key created by setup. Idempotent."""
+        key_id, secret = _split(key)
+        if not key_id or not secret:
+            raise ValueError("a key reads lp_<id>_<secret>")
+        with self._lock:
+            self._load()
+            entry = ApiKey(key_id, name, _hash(secret), datetime.now(UTC).isoformat(timespec="seconds"),
+                           rate_limit_per_s=rate_limit_per_s)
+            old = self._keys.get(key_id)
+            if old and old.hash == entry.hash and not old.revoked:
+                return old
+            self._keys[key_id] = entry
+            self._save()
+            return entry
+
+    def revoke(self, key_id_or_name: str) -> list[str]:
+        with self._lock:
+            self._load()
+            hits = [k for k in self._keys.values() if key_id_or_name in (k.id, k.name) and not k.revoked]
+            for k in hits:
+                k.revoked = datetime.now(UTC).isoformat(timespec="seconds")
+            if hits:
+                self._save()
+            return [k.id for k in hits]
+
+
+def _split(presented: str) -> tuple[str, str]:
+    parts = presented.strip().split("_", 2)
+    if len(parts) != 3 or parts[0] != PREFIX:
+        return "", presented
+    return parts[1], parts[2]
+
+
+def new_key() -> str:
+    """A fresh key, for setup to hand to the generator before the backend has stored it."""
+    return f"{PREFIX}_{secrets.token_hex(6)}_{secrets.token_urlsafe(32)}"
+
+
+class RateLimiter:
+    """Token bucket per key, in events per second, with a burst of two seconds' worth."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: ApiKey, events: int) -> float:
+        """Takes `events` tokens; returns 0 when allowed, else the seconds to wait before retrying."""
+        rate = key.rate_limit_per_s
+        if not rate:
+            return 0.0
+        burst = max(rate * 2, 1.0)
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get(key.id, (burst, now))
+            tokens = min(burst, tokens + (now - last) * rate)
+            if events <= tokens:
+                self._buckets[key.id] = (tokens - events, now)
+                return 0.0
+            self._buckets[key.id] = (tokens, now)
+            needed = min(events, burst) - tokens
+            return max(math.ceil(needed / rate), 1)

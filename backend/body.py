@@ -1,0 +1,126 @@
+"""Reads a request body within limits and decodes it into a list of raw events.
+
+Starlette has no body size limit of its own, so the limit is enforced here while streaming, before
+anything is buffered past it; gzip bodies are inflated with the same limit (no gzip bombs).
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+
+class BodyError(Exception):
+    def __init__(self, status: int, reason: str, field: str = "body") -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+        self.field = field
+
+
+JSON_TYPES = ("application/json",)
+NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl", "application/json-seq")
+
+
+async def read_limited(stream: AsyncIterator[bytes], encoding: str | None, max_bytes: int) -> bytes:
+    encoding = (encoding or "identity").strip().lower()
+    if encoding not in ("identity", "gzip", "deflate"):
+        raise BodyError(415, f"unsupported Content-Encoding {encoding!r}: use gzip, deflate or none",
+                        "content-encoding")
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS) \
+        if encoding != "identity" else None
+    received = 0
+    out = bytearray()
+    async for chunk in stream:
+        received += len(chunk)
+        if received > max_bytes:
+            raise BodyError(413, f"request body larger than {max_bytes} bytes")
+        if inflater is None:
+            out += chunk
+            continue
+        try:
+            out += inflater.decompress(chunk, max_bytes + 1 - len(out))
+        except zlib.error as exc:
+            raise BodyError(400, f"body is not valid {encoding}: {exc}", "content-encoding") from None
+        if len(out) > max_bytes or inflater.unconsumed_tail:
+            raise BodyError(413, f"decompressed body larger than {max_bytes} bytes")
+    if inflater is not None:
+        if not inflater.eof:
+            raise BodyError(400, f"body is not valid {encoding}: truncated", "content-encoding")
+        out += inflater.flush()
+    return bytes(out)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _loads(text: str) -> Any:
+    return json.loads(text, parse_constant=_reject_constant)
+
+
+@dataclass
+class Decoded:
+    events: list[Any]
+    # NDJSON lines that were not JSON: (position, reason); they are reported, the others go on
+    bad_lines: list[tuple[int, str]]
+
+
+def media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def decode(body: bytes, content_type: str | None) -> Decoded:
+    kind = media_type(content_type)
+    if kind not in JSON_TYPES + NDJSON_TYPES:
+        raise BodyError(415, f"Content-Type must be application/json or application/x-ndjson, not {kind or 'missing'}",
+                        "content-type")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BodyError(400, f"body is not valid UTF-8 at byte {exc.start}") from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if kind in JSON_TYPES:
+        if not text.strip():
+            raise BodyError(400, "empty body: send an event object or an array of events")
+        try:
+            value = _loads(text)
+        except (ValueError, RecursionError) as exc:
+            raise BodyError(400, f"body is not valid JSON: {_short(exc)}") from None
+        if isinstance(value, list):
+            return Decoded(value, [])
+        if isinstance(value, dict):
+            return Decoded([value], [])
+        raise BodyError(400, "body must be an event object or an array of events")
+    events: list[Any] = []
+    bad: list[tuple[int, str]] = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        try:
+            events.append(_loads(line))
+        except (ValueError, RecursionError) as exc:
+            bad.append((len(events) + len(bad), f"line is not valid JSON: {_short(exc)}"))
+            events.append(_BadLine)
+    return Decoded(events, bad)
+
+
+class _BadLineType:
+    """Placeholder keeping positions stable for NDJSON lines that could not be parsed."""
+
+
+_BadLine = _BadLineType()
+
+
+def is_bad_line(value: Any) -> bool:
+    return value is _BadLine
+
+
+def _short(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return str(exc)[:200]

@@ -1,0 +1,287 @@
+"""Delivery: events to Elasticsearch with _bulk, micro-batched across requests, spooled when it cannot.
+
+Each accepted event is one JSON line (events.py). Requests submit their lines and wait; workers
+gather lines from all concurrent requests into one _bulk (bounded by count, bytes and a few
+milliseconds of waiting), retry what Elasticsearch answers with 429/5xx, and spool (fsynced) what
+they could not index within the retry budget. Every line carries an event.id from which the pipeline
+derives the document id, so retries, spool replays and races count once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from backend.metrics import Metrics
+from backend.spool import Spool, SpoolFull
+
+log = logging.getLogger("backend.delivery")
+
+INDEXED = "indexed"
+QUEUED = "queued"
+FAILED = "failed"
+
+
+@dataclass
+class ItemStatus:
+    """What the sink said of one line: ok (created or already there), retry, or error."""
+
+    kind: str  # "ok" | "retry" | "error"
+    reason: str = ""
+
+
+class SinkUnavailable(Exception):
+    """The whole bulk request failed (connection refused, timeout, 5xx, 429)."""
+
+
+class Sink(Protocol):
+    async def bulk(self, lines: list[str]) -> list[ItemStatus]: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass
+class Result:
+    status: str  # INDEXED | QUEUED | FAILED
+    reason: str = ""
+
+
+@dataclass
+class _Item:
+    line: str
+    future: asyncio.Future[Result]
+
+
+class Delivery:
+    def __init__(self, sink: Sink, spool: Spool, metrics: Metrics, *, max_events: int = 1000,
+                 max_bytes: int = 8 * 1024 * 1024, max_wait_s: float = 0.005, concurrency: int = 2,
+                 retry_budget_s: float = 2.0, outage_probe_s: float = 2.0) -> None:
+        self.sink = sink
+        self.spool = spool
+        self.metrics = metrics
+        self.max_events = max_events
+        self.max_bytes = max_bytes
+        self.max_wait_s = max_wait_s
+        self.concurrency = concurrency
+        self.retry_budget_s = retry_budget_s
+        self.outage_probe_s = outage_probe_s
+        self._queue: asyncio.Queue[_Item] = asyncio.Queue()
+        self._workers: list[asyncio.Task[None]] = []
+        # while Elasticsearch is known down, spool at once instead of making every client wait
+        self._down_since: float | None = None
+        self._next_probe = 0.0
+        self._probing = False
+
+    async def start(self) -> None:
+        self._workers = [asyncio.create_task(self._worker(i), name=f"delivery-{i}") for i in range(self.concurrency)]
+
+    async def stop(self) -> None:
+        """Delivers (or spools) what is queued, then stops the workers."""
+        await self._queue.join()
+        for w in self._workers:
+            w.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        await self.sink.close()
+
+    @property
+    def elasticsearch_down(self) -> bool:
+        return self._down_since is not None
+
+    async def submit(self, lines: list[str]) -> list[Result]:
+        loop = asyncio.get_running_loop()
+        items = [_Item(line, loop.create_future()) for line in lines]
+        for item in items:
+            self._queue.put_nowait(item)
+        return list(await asyncio.gather(*(i.future for i in items)))
+
+    async def _worker(self, number: int) -> None:
+        while True:
+            first = await self._queue.get()
+            batch = [first]
+            size = len(first.line)
+            deadline = time.monotonic() + self.max_wait_s
+            while len(batch) < self.max_events and size < self.max_bytes:
+                try:
+                    item = self._queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    try:
+                        item = await asyncio.wait_for(self._queue.get(), remaining)
+                    except TimeoutError:
+                        break
+                batch.append(item)
+                size += len(item.line)
+            try:
+                await self._deliver(batch)
+            except Exception as exc:  # never leave a client waiting
+                log.exception("delivery failed unexpectedly")
+                for item in batch:
+                    if not item.future.done():
+                        item.future.set_result(Result(FAILED, f"internal error: {type(exc).__name__}"))
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    async def _deliver(self, batch: list[_Item]) -> None:
+        pending = batch
+        started = time.monotonic()
+        attempt = 0
+        while pending and not self._skip_elasticsearch():
+            attempt += 1
+            t0 = time.monotonic()
+            try:
+                statuses = await self.sink.bulk([i.line for i in pending])
+            except SinkUnavailable as exc:
+                self._mark_down(str(exc))
+                break
+            finally:
+                self.metrics.bulk_seconds.observe(time.monotonic() - t0)
+                self.metrics.bulk_size.observe(len(pending))
+            self._mark_up()
+            retry = []
+            for item, status in zip(pending, statuses, strict=True):
+                if status.kind == "ok":
+                    item.future.set_result(Result(INDEXED))
+                    self.metrics.events.labels("indexed").inc()
+                elif status.kind == "retry":
+                    retry.append(item)
+                else:
+                    item.future.set_result(Result(FAILED, status.reason))
+                    self.metrics.events.labels("failed").inc()
+            pending = retry
+            if not pending:
+                return
+            backoff = min(0.05 * 2 ** attempt, 1.0) * (0.5 + random.random())
+            if time.monotonic() - started + backoff > self.retry_budget_s:
+                break
+            await asyncio.sleep(backoff)
+        if pending:
+            await self._spool(pending)
+
+    def _skip_elasticsearch(self) -> bool:
+        """While Elasticsearch is down, one batch every outage_probe_s probes it; the others are spooled at once."""
+        if self._down_since is None:
+            return False
+        if not self._probing and time.monotonic() >= self._next_probe:
+            self._probing = True
+            return False
+        return True
+
+    def _mark_down(self, reason: str) -> None:
+        now = time.monotonic()
+        if self._down_since is None:
+            log.warning("Elasticsearch unavailable, spooling events: %s", reason)
+            self._down_since = now
+        self._next_probe = now + self.outage_probe_s
+        self._probing = False
+        self.metrics.elasticsearch_up.set(0)
+
+    def _mark_up(self) -> None:
+        if self._down_since is not None:
+            log.info("Elasticsearch reachable again after %.1fs", time.monotonic() - self._down_since)
+        self._down_since = None
+        self._probing = False
+        self.metrics.elasticsearch_up.set(1)
+
+    async def _spool(self, items: list[_Item]) -> None:
+        try:
+            await asyncio.to_thread(self.spool.append, [i.line for i in items])
+        except SpoolFull as exc:
+            log.error("events could not be made durable: %s", exc)
+            for item in items:
+                item.future.set_result(Result(FAILED, f"unavailable: {exc}"))
+            self.metrics.events.labels("failed").inc(len(items))
+            return
+        for item in items:
+            item.future.set_result(Result(QUEUED))
+        self.metrics.events.labels("spooled").inc(len(items))
+        self.metrics.spool_bytes.set(self.spool.size())
+
+
+def bulk_body(lines: list[str], data_stream: str) -> str:
+    action = json.dumps({"create": {"_index": data_stream}})
+    parts = []
+    for line in lines:
+        parts.append(action)
+        parts.append(json.dumps({"message": line}, ensure_ascii=False))
+    return "\n".join(parts) + "\n"
+
+
+def item_status(item: dict) -> ItemStatus:
+    """One item of a _bulk response. A 200 response can hold failed items."""
+    result = next(iter(item.values()))
+    status = result.get("status", 500)
+    if status < 300 or status == 409:  # 409: the same event.id is already indexed
+        return ItemStatus("ok")
+    reason = _reason(result)
+    # a missing pipeline is transient (a node that just started has not loaded it yet, or setup has not run):
+    # retry, then spool, rather than fail the event
+    if status == 429 or status >= 500 or "pipeline with id" in reason:
+        return ItemStatus("retry", reason)
+    return ItemStatus("error", reason)
+
+
+def _reason(result: dict) -> str:
+    error = result.get("error") or {}
+    if isinstance(error, dict):
+        return f"{error.get('type', 'error')}: {error.get('reason', '')}"[:500]
+    return str(error)[:500]
+
+
+class ElasticsearchSink:
+    """_bulk through elasticsearch-py's async client, create operations into the data stream, our pipeline."""
+
+    def __init__(self, client: object, data_stream: str, pipeline: str) -> None:
+        self.client = client
+        self.data_stream = data_stream
+        self.pipeline = pipeline
+
+    async def bulk(self, lines: list[str]) -> list[ItemStatus]:
+        from elasticsearch import ApiError, TransportError
+
+        try:
+            resp = await self.client.bulk(operations=bulk_body(lines, self.data_stream),  # type: ignore[attr-defined]
+                                          pipeline=self.pipeline)
+        except ApiError as exc:
+            if exc.meta.status == 429 or exc.meta.status >= 500:
+                raise SinkUnavailable(f"_bulk answered {exc.meta.status}") from exc
+            return [ItemStatus("error", f"_bulk answered {exc.meta.status}: {str(exc)[:300]}")] * len(lines)
+        except TransportError as exc:
+            raise SinkUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        items = resp.body["items"]
+        if len(items) != len(lines):
+            raise SinkUnavailable(f"_bulk answered {len(items)} items for {len(lines)} events")
+        return [item_status(i) for i in items]
+
+    async def close(self) -> None:
+        await self.client.close()  # type: ignore[attr-defined]
+
+
+class MemorySink:
+    """An in-memory stand-in for unit tests: documents by event line, switchable down, with scripted item answers."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.down = False
+        self.calls = 0
+        self.scripted: list[list[ItemStatus]] = []  # answers for the next calls, then "ok"
+
+    async def bulk(self, lines: list[str]) -> list[ItemStatus]:
+        self.calls += 1
+        if self.down:
+            raise SinkUnavailable("memory sink is down")
+        answer = self.scripted.pop(0) if self.scripted else [ItemStatus("ok")] * len(lines)
+        for line, status in zip(lines, answer, strict=True):
+            if status.kind == "ok":
+                self.lines.append(line)
+        return answer
+
+    async def close(self) -> None:
+        pass

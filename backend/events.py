@@ -1,0 +1,190 @@
+"""Validates incoming events and turns each into the one JSON line the pipeline receives.
+
+The contract (docs/event-schema.md): the backend hands the pipeline the same line it would write to
+the log volume, so a POSTed event and the same event written as a line become the same document.
+Validation here is only what a client must be told about at once (status, field, reason); all
+normalization happens in the ingest pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_message_chars: int = 32 * 1024
+    max_field_chars: int = 8 * 1024
+    max_depth: int = 8
+    max_keys: int = 200
+
+
+@dataclass
+class FieldError:
+    field: str
+    reason: str
+
+
+@dataclass
+class Rejected:
+    index: int
+    errors: list[FieldError]
+
+
+@dataclass
+class Accepted:
+    index: int
+    event_id: str
+    line: str  # compact JSON, no newline
+
+
+@dataclass
+class Checked:
+    accepted: list[Accepted] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+class ServiceObject(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    name: str = Field(min_length=1, max_length=256)
+
+
+class EventModel(BaseModel):
+    """The fields a client must get right. Everything else is free-form and goes to the pipeline."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    service: str | ServiceObject = Field(description="Service name, or an ECS service object with `name`")
+    message: str = Field(description="The log message")
+    level: str | int | None = Field(None, description="Any common level name or number; normalized by the pipeline")
+    timestamp: str | int | float | None = Field(None, alias="@timestamp",
+                                                description="ISO 8601 or epoch seconds/millis; default: now")
+    meta: dict[str, Any] | None = Field(None, description="Metadata; keys with an ECS home land there")
+
+    @field_validator("service")
+    @classmethod
+    def _service_not_blank(cls, v: str | ServiceObject) -> str | ServiceObject:
+        if isinstance(v, str) and not (0 < len(v.strip()) <= 256):
+            raise ValueError("must be a non-empty name of at most 256 characters")
+        return v
+
+    @field_validator("level")
+    @classmethod
+    def _level_short(cls, v: str | int | None) -> str | int | None:
+        if isinstance(v, str) and len(v) > 32:
+            raise ValueError("at most 32 characters")
+        return v
+
+    @field_validator("timestamp")
+    @classmethod
+    def _timestamp_readable(cls, v: str | int | float | None) -> str | int | float | None:
+        if v is None:
+            return v
+        if isinstance(v, bool):
+            raise ValueError("must be an ISO 8601 string or an epoch number")
+        if isinstance(v, (int, float)):
+            if not math.isfinite(v) or not 0 <= v < 1e19:
+                raise ValueError("epoch number out of range")
+            return v
+        try:
+            parsed = datetime.fromisoformat(v.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError("not an ISO 8601 date-time (e.g. 2026-01-31T12:00:00.000Z)") from None
+        if not 1000 <= parsed.year <= 9999:
+            raise ValueError("year out of range")
+        return v
+
+
+SEED_EXAMPLE = {"service": "auth-service", "level": "ERROR", "message": "Login failed",
+                "meta": {"user_id": 123, "ip": "1.1.1.1"}}
+
+
+def _expand(event: dict[str, Any]) -> dict[str, Any]:
+    """`{"service.name": "a"}` counts as `service.name` for validation (the pipeline expands dots the same way)."""
+    out = dict(event)
+    for key in [k for k in event if k in ("service.name", "event.id")]:
+        parent, _, leaf = key.partition(".")
+        if not isinstance(out.get(parent), dict):
+            out[parent] = out.get(parent, {})
+        if isinstance(out.get(parent), dict):
+            out[parent] = {**out[parent], leaf: out.pop(key)}
+    return out
+
+
+def _structure_errors(value: Any, limits: Limits) -> list[FieldError]:
+    """Depth, key count and string sizes, without recursion limits of our own to trip on."""
+    errors: list[FieldError] = []
+    keys = 0
+    stack: list[tuple[str, Any, int]] = [("", value, 0)]
+    while stack and len(errors) < 10:
+        path, v, depth = stack.pop()
+        if isinstance(v, dict):
+            if depth >= limits.max_depth:
+                errors.append(FieldError(path or "$", f"nested deeper than {limits.max_depth} levels"))
+                continue
+            keys += len(v)
+            if keys > limits.max_keys:
+                errors.append(FieldError(path or "$", f"more than {limits.max_keys} keys in one event"))
+                break
+            for k, child in v.items():
+                if len(k) > 256:
+                    errors.append(FieldError(f"{path}.{k[:32]}…".lstrip("."), "key longer than 256 characters"))
+                    continue
+                stack.append((f"{path}.{k}".lstrip("."), child, depth + 1))
+        elif isinstance(v, list):
+            if depth >= limits.max_depth:
+                errors.append(FieldError(path, f"nested deeper than {limits.max_depth} levels"))
+                continue
+            keys += len(v)
+            if keys > limits.max_keys:
+                errors.append(FieldError(path, f"more than {limits.max_keys} values in one event"))
+                break
+            stack.extend((f"{path}[{i}]", item, depth + 1) for i, item in enumerate(v))
+        elif isinstance(v, str):
+            limit = limits.max_message_chars if path == "message" else limits.max_field_chars
+            if len(v) > limit:
+                errors.append(FieldError(path, f"longer than {limit} characters"))
+        elif isinstance(v, float) and not math.isfinite(v):
+            errors.append(FieldError(path, "NaN and Infinity are not JSON"))
+    return errors
+
+
+def check_event(index: int, raw: Any, limits: Limits, now: datetime | None = None) -> Accepted | Rejected:
+    if not isinstance(raw, dict):
+        return Rejected(index, [FieldError("$", "an event must be a JSON object")])
+    errors = _structure_errors(raw, limits)
+    if errors:
+        return Rejected(index, errors)
+    event = _expand(raw)
+    try:
+        EventModel.model_validate(event)
+    except ValidationError as exc:
+        return Rejected(index, [FieldError(".".join(str(p) for p in e["loc"]) or "$", e["msg"])
+                                for e in exc.errors(include_url=False)])
+    event_obj = event.get("event") if isinstance(event.get("event"), dict) else {}
+    event_id = event_obj.get("id")
+    if event_id is not None and (not isinstance(event_id, str) or not 0 < len(event_id) <= 256):
+        return Rejected(index, [FieldError("event.id", "must be a string of 1 to 256 characters")])
+    if event_id is None:
+        event_id = str(uuid.uuid4())
+        event["event"] = {**event_obj, "id": event_id}
+    if event.get("@timestamp") is None:
+        event["@timestamp"] = (now or datetime.now(UTC)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    line = json.dumps(event, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return Accepted(index, event_id, line)
+
+
+def check_events(events: list[Any], limits: Limits) -> Checked:
+    now = datetime.now(UTC)
+    out = Checked()
+    for i, raw in enumerate(events):
+        result = check_event(i, raw, limits, now)
+        (out.accepted if isinstance(result, Accepted) else out.rejected).append(result)  # type: ignore[arg-type]
+    return out

@@ -1,0 +1,59 @@
+"""The backend logs itself as ECS JSON lines to the log volume (Filebeat ships them like any service's)
+and, for people, readably on the console."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pythonjsonlogger.json import JsonFormatter
+
+from logplatform.names import ECS_VERSION
+
+
+class EcsJsonFormatter(JsonFormatter):
+    """One ECS line per record: @timestamp, log.level, log.logger, message, service.name, event.id."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__("%(message)s", rename_fields={"levelname": "log.level", "name": "log.logger"},
+                         json_ensure_ascii=False)
+        self.service = service
+
+    def add_fields(self, log_record: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
+        super().add_fields(log_record, record, message_dict)
+        log_record["@timestamp"] = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds") \
+            .replace("+00:00", "Z")
+        log_record["log.level"] = record.levelname
+        log_record["log.logger"] = record.name
+        log_record["service.name"] = self.service
+        log_record["ecs.version"] = ECS_VERSION
+        log_record["event.id"] = str(uuid.uuid4())
+        if record.exc_info and "exc_info" in log_record:
+            log_record["error.stack_trace"] = log_record.pop("exc_info")
+
+
+def setup_logging(service: str, log_dir: Path | None, level: str = "INFO", console: str = "text",
+                  max_bytes: int = 50 * 1024 * 1024, backups: int = 5) -> None:
+    root = logging.getLogger()
+    root.setLevel(level.upper())
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    console_handler = logging.StreamHandler(sys.stderr)
+    console_handler.setFormatter(EcsJsonFormatter(service) if console == "json" else
+                                 logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    root.addHandler(console_handler)
+    if log_dir is not None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        # RotatingFileHandler rotates by rename, which Filebeat follows without loss or re-reads
+        file_handler = logging.handlers.RotatingFileHandler(log_dir / f"{service}.log", maxBytes=max_bytes,
+                                                            backupCount=backups, encoding="utf-8")
+        file_handler.setFormatter(EcsJsonFormatter(service))
+        root.addHandler(file_handler)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers.clear()
+        logging.getLogger(name).propagate = True

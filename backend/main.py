@@ -1,0 +1,86 @@
+"""The FastAPI application: `uvicorn backend.main:create_app --factory` or `python -m backend`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+
+from backend.auth import KeyStore, RateLimiter
+from backend.delivery import Delivery, ElasticsearchSink, Sink
+from backend.metrics import Metrics
+from backend.routers import health, ingest, search
+from backend.settings import Settings, get_settings
+from backend.spool import Spool
+from backend.state import AppState
+
+log = logging.getLogger("backend")
+
+
+def elasticsearch_client(settings: Settings) -> Any:
+    from elasticsearch import AsyncElasticsearch
+
+    auth: dict[str, Any] = {}
+    if settings.elasticsearch_api_key:
+        auth["api_key"] = settings.elasticsearch_api_key
+    elif settings.elasticsearch_username and settings.elasticsearch_password:
+        auth["basic_auth"] = (settings.elasticsearch_username, settings.elasticsearch_password)
+    return AsyncElasticsearch(settings.elasticsearch_url, ca_certs=settings.elasticsearch_ca_certs,
+                              request_timeout=settings.request_timeout_s, max_retries=0, retry_on_timeout=False,
+                              connections_per_node=32, **auth)
+
+
+def create_app(settings: Settings | None = None, sink: Sink | None = None, search_client: Any = None) -> FastAPI:
+    settings = settings or get_settings()
+    metrics = Metrics()
+    client = search_client
+    if sink is None or client is None:
+        client = client or elasticsearch_client(settings)
+        sink = sink or ElasticsearchSink(client, settings.data_stream, settings.pipeline)
+    spool = Spool(settings.log_dir / "spool", settings.spool_max_bytes, settings.spool_file_max_bytes)
+    delivery = Delivery(sink, spool, metrics, max_events=settings.batch_max_events, max_bytes=settings.batch_max_bytes,
+                        max_wait_s=settings.batch_max_wait_ms / 1000, concurrency=settings.bulk_concurrency,
+                        retry_budget_s=settings.retry_budget_s, outage_probe_s=settings.outage_probe_s)
+    state = AppState(settings, delivery, spool, KeyStore(settings.api_keys_file), RateLimiter(), metrics, client)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await delivery.start()
+        log.info("backend started: data stream %s, pipeline %s, spool %s", settings.data_stream, settings.pipeline,
+                 spool.directory)
+        if not settings.auth_enabled:
+            log.warning("authentication is OFF (LOGPLATFORM_AUTH_ENABLED=false): anyone can write")
+        yield
+        await delivery.stop()
+        log.info("backend stopped")
+
+    app = FastAPI(title="Log-Platform backend", version="0.1.0", lifespan=lifespan,
+                  description="Send logs over HTTP to the same pipeline Filebeat uses. "
+                              "Authenticate with `X-API-Key: <key>` (keys from `logplatform apikey create`).")
+    app.state.logplatform = state
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["Content-Type", "Content-Encoding", "X-API-Key", "Authorization"])
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Any:
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return JSONResponse({"status": 500, "field": "", "reason": "internal error"}, status_code=500)
+
+    app.include_router(ingest.router)
+    app.include_router(search.router)
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,173 @@
+"""POST /logs and POST /logs/ndjson: events in, one answer per event."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from backend.auth import ApiKey
+from backend.body import NDJSON_TYPES, BodyError, decode, is_bad_line, media_type, read_limited
+from backend.delivery import FAILED, INDEXED, QUEUED
+from backend.events import SEED_EXAMPLE, Accepted, FieldError, Limits, Rejected, check_events
+from backend.security import require_api_key
+from backend.state import AppState, get_state
+
+router = APIRouter(tags=["ingest"])
+
+
+class ItemError(BaseModel):
+    field: str
+    reason: str
+
+
+class Item(BaseModel):
+    index: int
+    status: Literal["indexed", "queued", "rejected", "failed"]
+    id: str | None = None
+    errors: list[ItemError] | None = None
+
+
+class IngestResponse(BaseModel):
+    accepted: int
+    indexed: int
+    queued: int
+    rejected: int
+    failed: int
+    errors: bool
+    items: list[Item]
+
+
+class ErrorResponse(BaseModel):
+    status: int
+    field: str
+    reason: str
+
+
+_EXAMPLES = {
+    "seed": {"summary": "The seed's example", "value": SEED_EXAMPLE},
+    "ecs": {"summary": "An ECS-shaped event", "value": {
+        "@timestamp": "2026-01-31T12:00:00.000Z", "service": {"name": "payment-service"}, "log.level": "warning",
+        "message": "Payment retry scheduled", "event": {"id": "0b0cbe8e-2f6c-4a8e-9a55-0b1e4f7f1a01"},
+        "user": {"id": "u-42"}, "http": {"request": {"method": "POST"}, "response": {"status_code": 502}}}},
+    "array": {"summary": "Several events", "value": [SEED_EXAMPLE, {**SEED_EXAMPLE, "level": "INFO",
+                                                                      "message": "Login succeeded"}]},
+}
+
+_NDJSON_EXAMPLE = '{"service":"a","message":"one"}\n{"service":"a","message":"two"}\n'
+
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Every accepted event is indexed (some may be rejected: see items)"},
+    202: {"model": IngestResponse, "description": "Accepted; some events are queued in the spool for later indexing"},
+    400: {"model": ErrorResponse, "description": "Body is not valid JSON / UTF-8 / gzip"},
+    401: {"description": "Missing, unknown or revoked API key"},
+    413: {"model": ErrorResponse, "description": "Body or event count over the limit"},
+    415: {"model": ErrorResponse, "description": "Content-Type or Content-Encoding not supported"},
+    422: {"model": IngestResponse, "description": "No event was valid"},
+    429: {"model": ErrorResponse, "description": "Rate limit of this API key; see Retry-After"},
+    503: {"model": IngestResponse, "description": "Events could not be made durable; retry after Retry-After"},
+}
+
+
+def _error(status: int, reason: str, field: str = "body", headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"status": status, "field": field, "reason": reason}, status_code=status, headers=headers)
+
+
+async def _ingest(request: Request, state: AppState, key: ApiKey | None, force_ndjson: bool) -> JSONResponse:
+    s = state.settings
+    content_type = request.headers.get("content-type")
+    if force_ndjson:
+        if content_type is None:
+            content_type = NDJSON_TYPES[0]
+        elif media_type(content_type) not in NDJSON_TYPES:
+            return _error(415, "this endpoint takes application/x-ndjson", "content-type")
+    try:
+        body = await read_limited(request.stream(), request.headers.get("content-encoding"), s.max_body_bytes)
+        decoded = decode(body, content_type)
+    except BodyError as exc:
+        state.metrics.requests_rejected.labels(str(exc.status)).inc()
+        return _error(exc.status, exc.reason, exc.field)
+    events = decoded.events
+    if not events:
+        return _error(400, "no events in the body")
+    if len(events) > s.max_events_per_request:
+        state.metrics.requests_rejected.labels("413").inc()
+        return _error(413, f"{len(events)} events in one request; at most {s.max_events_per_request}")
+    if key is not None:
+        wait = state.limiter.take(key, len(events))
+        if wait:
+            state.metrics.requests_rejected.labels("429").inc()
+            return _error(429, f"rate limit of this API key ({key.rate_limit_per_s:g} events/s)", "api_key",
+                          {"Retry-After": str(int(wait))})
+
+    limits = Limits(s.max_message_chars, s.max_field_chars, s.max_depth, s.max_keys)
+    bad = dict(decoded.bad_lines)
+    to_check = [None if is_bad_line(e) else e for e in events]
+    checked = check_events(to_check, limits)
+    rejected = {r.index: r for r in checked.rejected}
+    for position, reason in bad.items():
+        rejected[position] = Rejected(position, [FieldError("$", reason)])
+    accepted: list[Accepted] = [a for a in checked.accepted if a.index not in rejected]
+    state.metrics.events.labels("rejected").inc(len(rejected))
+    state.metrics.events.labels("accepted").inc(len(accepted))
+
+    results = await state.delivery.submit([a.line for a in accepted]) if accepted else []
+    items: list[Item] = [Item(index=r.index, status="rejected",
+                              errors=[ItemError(field=e.field, reason=e.reason) for e in r.errors])
+                         for r in rejected.values()]
+    counts = {INDEXED: 0, QUEUED: 0, FAILED: 0}
+    for a, result in zip(accepted, results, strict=True):
+        counts[result.status] += 1
+        items.append(Item(index=a.index, status=result.status, id=a.event_id,
+                          errors=[ItemError(field="$", reason=result.reason)] if result.reason else None))
+    items.sort(key=lambda i: i.index)
+    response = IngestResponse(accepted=len(accepted), indexed=counts[INDEXED], queued=counts[QUEUED],
+                              rejected=len(rejected), failed=counts[FAILED],
+                              errors=bool(rejected or counts[FAILED]), items=items)
+    headers = {}
+    if counts[FAILED] and not counts[INDEXED] and not counts[QUEUED]:
+        status = 503
+        headers["Retry-After"] = "5"
+    elif not accepted:
+        status = 422
+    elif counts[QUEUED] or counts[FAILED]:
+        status = 202 if not counts[FAILED] else 503
+        if counts[FAILED]:
+            headers["Retry-After"] = "5"
+    else:
+        status = 200
+    if status >= 400:
+        state.metrics.requests_rejected.labels(str(status)).inc()
+    return JSONResponse(response.model_dump(exclude_none=True), status_code=status, headers=headers)
+
+
+@router.post("/logs", response_model=IngestResponse, responses=_RESPONSES, summary="Send one event or an array",
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/json": {"schema": {"oneOf": [{"$ref": "#/components/schemas/EventModel"},
+                                                           {"type": "array",
+                                                            "items": {"$ref": "#/components/schemas/EventModel"}}]},
+                                      "examples": _EXAMPLES},
+                 "application/x-ndjson": {"schema": {"type": "string"},
+                                          "example": _NDJSON_EXAMPLE},
+             }}})
+async def post_logs(request: Request, state: Annotated[AppState, Depends(get_state)],
+                    key: Annotated[ApiKey | None, Depends(require_api_key)]) -> JSONResponse:
+    """Events as JSON (one object or an array) or NDJSON (`Content-Type: application/x-ndjson`).
+
+    Each event needs `service` and `message`; everything else is free (see docs/event-schema.md).
+    The answer has one item per event: `indexed`, `queued` (in the spool, indexed later),
+    `rejected` (with field and reason) or `failed` (not durable: send it again).
+    """
+    return await _ingest(request, state, key, force_ndjson=False)
+
+
+@router.post("/logs/ndjson", response_model=IngestResponse, responses=_RESPONSES, summary="Send an NDJSON batch",
+             openapi_extra={"requestBody": {"required": True, "content": {"application/x-ndjson": {
+                 "schema": {"type": "string"},
+                 "example": _NDJSON_EXAMPLE}}}})
+async def post_ndjson(request: Request, state: Annotated[AppState, Depends(get_state)],
+                      key: Annotated[ApiKey | None, Depends(require_api_key)]) -> JSONResponse:
+    """One event per line, the way log shippers batch. A line that is not JSON is rejected alone."""
+    return await _ingest(request, state, key, force_ndjson=True)

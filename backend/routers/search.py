@@ -1,0 +1,87 @@
+"""GET /logs: recent logs with filters, for the CLI to tail and search without Kibana."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import BaseModel
+
+from backend.auth import ApiKey
+from backend.security import require_api_key
+from backend.state import AppState, get_state
+
+router = APIRouter(tags=["search"])
+
+LEVELS = ("trace", "debug", "info", "warning", "error", "critical")
+
+
+class LogHit(BaseModel):
+    id: str
+    timestamp: str | None
+    service: str | None
+    level: str | None
+    message: str | None
+    source: dict[str, Any]
+
+
+class SearchResponse(BaseModel):
+    total: int
+    page: int
+    size: int
+    hits: list[LogHit]
+
+
+def build_query(service: list[str] | None, level: list[str] | None, q: str | None,
+                since: datetime | None, until: datetime | None) -> dict[str, Any]:
+    filters: list[dict[str, Any]] = []
+    if service:
+        filters.append({"terms": {"service.name": service}})
+    if level:
+        filters.append({"terms": {"log.level": [lv.lower() for lv in level]}})
+    if since or until:
+        rng: dict[str, str] = {}
+        if since:
+            rng["gte"] = since.isoformat()
+        if until:
+            rng["lte"] = until.isoformat()
+        filters.append({"range": {"@timestamp": rng}})
+    must: list[dict[str, Any]] = []
+    if q:
+        must.append({"simple_query_string": {"query": q, "fields": ["message", "error.message"],
+                                             "default_operator": "and"}})
+    return {"bool": {"filter": filters, "must": must}}
+
+
+@router.get("/logs", response_model=SearchResponse, summary="Recent logs, newest first")
+async def search_logs(
+    state: Annotated[AppState, Depends(get_state)],
+    _key: Annotated[ApiKey | None, Depends(require_api_key)],
+    service: Annotated[list[str] | None, Query(description="service.name (repeatable)")] = None,
+    level: Annotated[list[str] | None, Query(description="log.level (repeatable): " + ", ".join(LEVELS))] = None,
+    q: Annotated[str | None, Query(max_length=512, description="Words in message or error.message")] = None,
+    since: Annotated[datetime | None, Query(description="ISO 8601, inclusive")] = None,
+    until: Annotated[datetime | None, Query(description="ISO 8601, inclusive")] = None,
+    page: Annotated[int, Query(ge=1, le=100)] = 1,
+    size: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> SearchResponse:
+    from elasticsearch import ApiError, TransportError
+
+    try:
+        resp = await state.search_client.search(
+            index=state.settings.data_stream, query=build_query(service, level, q, since, until),
+            sort=[{"@timestamp": {"order": "desc"}}], from_=(page - 1) * size, size=size,
+            track_total_hits=True, ignore_unavailable=True)
+    except ApiError as exc:
+        if exc.meta.status == 404:
+            return SearchResponse(total=0, page=page, size=size, hits=[])
+        raise HTTPException(502, f"Elasticsearch answered {exc.meta.status}") from exc
+    except TransportError as exc:
+        raise HTTPException(503, "Elasticsearch is unreachable", headers={"Retry-After": "5"}) from exc
+    hits = []
+    for h in resp["hits"]["hits"]:
+        src = h["_source"]
+        hits.append(LogHit(id=h["_id"], timestamp=src.get("@timestamp"), service=(src.get("service") or {}).get("name"),
+                           level=(src.get("log") or {}).get("level"), message=src.get("message"), source=src))
+    return SearchResponse(total=resp["hits"]["total"]["value"], page=page, size=size, hits=hits)

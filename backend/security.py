@@ -1,0 +1,33 @@
+"""The API key dependency for write (and read) endpoints."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import APIKeyHeader
+
+from backend.auth import ApiKey
+from backend.state import AppState, get_state
+
+_api_key_header = APIKeyHeader(
+    name="X-API-Key", auto_error=False,
+    description="An API key from `logplatform apikey create` (or `Authorization: ApiKey <key>`)")
+
+
+def require_api_key(request: Request, state: Annotated[AppState, Depends(get_state)],
+                    x_api_key: Annotated[str | None, Depends(_api_key_header)] = None) -> ApiKey | None:
+    if not state.settings.auth_enabled:
+        return None
+    presented = x_api_key
+    if presented is None:
+        scheme, _, value = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "apikey" and value:
+            presented = value.strip()
+    key = state.keys.verify(presented)
+    if key is None:
+        state.metrics.requests_rejected.labels("401").inc()
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED,
+                            detail="missing, unknown or revoked API key: send X-API-Key or Authorization: ApiKey",
+                            headers={"WWW-Authenticate": "ApiKey"})
+    return key

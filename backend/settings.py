@@ -1,0 +1,59 @@
+"""Backend settings, from the environment (LOGPLATFORM_*) or a .env file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from logplatform import names
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LOGPLATFORM_", env_file=".env", extra="ignore")
+
+    # Elasticsearch
+    elasticsearch_url: str = "https://elasticsearch:9200"
+    elasticsearch_api_key: str | None = None
+    elasticsearch_username: str | None = None
+    elasticsearch_password: str | None = None
+    elasticsearch_ca_certs: str | None = None
+    data_stream: str = names.DATA_STREAM
+    pipeline: str = names.PIPELINE
+    request_timeout_s: float = 10.0
+
+    # where the backend's own logs and the spool go (the shared log volume)
+    log_dir: Path = Path("/var/log/logplatform")
+    log_to_file: bool = True
+    log_console_format: str = Field("text", pattern="^(text|json)$")
+    log_level: str = "INFO"
+
+    # delivery
+    batch_max_events: int = 1000
+    batch_max_bytes: int = 8 * 1024 * 1024
+    batch_max_wait_ms: float = 5.0
+    bulk_concurrency: int = 2
+    retry_budget_s: float = 2.0
+    outage_probe_s: float = 2.0
+    spool_max_bytes: int = 1024 * 1024 * 1024
+    spool_file_max_bytes: int = 64 * 1024 * 1024
+
+    # limits
+    max_body_bytes: int = 5 * 1024 * 1024
+    max_events_per_request: int = 1000
+    max_message_chars: int = 32 * 1024
+    max_field_chars: int = 8 * 1024
+    max_depth: int = 8
+    max_keys: int = 200
+
+    # authentication
+    api_keys_file: Path = Path("/var/lib/logplatform/api-keys.json")
+    auth_enabled: bool = True
+    cors_origins: list[str] = []
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,159 @@
+"""The backend against the real search engine: documents, parity with the file path, outage."""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from backend.events import SEED_EXAMPLE
+from tests.backend.conftest import Backend, live_backend
+from tests.conftest import SearchEngine
+from tests.support.shipper import ship_files
+
+pytestmark = pytest.mark.engine
+
+SHIPPER_FIELDS = ("log.file", "log.offset", "input", "agent", "host", "event.ingested", "event.original")
+
+
+@pytest.fixture
+def backend(installed: SearchEngine, data_stream: str, tmp_path: Path) -> Iterator[Backend]:
+    yield from live_backend(tmp_path, installed.client_url, data_stream)
+
+
+def docs(engine: SearchEngine, data_stream: str, query: dict | None = None) -> list[dict]:
+    body = {"size": 10000, "query": query or {"match_all": {}}}
+    return [h["_source"] | {"_id": h["_id"]} for h in engine.search(data_stream, body)["hits"]["hits"]]
+
+
+def without(doc: dict, fields: tuple[str, ...]) -> dict:
+    """A copy of doc without the given dotted fields (and parents they leave empty)."""
+    doc = copy.deepcopy(doc)
+    for field in fields:
+        *parents, leaf = field.split(".")
+        chain = [doc]
+        for part in parents:
+            nxt = chain[-1].get(part)
+            if not isinstance(nxt, dict):
+                break
+            chain.append(nxt)
+        else:
+            chain[-1].pop(leaf, None)
+            for holder, key in reversed(list(zip(chain[:-1], parents, strict=True))):
+                if holder[key] == {}:
+                    del holder[key]
+    return doc
+
+
+def expand_dots(event: dict) -> dict:
+    out: dict = {}
+    for key, value in event.items():
+        *parents, leaf = key.split(".")
+        holder = out
+        for part in parents:
+            holder = holder.setdefault(part, {})
+        holder[leaf] = expand_dots(value) if isinstance(value, dict) else value
+    return out
+
+
+def test_curl_the_seed_example_and_find_it(installed: SearchEngine, backend: Backend, data_stream: str) -> None:
+    r = backend.post(SEED_EXAMPLE)
+    assert r.status_code == 200, r.text
+    event_id = r.json()["items"][0]["id"]
+    [doc] = docs(installed, data_stream, {"term": {"event.id": event_id}})
+    assert doc["service"]["name"] == "auth-service"
+    assert doc["log"]["level"] == "error"
+    assert doc["message"] == "Login failed"
+    assert doc["user"]["id"] == "123"
+    assert doc["source"]["ip"] == "1.1.1.1"
+    assert doc["ecs"]["version"] == "9.4.0"
+    # and the read endpoint finds it with filters
+    found = backend.client.get("/logs", params={"service": "auth-service", "level": "ERROR", "q": "login"},
+                               headers={"X-API-Key": backend.key}).json()
+    assert found["total"] == 1 and found["hits"][0]["message"] == "Login failed"
+    none = backend.client.get("/logs", params={"service": "other"}, headers={"X-API-Key": backend.key}).json()
+    assert none["total"] == 0
+
+
+def test_posted_event_and_written_line_become_the_same_document(installed: SearchEngine, backend: Backend,
+                                                                 data_stream: str, tmp_path: Path) -> None:
+    events = [
+        {**SEED_EXAMPLE, "event": {"id": str(uuid.uuid4())}, "@timestamp": "2026-02-03T04:05:06.789Z"},
+        {"@timestamp": "2026-02-03T04:05:07.000Z", "event.id": str(uuid.uuid4()), "service.name": "checkout",
+         "log.level": "warn", "message": "slow", "meta": {"duration_ms": 812, "path": "/pay", "method": "post",
+                                                          "order": "o-1"}},
+    ]
+    assert backend.post(events).json()["indexed"] == 2
+    volume = tmp_path / "volume"
+    volume.mkdir()
+    log_file = volume / "service.log"
+    log_file.write_text("".join(json.dumps(e) + "\n" for e in events))
+    line_stream = data_stream + "-file"
+    try:
+        assert ship_files(installed.cluster, [log_file], line_stream)["created"] == 2
+        posted = sorted(docs(installed, data_stream), key=lambda d: d["@timestamp"])
+        written = sorted(docs(installed, line_stream), key=lambda d: d["@timestamp"])
+    finally:
+        installed.cluster.request("DELETE", f"/_data_stream/{line_stream}")
+    for p, w in zip(posted, written, strict=True):
+        assert p["_id"] == w["_id"]
+        assert without(p, SHIPPER_FIELDS) == without(w, SHIPPER_FIELDS)
+        # event.original is each path's raw line: the same event, serialized by the backend or by the writer
+        assert expand_dots(json.loads(p["event"]["original"])) == expand_dots(json.loads(w["event"]["original"]))
+
+
+def test_outage_loses_and_duplicates_nothing(installed: SearchEngine, data_stream: str, tmp_path: Path) -> None:
+    """Stop the engine mid-stream, keep posting, restart: every acknowledged event is indexed exactly once."""
+    if installed.local is None:
+        pytest.skip("needs the local test engine to stop and start it")
+    gen = live_backend(tmp_path, installed.client_url, data_stream, request_timeout_s=3.0)
+    backend = next(gen)
+    acked: list[str] = []
+    errors: list[str] = []
+    stop = threading.Event()
+
+    def client(n: int) -> None:
+        i = 0
+        while not stop.is_set():
+            batch = [{**SEED_EXAMPLE, "message": f"c{n}-{i}-{j}"} for j in range(5)]
+            i += 1
+            r = backend.post(batch)
+            if r.status_code in (200, 202):
+                acked.extend(it["id"] for it in r.json()["items"] if it["status"] in ("indexed", "queued"))
+            else:
+                errors.append(f"{r.status_code} {r.text[:1000]}")
+            time.sleep(0.01)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(1.5)
+    installed.stop()
+    time.sleep(2.0)
+    installed.start()
+    time.sleep(1.5)
+    stop.set()
+    for t in threads:
+        t.join()
+    gen.close()  # stops the backend: queued deliveries finish first
+    assert not errors, [e[-600:] for e in errors[:2]]
+    spooled = sorted((tmp_path / "logs" / "spool").glob("backend-spool.ndjson*"))
+    assert spooled, "the outage must have sent events to the spool"
+    ship_files(installed.cluster, spooled, data_stream)  # what Filebeat does with the spool
+    found = docs(installed, data_stream)
+    ids = [d["event"]["id"] for d in found]
+    assert len(ids) == len(set(ids)), "no event indexed twice"
+    assert set(ids) == set(acked), f"missing: {len(set(acked) - set(ids))}, unexpected: {len(set(ids) - set(acked))}"
+    assert len(acked) > 100
+
+
+def test_readyz_reports_each_hop(installed: SearchEngine, backend: Backend) -> None:
+    r = backend.client.get("/readyz")
+    assert r.status_code == 200, r.text
+    assert r.json()["checks"]["pipeline"] == "ok" and r.json()["checks"]["index_template"] == "ok"
