@@ -6,9 +6,9 @@ import os
 
 import uvicorn
 
-from backend.logging_setup import setup_logging
 from backend.main import create_app
 from backend.settings import get_settings
+from logplatform.ecs_logging import setup_logging
 
 
 def main() -> None:

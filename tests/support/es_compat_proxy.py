@@ -130,3 +130,21 @@ class CompatProxy:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def main() -> None:
+    """python -m tests.support.es_compat_proxy UPSTREAM_URL PORT: run the proxy in its own process."""
+    import sys
+    import time
+
+    proxy = CompatProxy(sys.argv[1], int(sys.argv[2])).start()
+    print(f"compat proxy {proxy.url} -> {sys.argv[1]}", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        proxy.stop()
+
+
+if __name__ == "__main__":
+    main()

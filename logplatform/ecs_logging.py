@@ -1,5 +1,5 @@
-"""The backend logs itself as ECS JSON lines to the log volume (Filebeat ships them like any service's)
-and, for people, readably on the console."""
+"""Our own services (backend, generator) log themselves as ECS JSON lines to the log volume, which
+Filebeat ships like any service's logs, and readably on the console for people."""
 
 from __future__ import annotations
 

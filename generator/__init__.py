@@ -1,0 +1,1 @@
+"""The traffic generator: realistic log events to the log volume and/or the backend."""

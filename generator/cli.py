@@ -1,0 +1,135 @@
+"""`logplatform-generator`: realistic log traffic to the log volume and/or the backend.
+
+Every option can also be set from the environment as LOGPLATFORM_GENERATOR_<OPTION> (compose uses that).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import click
+
+from generator.outputs import FileOutput, HttpOutput, Output, Stats
+from generator.pacing import Pacer
+from generator.progress import Progress
+from generator.scenarios import DEFAULT_SERVICES, SCENARIOS, TrafficModel, daily_rhythm
+from logplatform.ecs_logging import setup_logging
+
+log = logging.getLogger("generator")
+
+
+def _iso(ts: datetime) -> str:
+    return ts.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "LOGPLATFORM_GENERATOR",
+                                 "show_default": True})
+@click.option("--mode", type=click.Choice(["file", "http", "both"]), default="file", help="Where events go")
+@click.option("--scenario", type=click.Choice(SCENARIOS), default="steady", help="The story the traffic tells")
+@click.option("--rate", type=float, default=None, help="Events per second (0 = as fast as possible)")
+@click.option("--interval", type=float, default=3.0, help="Seconds between events, when --rate is not given")
+@click.option("--count", type=int, default=None, help="Stop after this many events")
+@click.option("--duration", type=float, default=None, help="Stop after this many seconds")
+@click.option("--seed", type=int, default=None, help="Same seed, same events (with --start-time, byte for byte)")
+@click.option("--services", default=",".join(DEFAULT_SERVICES), help="Comma-separated service names")
+@click.option("--target", default=None, help="Service the incident hits / that goes silent (default: by scenario)")
+@click.option("--period", type=float, default=600.0,
+              help="Without --count/--duration, the scenario repeats every PERIOD seconds")
+@click.option("--rhythm/--no-rhythm", default=False, help="Vary the rate over the day (busier afternoons)")
+@click.option("--start-time", type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S"]), default=None,
+              help="Timestamp events from this UTC time at the nominal rate instead of the clock (reproducible)")
+@click.option("--log-dir", type=click.Path(path_type=Path), default=Path("/var/log/logplatform"),
+              help="The shared log volume; events go to <log-dir>/services/<service>.log")
+@click.option("--max-file-bytes", type=int, default=50 * 1024 * 1024, help="Rotate a service's file at this size")
+@click.option("--backups", type=int, default=5, help="Rotated files kept per service")
+@click.option("--backend-url", default="http://backend:8000", help="The backend, for --mode http/both")
+@click.option("--api-key", default=None, help="API key for the backend (LOGPLATFORM_GENERATOR_API_KEY)")
+@click.option("--api-key-file", type=click.Path(path_type=Path), default=None, help="Read the API key from a file")
+@click.option("--batch-size", type=int, default=200, help="Events per HTTP request")
+@click.option("--max-retries", type=int, default=8, help="HTTP retries before giving up on a batch")
+@click.option("--quiet", is_flag=True, help="No status line")
+def main(mode: str, scenario: str, rate: float | None, interval: float, count: int | None, duration: float | None,
+         seed: int | None, services: str, target: str | None, period: float, rhythm: bool,
+         start_time: datetime | None, log_dir: Path, max_file_bytes: int, backups: int, backend_url: str,
+         api_key: str | None, api_key_file: Path | None, batch_size: int, max_retries: int, quiet: bool) -> None:
+    """Generate realistic log events: steady traffic, an incident, a credential-stuffing attack, a silent service."""
+    setup_logging("generator", log_dir, console="json" if not sys.stderr.isatty() else "text")
+    if rate is None:
+        if interval <= 0:
+            raise click.BadParameter("must be > 0", param_hint="--interval")
+        rate = 1.0 / interval
+    names = tuple(s.strip() for s in services.split(",") if s.strip())
+    if not names:
+        raise click.BadParameter("at least one service", param_hint="--services")
+    if api_key_file and not api_key:
+        api_key = api_key_file.read_text().strip()
+    if mode in ("http", "both") and not api_key:
+        raise click.UsageError("--mode http needs --api-key or --api-key-file (logplatform apikey create generator)")
+
+    model = TrafficModel(scenario, names, seed, target)
+    stats = Stats()
+    outputs: list[Output] = []
+    if mode in ("file", "both"):
+        outputs.append(FileOutput(log_dir / "services", stats, max_file_bytes, backups))
+    if mode in ("http", "both"):
+        outputs.append(HttpOutput(backend_url, api_key, stats, batch_size=batch_size, max_retries=max_retries))
+    targets = " + ".join(o.describe() for o in outputs)
+    log.info("generating %s traffic for %s at %s events/s -> %s", scenario, ", ".join(names),
+             "max" if rate <= 0 else f"{rate:g}", targets)
+
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+    factor = (lambda elapsed: daily_rhythm(datetime.now(UTC).hour + datetime.now(UTC).minute / 60)) \
+        if rhythm else None
+    pacer = Pacer(rate, factor)
+    progress = Progress(stats, targets)
+    virtual = start_time.replace(tzinfo=UTC) if start_time else None
+    step = timedelta(seconds=1 / rate) if rate > 0 else timedelta(milliseconds=1)
+    generated = 0
+    try:
+        while not stopping:
+            if count is not None and generated >= count:
+                break
+            elapsed = pacer.elapsed()
+            if duration is not None and elapsed >= duration:
+                break
+            n = pacer.next_batch(1000 if count is None else min(1000, count - generated))
+            batch = []
+            for _ in range(n):
+                if count is not None:
+                    progress_fraction = generated / count
+                elif duration is not None:
+                    progress_fraction = min(pacer.elapsed() / duration, 1.0)
+                else:
+                    progress_fraction = (pacer.elapsed() % period) / period
+                ts = _iso(virtual + step * generated) if virtual else _iso(datetime.now(UTC))
+                generated += 1
+                event = model.event(ts, progress_fraction)
+                if event is not None:
+                    batch.append(event)
+            for out in outputs:
+                out.write(batch)
+            if not quiet:
+                progress.update(generated)
+    finally:
+        for out in outputs:
+            out.close()
+        progress.update(generated, force=True)
+        progress.finish()
+    if stats.failed:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,176 @@
+"""What the generated traffic looks like: services, messages, metadata, and the scenarios that make the
+dashboards and alerts tell a story (steady, incident, attack, silence)."""
+
+from __future__ import annotations
+
+import math
+import random
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_SERVICES = ("auth-service", "payment-service", "order-service", "inventory-service",
+                    "notification-service", "api-gateway")
+SCENARIOS = ("steady", "incident", "attack", "silence")
+
+DEVICES = ("desktop", "mobile", "tablet")
+USER_AGENTS = {
+    "desktop": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
+    "mobile": "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",
+    "tablet": "Mozilla/5.0 (iPad; CPU OS 17_6 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",
+}
+
+# service -> (weight, level, message, action, outcome, method, path, status)
+_STEADY: dict[str, list[tuple[int, str, str, str, str, str, str, int]]] = {
+    "auth-service": [
+        (60, "INFO", "Login succeeded", "user-login", "success", "POST", "/api/login", 200),
+        (8, "WARNING", "Login failed", "user-login", "failure", "POST", "/api/login", 401),
+        (20, "INFO", "Token refreshed", "token-refresh", "success", "POST", "/api/token/refresh", 200),
+        (2, "ERROR", "Session store unavailable", "token-refresh", "failure", "POST", "/api/token/refresh", 503),
+        (10, "INFO", "Password reset requested", "password-reset", "success", "POST", "/api/password/reset", 202),
+    ],
+    "payment-service": [
+        (70, "INFO", "Payment authorized", "payment-authorize", "success", "POST", "/api/payments", 201),
+        (12, "WARNING", "Payment declined", "payment-authorize", "failure", "POST", "/api/payments", 402),
+        (3, "ERROR", "Payment provider timeout", "payment-authorize", "failure", "POST", "/api/payments", 504),
+        (15, "INFO", "Refund issued", "payment-refund", "success", "POST", "/api/refunds", 201),
+    ],
+    "order-service": [
+        (55, "INFO", "Order created", "order-create", "success", "POST", "/api/orders", 201),
+        (30, "INFO", "Order shipped", "order-ship", "success", "PUT", "/api/orders/ship", 200),
+        (10, "WARNING", "Order delayed: carrier backlog", "order-ship", "unknown", "PUT", "/api/orders/ship", 202),
+        (5, "ERROR", "Inventory check failed", "order-create", "failure", "POST", "/api/orders", 500),
+    ],
+    "inventory-service": [
+        (80, "INFO", "Stock level checked", "stock-check", "success", "GET", "/api/stock", 200),
+        (15, "WARNING", "Stock low", "stock-check", "success", "GET", "/api/stock", 200),
+        (5, "ERROR", "Warehouse API error", "stock-sync", "failure", "POST", "/api/stock/sync", 502),
+    ],
+    "notification-service": [
+        (85, "INFO", "Email sent", "notify-email", "success", "POST", "/api/notify", 202),
+        (10, "WARNING", "SMS delivery retried", "notify-sms", "unknown", "POST", "/api/notify", 202),
+        (5, "ERROR", "Push provider rejected message", "notify-push", "failure", "POST", "/api/notify", 502),
+    ],
+    "api-gateway": [
+        (50, "INFO", "GET /api/products 200", "http-request", "success", "GET", "/api/products", 200),
+        (25, "INFO", "GET /api/orders 200", "http-request", "success", "GET", "/api/orders", 200),
+        (15, "INFO", "POST /api/cart 201", "http-request", "success", "POST", "/api/cart", 201),
+        (7, "WARNING", "GET /api/search 429", "http-request", "failure", "GET", "/api/search", 429),
+        (3, "ERROR", "GET /api/orders 502", "http-request", "failure", "GET", "/api/orders", 502),
+    ],
+}
+_GENERIC = [
+    (80, "INFO", "Request handled", "http-request", "success", "GET", "/api/items", 200),
+    (15, "WARNING", "Slow request", "http-request", "success", "GET", "/api/items", 200),
+    (5, "ERROR", "Request failed", "http-request", "failure", "GET", "/api/items", 500),
+]
+_INCIDENT = [
+    (45, "ERROR", "Database connection pool exhausted", "payment-authorize", "failure", "POST", "/api/payments", 503),
+    (25, "ERROR", "Payment provider timeout", "payment-authorize", "failure", "POST", "/api/payments", 504),
+    (30, "WARNING", "Request slow: retrying upstream", "payment-authorize", "unknown", "POST", "/api/payments", 200),
+]
+_BASE_LATENCY_MS = {"INFO": 40.0, "WARNING": 250.0, "ERROR": 900.0}
+
+
+@dataclass
+class Phases:
+    """Where in the story a moment falls: progress 0..1 through the run (or through one period)."""
+
+    incident: tuple[float, float] = (0.3, 0.6)
+    attack: tuple[float, float] = (0.4, 0.7)
+    silence_from: float = 0.5
+
+
+@dataclass
+class TrafficModel:
+    """Makes events; everything random comes from one seeded generator, so a seed reproduces the run."""
+
+    scenario: str = "steady"
+    services: tuple[str, ...] = DEFAULT_SERVICES
+    seed: int | None = None
+    target: str | None = None  # the service the incident hits or that goes silent
+    phases: Phases = field(default_factory=Phases)
+    users: int = 5000
+
+    def __post_init__(self) -> None:
+        if self.scenario not in SCENARIOS:
+            raise ValueError(f"unknown scenario {self.scenario!r}: one of {', '.join(SCENARIOS)}")
+        self.rng = random.Random(self.seed)
+        if self.target is None:
+            wanted = "auth-service" if self.scenario == "attack" else "payment-service"
+            self.target = wanted if wanted in self.services else self.services[0]
+        self._tables = {s: _expand(_STEADY.get(s, _GENERIC)) for s in self.services}
+        self._incident = _expand(_INCIDENT)
+        self.attacker_ip = f"203.0.113.{self.rng.randint(2, 254)}"
+
+    def _in(self, window: tuple[float, float], progress: float) -> bool:
+        return window[0] <= progress < window[1]
+
+    def event(self, timestamp: str, progress: float) -> dict[str, Any] | None:
+        """One event at `timestamp`; None when the scenario says nothing happens (a silent service)."""
+        rng = self.rng
+        service = self.services[rng.randrange(len(self.services))]
+        if self.scenario == "silence" and service == self.target and progress >= self.phases.silence_from:
+            return None
+        if self.scenario == "attack" and self._in(self.phases.attack, progress) and rng.random() < 0.7:
+            return self._failed_login(timestamp)
+        table = self._tables[service]
+        latency_factor = 1.0
+        if self.scenario == "incident" and service == self.target and self._in(self.phases.incident, progress):
+            table = self._incident
+            latency_factor = 10.0
+        level, message, action, outcome, method, path, status = table[rng.randrange(len(table))]
+        device = DEVICES[rng.randrange(3)]
+        duration = round(rng.expovariate(1 / _BASE_LATENCY_MS[level]) * latency_factor + 1, 2)
+        return {
+            "@timestamp": timestamp,
+            "event": {"id": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "action": action,
+                      "outcome": outcome},
+            "service": service,
+            "level": level,
+            "message": message,
+            "meta": {
+                "user_id": rng.randint(1, self.users),
+                "ip": f"{rng.choice((10, 172, 192, 198))}.{rng.randint(0, 255)}.{rng.randint(0, 255)}."
+                      f"{rng.randint(1, 254)}",
+                "device": device,
+                "user_agent": USER_AGENTS[device],
+                "method": method,
+                "path": path,
+                "status_code": status,
+                "duration_ms": duration,
+                "trace_id": f"{rng.getrandbits(128):032x}",
+            },
+        }
+
+    def _failed_login(self, timestamp: str) -> dict[str, Any]:
+        rng = self.rng
+        user = rng.randint(1, self.users)
+        return {
+            "@timestamp": timestamp,
+            "event": {"id": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "action": "user-login",
+                      "outcome": "failure", "category": ["authentication"]},
+            "service": "auth-service",
+            "level": "WARNING",
+            "message": "Login failed",
+            "meta": {"user_id": user, "username": f"user{user}", "ip": self.attacker_ip, "device": "desktop",
+                     "user_agent": "python-requests/2.32", "method": "POST", "path": "/api/login",
+                     "status_code": 401, "duration_ms": round(rng.uniform(5, 20), 2), "reason": "bad_password",
+                     "trace_id": f"{rng.getrandbits(128):032x}"},
+        }
+
+
+Row = tuple[str, str, str, str, str, str, int]
+
+
+def _expand(table: list[tuple[int, str, str, str, str, str, str, int]]) -> list[Row]:
+    """A weighted table as a flat list, so picking is one randrange."""
+    out = []
+    for weight, *rest in table:
+        out += [tuple(rest)] * weight  # type: ignore[list-item]
+    return out  # type: ignore[return-value]
+
+
+def daily_rhythm(hour_of_day: float) -> float:
+    """Traffic multiplier over a day: lowest around 04:00, highest around 16:00 (0.4 .. 1.6)."""
+    return 1.0 + 0.6 * math.sin(2 * math.pi * (hour_of_day - 10) / 24)

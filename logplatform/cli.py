@@ -1,0 +1,67 @@
+"""`logplatform`: set up the platform, check it, and manage the backend's API keys."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from backend.auth import KeyStore
+
+DEFAULT_KEYS_FILE = os.environ.get("LOGPLATFORM_API_KEYS_FILE", "/var/lib/logplatform/api-keys.json")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Log-Platform's command line: setup, doctor, API keys."""
+
+
+@main.group()
+@click.option("--keys-file", type=click.Path(path_type=Path), default=DEFAULT_KEYS_FILE, show_default=True,
+              envvar="LOGPLATFORM_API_KEYS_FILE", help="The backend's key store")
+@click.pass_context
+def apikey(ctx: click.Context, keys_file: Path) -> None:
+    """Create, list and revoke the API keys of POST /logs."""
+    ctx.obj = KeyStore(keys_file)
+
+
+@apikey.command("create")
+@click.argument("name")
+@click.option("--rate-limit", type=float, default=None, help="Events per second allowed for this key")
+@click.pass_obj
+def apikey_create(store: KeyStore, name: str, rate_limit: float | None) -> None:
+    """Create a key named NAME and print it (the only time it is shown)."""
+    key = store.create(name, rate_limit)
+    click.echo(key)
+    click.echo(f"created key for {name!r}; send it as the X-API-Key header. Only its hash is stored.", err=True)
+
+
+@apikey.command("list")
+@click.pass_obj
+def apikey_list(store: KeyStore) -> None:
+    """List keys (ids and names, never secrets)."""
+    rows = store.keys()
+    if not rows:
+        click.echo("no keys", err=True)
+    for k in rows:
+        state = f"revoked {k.revoked}" if k.revoked else "active"
+        limit = f"{k.rate_limit_per_s:g}/s" if k.rate_limit_per_s else "unlimited"
+        click.echo(f"{k.id}\t{k.name}\t{state}\t{limit}\tcreated {k.created}")
+
+
+@apikey.command("revoke")
+@click.argument("key_id_or_name")
+@click.pass_obj
+def apikey_revoke(store: KeyStore, key_id_or_name: str) -> None:
+    """Revoke a key by id or name; the backend refuses it within a second."""
+    revoked = store.revoke(key_id_or_name)
+    if not revoked:
+        click.echo(f"no active key with id or name {key_id_or_name!r}", err=True)
+        sys.exit(1)
+    click.echo(f"revoked {', '.join(revoked)}")
+
+
+if __name__ == "__main__":
+    main()

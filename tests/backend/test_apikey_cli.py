@@ -1,0 +1,31 @@
+"""`logplatform apikey`: the keys it makes open POST /logs, revoked ones do not."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from backend.auth import KeyStore
+from logplatform.cli import main
+
+
+def test_create_list_revoke(tmp_path: Path) -> None:
+    store_file = tmp_path / "keys.json"
+    runner = CliRunner()
+    keys = ["apikey", "--keys-file", str(store_file)]
+    created = runner.invoke(main, [*keys, "create", "payments", "--rate-limit", "50"])
+    assert created.exit_code == 0, created.output
+    key = created.stdout.strip()
+    assert key.startswith("lp_")
+    store = KeyStore(store_file)
+    assert store.verify(key) is not None and store.verify(key).rate_limit_per_s == 50
+    listed = runner.invoke(main, ["apikey", "--keys-file", str(store_file), "list"])
+    assert "payments" in listed.stdout and key.split("_", 2)[2] not in listed.stdout
+    revoked = runner.invoke(main, ["apikey", "--keys-file", str(store_file), "revoke", "payments"])
+    assert revoked.exit_code == 0
+    time.sleep(1.1)
+    assert KeyStore(store_file).verify(key) is None
+    again = runner.invoke(main, ["apikey", "--keys-file", str(store_file), "revoke", "payments"])
+    assert again.exit_code == 1
