@@ -3,4 +3,4 @@
 A test checks docker-compose.yml, .env.example and the Filebeat build against this constant.
 """
 
-ELASTIC_STACK_VERSION = "9.5.1"
+ELASTIC_STACK_VERSION = "9.3.0"

@@ -23,7 +23,9 @@ from urllib.parse import urlsplit
 from logplatform.stack_version import ELASTIC_STACK_VERSION
 
 _HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
-               "transfer-encoding", "upgrade", "host", "content-length"}
+               "transfer-encoding", "upgrade", "host", "content-length",
+               # answers are rewritten here, so they must come back uncompressed
+               "accept-encoding"}
 
 
 def _plain_media_type(value: str) -> str:
