@@ -28,8 +28,8 @@ def elasticsearch_client(settings: Settings) -> Any:
     auth: dict[str, Any] = {}
     if settings.elasticsearch_api_key:
         auth["api_key"] = settings.elasticsearch_api_key
-    elif settings.elasticsearch_username and settings.elasticsearch_password:
-        auth["basic_auth"] = (settings.elasticsearch_username, settings.elasticsearch_password)
+    elif settings.elasticsearch_username and settings.es_password():
+        auth["basic_auth"] = (settings.elasticsearch_username, settings.es_password())
     return AsyncElasticsearch(settings.elasticsearch_url, ca_certs=settings.elasticsearch_ca_certs,
                               request_timeout=settings.request_timeout_s, max_retries=0, retry_on_timeout=False,
                               connections_per_node=32, **auth)

@@ -19,6 +19,7 @@ class Settings(BaseSettings):
     elasticsearch_api_key: str | None = None
     elasticsearch_username: str | None = None
     elasticsearch_password: str | None = None
+    elasticsearch_password_file: Path | None = None  # read at start, for secrets kept in files (compose)
     elasticsearch_ca_certs: str | None = None
     data_stream: str = names.DATA_STREAM
     pipeline: str = names.PIPELINE
@@ -52,6 +53,14 @@ class Settings(BaseSettings):
     api_keys_file: Path = Path("/var/lib/logplatform/api-keys.json")
     auth_enabled: bool = True
     cors_origins: list[str] = []
+
+
+    def es_password(self) -> str | None:
+        if self.elasticsearch_password:
+            return self.elasticsearch_password
+        if self.elasticsearch_password_file:
+            return self.elasticsearch_password_file.read_text().strip()
+        return None
 
 
 @lru_cache

@@ -63,5 +63,51 @@ def apikey_revoke(store: KeyStore, key_id_or_name: str) -> None:
     click.echo(f"revoked {', '.join(revoked)}")
 
 
+def _echo(message: str) -> None:
+    click.echo(message, err=True)
+
+
+@main.group()
+def setup() -> None:
+    """Make Elasticsearch and Kibana ready for the platform (idempotent: run it as often as you like)."""
+
+
+@setup.command("elasticsearch")
+@click.option("--url", envvar="LOGPLATFORM_ELASTICSEARCH_URL", default="https://localhost:9200", show_default=True)
+@click.option("--ca-certs", envvar="LOGPLATFORM_ELASTICSEARCH_CA_CERTS", default=None, help="CA of the cluster")
+@click.option("--secrets-dir", envvar="LOGPLATFORM_SECRETS_DIR", type=click.Path(path_type=Path), default=None,
+              help="Where the platform's secrets are kept (the compose `secrets` volume)")
+@click.option("--keys-file", envvar="LOGPLATFORM_API_KEYS_FILE", type=click.Path(path_type=Path), default=None,
+              help="The backend's key store, to store the generator's key in")
+@click.option("--generator-rate-limit", envvar="LOGPLATFORM_GENERATOR_RATE_LIMIT", default="",
+              help="Events per second for the generator's key (empty: unlimited)")
+@click.option("--timeout", type=float, default=600, show_default=True, help="Seconds to wait for Elasticsearch")
+def setup_elasticsearch_cmd(url: str, ca_certs: str | None, secrets_dir: Path | None, keys_file: Path | None,
+                            generator_rate_limit: str, timeout: float) -> None:
+    """Users and passwords, pipeline, templates, lifecycle, the generator's API key."""
+    from logplatform.setup import SetupError, setup_elasticsearch
+
+    rate = float(generator_rate_limit) if generator_rate_limit.strip() else None
+    try:
+        changed = setup_elasticsearch(url, ca_certs, secrets_dir, keys_file, rate, _echo, timeout)
+    except SetupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _echo(f"setup elasticsearch: done, {len(changed)} change(s)" if changed else "setup elasticsearch: nothing to do")
+
+
+@setup.command("kibana")
+@click.option("--url", envvar="LOGPLATFORM_KIBANA_URL", default="http://localhost:5601", show_default=True)
+@click.option("--secrets-dir", envvar="LOGPLATFORM_SECRETS_DIR", type=click.Path(path_type=Path), required=True)
+@click.option("--timeout", type=float, default=900, show_default=True, help="Seconds to wait for Kibana")
+def setup_kibana_cmd(url: str, secrets_dir: Path, timeout: float) -> None:
+    """Data view (the default), saved searches and dashboards from kibana/."""
+    from logplatform.setup import Secrets, SetupError, setup_kibana
+
+    try:
+        setup_kibana(url, "elastic", Secrets(secrets_dir).get("elastic_password"), _echo, timeout)
+    except SetupError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,56 @@
+"""`logplatform setup elasticsearch` against the real engine: the first run installs, the second changes nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from backend.auth import KeyStore, new_key
+from logplatform import names
+from logplatform.cli import main
+from tests.conftest import SearchEngine
+
+pytestmark = pytest.mark.engine
+
+
+def test_setup_installs_then_is_a_no_op(engine: SearchEngine, tmp_path: Path) -> None:
+    cluster = engine.cluster
+    cluster.request("DELETE", f"/_index_template/{names.INDEX_TEMPLATE}")
+    cluster.request("DELETE", f"/_ingest/pipeline/{names.PIPELINE}")
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    key = new_key()
+    (secrets / "generator_api_key").write_text(key)
+    keys = tmp_path / "api-keys.json"
+    args = ["setup", "elasticsearch", "--url", cluster.url, "--secrets-dir", str(secrets), "--keys-file", str(keys),
+            "--generator-rate-limit", "100"]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    assert f"asset {names.PIPELINE}: installed" in first.output
+    assert "pipeline: checked with a test event" in first.output
+    assert "done," in first.output
+    stored = KeyStore(keys).verify(key)
+    assert stored is not None and stored.name == "generator" and stored.rate_limit_per_s == 100
+    keys_before = keys.read_text()
+
+    second = CliRunner().invoke(main, args)
+    assert second.exit_code == 0, second.output
+    assert "nothing to do" in second.output and "installed" not in second.output
+    assert keys.read_text() == keys_before  # never resets a credential
+    assert cluster.ok("GET", f"/_ingest/pipeline/{names.PIPELINE}")
+
+
+def test_setup_waits_then_fails_clearly_when_nothing_answers(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["setup", "elasticsearch", "--url", "http://127.0.0.1:9", "--timeout", "2"])
+    assert result.exit_code == 1
+    assert "waiting" in result.output and "not ready after 2s" in result.output
+
+
+def test_kibana_saved_objects_parse() -> None:
+    for path in Path(__file__).resolve().parents[2].joinpath("kibana").glob("*.ndjson"):
+        for line in path.read_text().splitlines():
+            obj = json.loads(line)
+            assert {"type", "id", "attributes", "references"} <= obj.keys()

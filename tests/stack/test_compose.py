@@ -1,0 +1,259 @@
+"""Static checks of docker-compose.yml, .env.example and filebeat.yml (Docker cannot run here), against the
+Compose spec, the runtime traps in shared/reference/elastic-compose-facts.md, and our own names."""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from logplatform import names
+from logplatform.stack_version import ELASTIC_STACK_VERSION
+from tests.support.reference import REFERENCE, REPO
+
+COMPOSE_FILE = REPO / "docker-compose.yml"
+VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-?+])?([^}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+@cache
+def compose() -> dict[str, Any]:
+    return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+def services() -> dict[str, Any]:
+    return compose()["services"]
+
+
+def env_example() -> dict[str, str]:
+    out = {}
+    for line in (REPO / ".env.example").read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            out[key.strip()] = value.strip()
+    return out
+
+
+def test_compose_file_is_valid_against_the_compose_spec() -> None:
+    schema = json.loads((REFERENCE / "compose-spec.json").read_text())
+    jsonschema.validate(compose(), schema)
+
+
+def test_every_long_running_service_has_a_healthcheck_and_one_shots_do_not_restart() -> None:
+    for name, svc in services().items():
+        if svc.get("restart") == "no":
+            assert "healthcheck" not in svc, name
+        else:
+            assert "healthcheck" in svc, f"{name} runs for good but has no healthcheck"
+            test = svc["healthcheck"]["test"]
+            if isinstance(test, list) and test[0] == "CMD":
+                assert not any("|" in part for part in test), f"{name}: a pipe needs CMD-SHELL"
+
+
+def test_start_order_has_no_cycle_and_puts_setup_first() -> None:
+    deps = {n: set((s.get("depends_on") or {}).keys()) for n, s in services().items()}
+    order: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(n: str) -> None:
+        assert n not in visiting, f"dependency cycle through {n}"
+        if n in order:
+            return
+        visiting.add(n)
+        for d in deps[n]:
+            visit(d)
+        visiting.discard(n)
+        order.append(n)
+
+    for n in deps:
+        visit(n)
+
+    def before(a: str, b: str) -> bool:
+        return order.index(a) < order.index(b)
+
+    assert before("setup-certs", "es01") and before("es01", "setup")
+    for user in ("kibana", "filebeat", "backend", "generator"):
+        assert before("setup", user), user
+    assert before("kibana", "kibana-setup")
+    for name, svc in services().items():
+        for dep, cond in (svc.get("depends_on") or {}).items():
+            dep_svc = services()[dep]
+            wanted = "service_completed_successfully" if dep_svc.get("restart") == "no" else "service_healthy"
+            assert cond["condition"] == wanted, f"{name} -> {dep}"
+            # an always-on service may not depend on a profile-gated one
+            if "profiles" not in svc:
+                assert "profiles" not in dep_svc, f"{name} depends on profile-only {dep}"
+
+
+def test_every_variable_has_a_default_or_is_in_env_example() -> None:
+    documented = env_example()
+    text = COMPOSE_FILE.read_text()
+    for m in VAR.finditer(text.replace("$$", "")):
+        name = m.group(1) or m.group(4)
+        if m.group(2) == ":?" or m.group(2) == "?":
+            pytest.fail(f"${{{name}:?}} aborts the whole project without .env")
+        has_default = m.group(2) in (":-", "-")
+        assert has_default, f"${name} has no default"
+        assert name in documented, f"{name} is not in .env.example"
+
+
+def test_one_pinned_elastic_version_everywhere() -> None:
+    images = {n: s["image"] for n, s in services().items() if "image" in s}
+    elastic = {n: i for n, i in images.items() if i.startswith("docker.elastic.co/")}
+    assert {"es01", "kibana", "filebeat", "setup-certs"} <= elastic.keys()
+    for name, image in elastic.items():
+        assert image.endswith(f":${{ELASTIC_VERSION:-{ELASTIC_STACK_VERSION}}}"), f"{name}: {image}"
+    assert env_example()["ELASTIC_VERSION"] == ELASTIC_STACK_VERSION
+    for name, image in images.items():
+        assert not image.endswith(":latest") and ":" in image, f"{name}: {image} is not pinned"
+    for dockerfile in (REPO / "backend" / "Dockerfile", REPO / "generator" / "Dockerfile"):
+        base = re.search(r"^FROM (\S+)", dockerfile.read_text(), re.M).group(1)
+        assert re.search(r":\d+\.\d+\.\d+", base), f"{dockerfile}: {base} is not pinned"
+        assert re.search(r"^USER 1000:0$", dockerfile.read_text(), re.M), f"{dockerfile} must not run as root"
+
+
+def test_published_ports_are_loopback_only() -> None:
+    for name, svc in services().items():
+        for port in svc.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), f"{name}: {port}"
+
+
+def test_no_password_in_the_repository() -> None:
+    documented = env_example()
+    for key in ("ELASTIC_PASSWORD", "KIBANA_SYSTEM_PASSWORD", "FILEBEAT_PASSWORD", "BACKEND_ES_PASSWORD",
+                "KIBANA_ENCRYPTION_KEY"):
+        assert documented[key] == "", f"{key} must be empty in .env.example (generated on first start)"
+    text = COMPOSE_FILE.read_text().lower()
+    assert "changeme" not in text
+    for name, svc in services().items():
+        env = svc.get("environment") or {}
+        for key, value in env.items():
+            if "PASSWORD" in key and not key.endswith("_FILE"):
+                assert str(value).startswith("${") and str(value).endswith(":-}"), f"{name}: {key}={value}"
+
+
+def test_elastic_runtime_traps() -> None:
+    es = services()["es01"]["environment"]
+    assert "ELASTIC_PASSWORD" not in es and es["ELASTIC_PASSWORD_FILE"]  # both at once is an error
+    assert "bootstrap.memory_lock" in es and es["bootstrap.memory_lock"] == "false"  # memlock fails rootless
+    assert "memlock" not in (services()["es01"].get("ulimits") or {})
+    single = (REPO / "es/node/single-node.env").read_text()
+    assert "discovery.type=single-node" in single and "initial_master_nodes" not in single
+    # SSL paths relative to the config directory, certificates mounted inside it
+    for key, value in es.items():
+        if key.startswith("xpack.security") and key.endswith((".key", ".certificate", ".certificate_authorities")):
+            assert value.startswith("certs/"), key
+    kibana = services()["kibana"]
+    allowed = {"ELASTICSEARCH_HOSTS", "ELASTICSEARCH_USERNAME", "ELASTICSEARCH_PASSWORD",
+               "ELASTICSEARCH_SERVICEACCOUNTTOKEN", "ELASTICSEARCH_SSL_CERTIFICATEAUTHORITIES",
+               "XPACK_ENCRYPTEDSAVEDOBJECTS_ENCRYPTIONKEY", "XPACK_SECURITY_ENCRYPTIONKEY",
+               "XPACK_REPORTING_ENCRYPTIONKEY", "SERVER_NAME"}
+    assert set(kibana["environment"]) <= allowed
+    assert kibana["environment"]["ELASTICSEARCH_USERNAME"] == "kibana_system"
+    command = " ".join(kibana["command"])
+    assert "$$(cat" in command and "exec /usr/local/bin/kibana-docker" in command
+    assert "wget" not in COMPOSE_FILE.read_text()
+    for name, svc in services().items():
+        for part in ([svc["healthcheck"]["test"]] if "healthcheck" in svc else []) + [svc.get("command", "")]:
+            flat = json.dumps(part)
+            assert not re.search(r"(?<!\$)\$\((?!\$)", flat), f"{name}: container-side $( needs $$"
+
+
+def test_log_volume_agrees_between_writers_and_filebeat() -> None:
+    svc = services()
+
+    def mount(service: str, volume: str) -> str:
+        for m in svc[service]["volumes"]:
+            if m.split(":")[0] == volume:
+                return m.split(":")[1]
+        raise AssertionError(f"{service} does not mount {volume}")
+
+    log_dir = svc["backend"]["environment"]["LOGPLATFORM_LOG_DIR"]
+    assert mount("backend", "logs") == log_dir
+    assert svc["generator"]["environment"]["LOGPLATFORM_GENERATOR_LOG_DIR"] == log_dir
+    assert mount("generator", "logs") == log_dir
+    assert svc["filebeat"]["environment"]["LOGPLATFORM_LOG_DIR"] == log_dir
+    assert mount("filebeat", "logs") == log_dir
+    fb = yaml.safe_load((REPO / "filebeat/filebeat.yml").read_text())
+    paths = fb["filebeat.inputs"][0]["paths"]
+    # what the backend (own log, spool) and the generator (services/) write is what Filebeat reads
+    assert any(p.endswith("}/*.log*") for p in paths)
+    assert any(p.endswith("}/services/*.log*") for p in paths)
+    assert any(p.endswith("}/spool/*.ndjson*") for p in paths)
+
+
+def test_names_agree_across_filebeat_es_and_code() -> None:
+    fb = yaml.safe_load((REPO / "filebeat/filebeat.yml").read_text())
+    out = fb["output.elasticsearch"]
+    assert out["index"] == names.DATA_STREAM
+    assert out["pipeline"] == names.PIPELINE
+    assert fb["setup.template.enabled"] is False and fb["setup.ilm.enabled"] is False
+    assert fb["http.enabled"] is True and fb["http.port"] == 5066
+    assert "curl -fs http://localhost:5066/" in json.dumps(services()["filebeat"]["healthcheck"])
+    assert not any("add_cloud_metadata" in json.dumps(p) for p in fb.get("processors") or [])
+    template = json.loads((REPO / "es/index-templates/logs-logplatform.json").read_text())
+    assert re.fullmatch(template["index_patterns"][0].replace("*", ".*"), names.DATA_STREAM)
+    from backend.settings import Settings
+
+    assert Settings(_env_file=None).data_stream == names.DATA_STREAM  # type: ignore[call-arg]
+    assert Settings(_env_file=None).pipeline == names.PIPELINE  # type: ignore[call-arg]
+    inputs = fb["filebeat.inputs"]
+    assert len({i["id"] for i in inputs}) == len(inputs) and all(i["id"] for i in inputs)
+    assert inputs[0]["prospector.scanner.fingerprint.length"] < 1024  # small files are read too
+
+
+def _reference_keys(text: str) -> set[str]:
+    """Dotted key paths in filebeat.reference.yml, commented-out settings included ("[]" marks a list item).
+
+    Settings are written `#key: value` at their indentation (prose comments are `# text`), so the
+    indentation gives the nesting; list items may stand at their parent key's indentation.
+    """
+    keys: set[str] = set()
+    stack: list[tuple[int, str, bool]] = []  # (indent, path, is a list item marker)
+    for raw in text.splitlines():
+        m = re.match(r"^(\s*)#?(- )?([A-Za-z_][\w.]*):(\s|$)", raw)
+        if not m:
+            continue
+        indent, item, key = len(m.group(1)), m.group(2), m.group(3)
+        if item:
+            while stack and (stack[-1][0] > indent or (stack[-1][0] == indent and stack[-1][2])):
+                stack.pop()
+            parent = stack[-1][1] if stack else ""
+            stack.append((indent, parent + "[]", True))
+            indent += 2
+        else:
+            while stack and stack[-1][0] >= indent and not (stack[-1][2] and stack[-1][0] + 2 <= indent):
+                stack.pop()
+        parent = stack[-1][1] if stack else ""
+        path = f"{parent}{key}" if parent.endswith("[]") or not parent else f"{parent}.{key}"
+        keys.add(path)
+        stack.append((indent, path, False))
+    return keys
+
+
+def _our_keys(value: Any, prefix: str = "") -> set[str]:
+    out: set[str] = set()
+    if isinstance(value, dict):
+        for k, v in value.items():
+            path = f"{prefix}.{k}" if prefix and not prefix.endswith("[]") else f"{prefix}{k}"
+            out.add(path)
+            if isinstance(v, (dict, list)) and k != "paths":
+                out |= _our_keys(v, path)
+    elif isinstance(value, list):
+        for item in value:
+            out |= _our_keys(item, prefix + "[]")
+    return out
+
+
+def test_every_filebeat_key_is_an_option_of_the_pinned_filebeat() -> None:
+    from tests.filebeat.build import beats_source
+
+    reference = (beats_source() / "filebeat" / "filebeat.reference.yml").read_text()
+    known = _reference_keys(reference)
+    ours = _our_keys(yaml.safe_load((REPO / "filebeat/filebeat.yml").read_text()))
+    unknown = sorted(ours - known)
+    assert not unknown, f"not options of Filebeat {ELASTIC_STACK_VERSION}: {unknown}"
