@@ -109,5 +109,31 @@ def setup_kibana_cmd(url: str, secrets_dir: Path, timeout: float) -> None:
         raise click.ClickException(str(exc)) from exc
 
 
+@main.command()
+@click.option("--url", envvar="LOGPLATFORM_ELASTICSEARCH_URL", default="https://localhost:9200", show_default=True)
+@click.option("--ca-certs", envvar="LOGPLATFORM_ELASTICSEARCH_CA_CERTS", default=None)
+@click.option("--secrets-dir", envvar="LOGPLATFORM_SECRETS_DIR", type=click.Path(path_type=Path), default=None,
+              help="Log in as elastic with the kept password (omit for a cluster without security)")
+@click.option("--backend-url", envvar="LOGPLATFORM_BACKEND_URL", default=None, help="e.g. http://backend:8000")
+@click.option("--kibana-url", envvar="LOGPLATFORM_KIBANA_URL", default=None, help="e.g. http://kibana:5601")
+def doctor(url: str, ca_certs: str | None, secrets_dir: Path | None, backend_url: str | None,
+           kibana_url: str | None) -> None:
+    """Check every hop (Elasticsearch, pipeline, template, data stream, Filebeat, backend, Kibana)."""
+    from logplatform.cluster import Cluster
+    from logplatform.doctor import run_checks
+    from logplatform.setup import Secrets
+
+    password = Secrets(secrets_dir).get("elastic_password") if secrets_dir else None
+    cluster = Cluster(url, "elastic" if password else None, password, ca_certs=ca_certs)
+    kibana = (kibana_url, "elastic", password or "") if kibana_url else None
+    checks = run_checks(cluster, backend_url, kibana)
+    for c in checks:
+        click.echo(f"{'ok  ' if c.ok else 'FAIL'} {c.hop:15} {c.detail}")
+        if not c.ok:
+            click.echo(f"     {'':15} fix: {c.fix}")
+    if not all(c.ok for c in checks):
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     main()

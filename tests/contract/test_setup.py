@@ -54,3 +54,14 @@ def test_kibana_saved_objects_parse() -> None:
         for line in path.read_text().splitlines():
             obj = json.loads(line)
             assert {"type", "id", "attributes", "references"} <= obj.keys()
+
+
+def test_doctor_names_the_broken_hop_and_the_fix(installed: SearchEngine, data_stream: str) -> None:
+    from logplatform.doctor import run_checks
+
+    checks = {c.hop: c for c in run_checks(installed.cluster, "http://127.0.0.1:9", None)}
+    assert checks["elasticsearch"].ok and checks["pipeline"].ok and checks["index template"].ok
+    assert not checks["backend"].ok and "docker compose logs backend" in checks["backend"].fix
+    result = CliRunner().invoke(main, ["doctor", "--url", installed.cluster.url, "--backend-url", "http://127.0.0.1:9"])
+    assert result.exit_code == 1
+    assert "ok   pipeline" in result.output and "FAIL backend" in result.output and "fix:" in result.output

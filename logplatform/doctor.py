@@ -1,0 +1,103 @@
+"""`logplatform doctor`: checks every hop from a log line to Kibana and says what is wrong and how to fix it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+
+from logplatform import names
+from logplatform.cluster import Cluster
+
+
+@dataclass
+class Check:
+    hop: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def _recent(cluster: Cluster, query: dict, minutes: int = 5) -> int:
+    status, body = cluster.request("POST", f"/{names.DATA_STREAM}/_count", {"query": {"bool": {"filter": [
+        {"range": {"event.ingested": {"gte": f"now-{minutes}m"}}}, query]}}})
+    if status == 404:
+        return 0
+    if status != 200:
+        raise RuntimeError(f"_count answered {status}: {json.dumps(body)[:200]}")
+    return body["count"]
+
+
+def run_checks(cluster: Cluster, backend_url: str | None, kibana: tuple[str, str, str] | None) -> list[Check]:
+    checks: list[Check] = []
+
+    def check(hop: str, fn: Callable[[], str], fix: str) -> bool:
+        try:
+            checks.append(Check(hop, True, fn()))
+            return True
+        except Exception as exc:  # a failed check is reported, never raised
+            checks.append(Check(hop, False, f"{type(exc).__name__}: {exc}"[:300], fix))
+            return False
+
+    def es_up() -> str:
+        status, body = cluster.request("GET", "/")
+        if status != 200:
+            raise RuntimeError(f"GET / answered {status}")
+        return f"{body.get('cluster_name')} {body.get('version', {}).get('number')}"
+
+    if not check("elasticsearch", es_up, "docker compose ps es01; docker compose logs es01 (credentials: README)"):
+        return checks
+
+    def pipeline() -> str:
+        out = cluster.ok("POST", f"/_ingest/pipeline/{names.PIPELINE}/_simulate", {"docs": [{"_source": {
+            "message": json.dumps({"service": "doctor", "message": "check", "level": "info"})}}]})
+        doc = out["docs"][0].get("doc", {}).get("_source", {})
+        if doc.get("service", {}).get("name") != "doctor":
+            raise RuntimeError(f"the pipeline does not normalize events: {json.dumps(out)[:200]}")
+        return "installed and working"
+
+    check("pipeline", pipeline, "docker compose run --rm setup")
+
+    def template() -> str:
+        cluster.ok("GET", f"/_index_template/{names.INDEX_TEMPLATE}")
+        return "installed"
+
+    check("index template", template, "docker compose run --rm setup")
+
+    def receiving() -> str:
+        n = _recent(cluster, {"match_all": {}})
+        if n == 0:
+            raise RuntimeError(f"no event ingested into {names.DATA_STREAM} in the last 5 minutes")
+        return f"{n} events in the last 5 minutes"
+
+    check("data stream", receiving, "is the generator running? docker compose ps generator")
+
+    def filebeat() -> str:
+        n = _recent(cluster, {"term": {"agent.type": "filebeat"}})
+        if n == 0:
+            raise RuntimeError("no event shipped by Filebeat in the last 5 minutes")
+        return f"{n} events shipped in the last 5 minutes"
+
+    check("filebeat", filebeat, "docker compose logs filebeat; are files being written to the logs volume?")
+    if backend_url:
+        def backend() -> str:
+            r = httpx.get(backend_url.rstrip("/") + "/readyz", timeout=10)
+            if r.status_code != 200:
+                raise RuntimeError(f"/readyz answered {r.status_code}: {r.text[:200]}")
+            return "ready"
+
+        check("backend", backend, "docker compose logs backend")
+    if kibana:
+        url, user, password = kibana
+
+        def kibana_up() -> str:
+            r = httpx.get(url.rstrip("/") + "/api/status", auth=(user, password), timeout=10)
+            level = r.json().get("status", {}).get("overall", {}).get("level") if r.status_code == 200 else None
+            if level != "available":
+                raise RuntimeError(f"/api/status answered {r.status_code}, level {level}")
+            return "available"
+
+        check("kibana", kibana_up, "docker compose logs kibana setup (kibana_system password is set by setup)")
+    return checks
