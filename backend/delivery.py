@@ -59,7 +59,7 @@ class _Item:
 
 class Delivery:
     def __init__(self, sink: Sink, spool: Spool, metrics: Metrics, *, max_events: int = 1000,
-                 max_bytes: int = 8 * 1024 * 1024, max_wait_s: float = 0.005, concurrency: int = 2,
+                 max_bytes: int = 8 * 1024 * 1024, max_wait_s: float = 0.0, concurrency: int = 2,
                  retry_budget_s: float = 2.0, outage_probe_s: float = 2.0) -> None:
         self.sink = sink
         self.spool = spool

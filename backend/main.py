@@ -35,6 +35,31 @@ def elasticsearch_client(settings: Settings) -> Any:
                               connections_per_node=32, **auth)
 
 
+_SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"cache-control", b"no-store"),
+                     (b"x-frame-options", b"DENY")]
+
+
+class SecurityHeaders:
+    """Adds security headers to every response (a plain ASGI middleware: no extra task per request)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []),
+                                      *((k, v) for k, v in _SECURITY_HEADERS if k not in present)]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def create_app(settings: Settings | None = None, sink: Sink | None = None, search_client: Any = None) -> FastAPI:
     settings = settings or get_settings()
     metrics = Metrics()
@@ -67,13 +92,7 @@ def create_app(settings: Settings | None = None, sink: Sink | None = None, searc
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
                            allow_headers=["Content-Type", "Content-Encoding", "X-API-Key", "Authorization"])
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Any) -> Any:
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Cache-Control", "no-store")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        return response
+    app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -15,7 +15,7 @@ _api_key_header = APIKeyHeader(
     description="An API key from `logplatform apikey create` (or `Authorization: ApiKey <key>`)")
 
 
-def require_api_key(request: Request, state: Annotated[AppState, Depends(get_state)],
+async def require_api_key(request: Request, state: Annotated[AppState, Depends(get_state)],
                     x_api_key: Annotated[str | None, Depends(_api_key_header)] = None) -> ApiKey | None:
     if not state.settings.auth_enabled:
         return None

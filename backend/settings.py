@@ -34,7 +34,8 @@ class Settings(BaseSettings):
     # delivery
     batch_max_events: int = 1000
     batch_max_bytes: int = 8 * 1024 * 1024
-    batch_max_wait_ms: float = 5.0
+    # 0: send what is queued at once; batches grow by themselves while bulk_concurrency requests are in flight
+    batch_max_wait_ms: float = 0.0
     bulk_concurrency: int = 2
     retry_budget_s: float = 2.0
     outage_probe_s: float = 2.0

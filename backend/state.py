@@ -25,5 +25,5 @@ class AppState:
     search_client: Any  # elasticsearch-py AsyncElasticsearch, or None in unit tests
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
     return request.app.state.logplatform

@@ -48,7 +48,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
         events, elapsed = run_generator(args.seconds, 0, Path(a))
         max_rate = events / elapsed
-        paced, paced_elapsed = run_generator(args.pace_seconds, args.pace_rate, Path(b))
+        paced, _ = run_generator(args.pace_seconds, args.pace_rate, Path(b))
     expected = args.pace_rate * args.pace_seconds
     error = (paced - expected) / expected
     results = {"max_rate_events_per_s": round(max_rate), "max_rate_target": 50000,

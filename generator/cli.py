@@ -106,14 +106,17 @@ def main(mode: str, scenario: str, rate: float | None, interval: float, count: i
                 break
             n = pacer.next_batch(1000 if count is None else min(1000, count - generated))
             batch = []
+            # one clock reading per batch: a batch is made within a millisecond or two
+            now = pacer.elapsed()
+            wall = _iso(datetime.now(UTC)) if virtual is None else ""
             for _ in range(n):
                 if count is not None:
                     progress_fraction = generated / count
                 elif duration is not None:
-                    progress_fraction = min(pacer.elapsed() / duration, 1.0)
+                    progress_fraction = min(now / duration, 1.0)
                 else:
-                    progress_fraction = (pacer.elapsed() % period) / period
-                ts = _iso(virtual + step * generated) if virtual else _iso(datetime.now(UTC))
+                    progress_fraction = (now % period) / period
+                ts = _iso(virtual + step * generated) if virtual else wall
                 generated += 1
                 event = model.event(ts, progress_fraction)
                 if event is not None:

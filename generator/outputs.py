@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
-from pythonjsonlogger.json import JsonFormatter
+from pythonjsonlogger.orjson import OrjsonFormatter
 
 log = logging.getLogger("generator")
 
@@ -36,8 +36,9 @@ class Output(Protocol):
     def describe(self) -> str: ...
 
 
-def _formatter() -> JsonFormatter:
-    return JsonFormatter(json_ensure_ascii=False)
+def _formatter() -> OrjsonFormatter:
+    # python-json-logger's orjson formatter: the same lines, several times faster than the stdlib encoder
+    return OrjsonFormatter()
 
 
 class RotatingLineFile:

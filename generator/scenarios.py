@@ -108,7 +108,7 @@ class TrafficModel:
     def event(self, timestamp: str, progress: float) -> dict[str, Any] | None:
         """One event at `timestamp`; None when the scenario says nothing happens (a silent service)."""
         rng = self.rng
-        service = self.services[rng.randrange(len(self.services))]
+        service = self.services[rng.getrandbits(20) % len(self.services)]
         if self.scenario == "silence" and service == self.target and progress >= self.phases.silence_from:
             return None
         if self.scenario == "attack" and self._in(self.phases.attack, progress) and rng.random() < 0.7:
@@ -118,8 +118,8 @@ class TrafficModel:
         if self.scenario == "incident" and service == self.target and self._in(self.phases.incident, progress):
             table = self._incident
             latency_factor = 10.0
-        level, message, action, outcome, method, path, status = table[rng.randrange(len(table))]
-        device = DEVICES[rng.randrange(3)]
+        level, message, action, outcome, method, path, status = table[rng.getrandbits(20) % len(table)]
+        device = DEVICES[rng.getrandbits(20) % 3]
         duration = round(rng.expovariate(1 / _BASE_LATENCY_MS[level]) * latency_factor + 1, 2)
         bits = rng.getrandbits(32)  # one draw for the address (cheaper than four)
         return {
@@ -129,7 +129,7 @@ class TrafficModel:
             "level": level,
             "message": message,
             "meta": {
-                "user_id": rng.randrange(self.users) + 1,
+                "user_id": rng.getrandbits(24) % self.users + 1,
                 "ip": f"{_FIRST_OCTETS[bits & 3]}.{bits >> 8 & 255}.{bits >> 16 & 255}.{(bits >> 24) % 254 + 1}",
                 "device": device,
                 "user_agent": USER_AGENTS[device],
