@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -82,12 +83,12 @@ class EventModel(BaseModel):
             raise ValueError("at most 32 characters")
         return v
 
-    @field_validator("timestamp")
+    @field_validator("timestamp", mode="before")
     @classmethod
-    def _timestamp_readable(cls, v: str | int | float | None) -> str | int | float | None:
+    def _timestamp_readable(cls, v: object) -> object:
         if v is None:
             return v
-        if isinstance(v, bool):
+        if isinstance(v, bool) or not isinstance(v, (str, int, float)):  # before coercion: true is not 1
             raise ValueError("must be an ISO 8601 string or an epoch number")
         if isinstance(v, (int, float)):
             if not math.isfinite(v) or not 0 <= v < 1e19:
@@ -101,6 +102,10 @@ class EventModel(BaseModel):
             raise ValueError("year out of range")
         return v
 
+
+# Control characters that move a terminal's cursor, recolor it or hide text (log injection into viewers).
+# Tab, line feed and CR LF stay allowed: multi-line messages are legitimate and stored as one event.
+_FORBIDDEN_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]|\r(?!\n)")
 
 SEED_EXAMPLE = {"service": "auth-service", "level": "ERROR", "message": "Login failed",
                 "meta": {"user_id": 123, "ip": "1.1.1.1"}}
@@ -151,6 +156,9 @@ def _structure_errors(value: Any, limits: Limits) -> list[FieldError]:
             limit = limits.max_message_chars if path == "message" else limits.max_field_chars
             if len(v) > limit:
                 errors.append(FieldError(path, f"longer than {limit} characters"))
+            elif (bad := _FORBIDDEN_CONTROL.search(v)) is not None:
+                errors.append(FieldError(path, f"control character U+{ord(bad.group()[0]):04X} at position "
+                                               f"{bad.start()} is not allowed (terminal escape / log injection)"))
         elif isinstance(v, float) and not math.isfinite(v):
             errors.append(FieldError(path, "NaN and Infinity are not JSON"))
     return errors

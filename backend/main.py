@@ -32,7 +32,9 @@ def elasticsearch_client(settings: Settings) -> Any:
         auth["basic_auth"] = (settings.elasticsearch_username, settings.es_password())
     return AsyncElasticsearch(settings.elasticsearch_url, ca_certs=settings.elasticsearch_ca_certs,
                               request_timeout=settings.request_timeout_s, max_retries=0, retry_on_timeout=False,
-                              connections_per_node=32, **auth)
+                              connections_per_node=32,
+                              # the delivery probes a down cluster itself; the client must not sit out 30 s
+                              max_dead_node_backoff=settings.outage_probe_s, **auth)
 
 
 _SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"cache-control", b"no-store"),

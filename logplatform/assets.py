@@ -15,8 +15,23 @@ from logplatform import names
 
 ES_DIR = Path(__file__).resolve().parent.parent / "es"
 
-# The one place where the two engines differ: OpenSearch has no ILM, so es/lifecycle/ is installed
-# on Elasticsearch only (see assets_for).
+# The one place where the two engines differ (see assets_for):
+# - OpenSearch has no ILM, so es/lifecycle/ is installed on Elasticsearch only;
+# - Elasticsearch's `flattened` type (labels: any number of keys, one mapped field) is `flat_object` there.
+
+
+def _for_opensearch(mappings: dict[str, Any]) -> dict[str, Any]:
+    body = json.loads(json.dumps(mappings))
+
+    def walk(props: dict[str, Any]) -> None:
+        for name, spec in props.items():
+            if spec.get("type") == "flattened":
+                props[name] = {"type": "flat_object"}
+            elif "properties" in spec:
+                walk(spec["properties"])
+
+    walk(body["template"]["mappings"]["properties"])
+    return body
 
 
 def load_json(relative: str) -> dict[str, Any]:
@@ -47,7 +62,7 @@ def field_table(mapping_properties: dict[str, Any], prefix: str = "") -> dict[st
         if "properties" in spec:
             table[f"{path}.*"] = "object"
             table.update(field_table(spec["properties"], f"{path}."))
-        elif spec.get("type") == "object" and spec.get("dynamic") is True:
+        elif spec.get("type") == "flattened":  # labels: any key, keyword values, one mapped field
             table[f"{path}.*"] = "keyword"
         else:
             table[path] = spec.get("type", "object")
@@ -77,7 +92,8 @@ def assets_for(engine: str) -> list[Asset]:
         Asset(names.PIPELINE, f"/_ingest/pipeline/{names.PIPELINE}", pipeline_body()),
         Asset(names.SETTINGS_COMPONENT, f"/_component_template/{names.SETTINGS_COMPONENT}",
               load_json("component-templates/logs-logplatform@settings.json")),
-        Asset(names.MAPPINGS_COMPONENT, f"/_component_template/{names.MAPPINGS_COMPONENT}", mappings_body()),
+        Asset(names.MAPPINGS_COMPONENT, f"/_component_template/{names.MAPPINGS_COMPONENT}",
+              mappings_body() if engine == "elasticsearch" else _for_opensearch(mappings_body())),
     ]
     if engine == "elasticsearch":  # es/lifecycle/: ILM, which OpenSearch does not have
         items += [

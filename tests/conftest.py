@@ -20,6 +20,9 @@ from logplatform.cluster import Cluster
 from tests.engine.engine import TestEngine
 from tests.support.es_compat_proxy import CompatProxy
 
+# fixtures shared across folders: the backend (memory_backend) and the real Filebeat (filebeat, stream)
+pytest_plugins = ["tests.support.backend_app", "tests.support.filebeat"]
+
 
 @dataclass
 class SearchEngine:
@@ -36,10 +39,10 @@ class SearchEngine:
         self.local.stop()
         self.local.start()
 
-    def stop(self) -> None:
+    def stop(self, kill: bool = False) -> None:
         if self.local is None:
             pytest.skip("stopping the engine needs the local test engine, not an external cluster")
-        self.local.stop()
+        self.local.stop(kill=kill)
 
     def start(self) -> None:
         assert self.local is not None

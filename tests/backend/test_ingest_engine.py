@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from backend.events import SEED_EXAMPLE
-from tests.backend.conftest import Backend, live_backend
 from tests.conftest import SearchEngine
+from tests.support.backend_app import Backend, live_backend
 from tests.support.shipper import ship_files
 
 pytestmark = pytest.mark.engine

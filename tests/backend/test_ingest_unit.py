@@ -10,7 +10,7 @@ import pytest
 
 from backend.delivery import ItemStatus
 from backend.events import SEED_EXAMPLE
-from tests.backend.conftest import Backend
+from tests.support.backend_app import Backend
 
 
 def test_seed_example_is_indexed_with_an_id_and_a_timestamp(memory_backend: Backend) -> None:
@@ -183,7 +183,7 @@ def test_spool_full_is_503_with_retry_after(tmp_path) -> None:
     from backend.auth import KeyStore
     from backend.delivery import MemorySink
     from backend.main import create_app
-    from tests.backend.conftest import make_settings
+    from tests.support.backend_app import make_settings
 
     settings = make_settings(tmp_path, spool_max_bytes=300)
     key = KeyStore(settings.api_keys_file).create("t")

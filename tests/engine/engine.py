@@ -151,9 +151,13 @@ class TestEngine:
         except OSError:
             return False
 
-    def stop(self) -> None:
+    def stop(self, kill: bool = False) -> None:
+        """Stops the node: SIGTERM (graceful), or SIGKILL with kill=True (a crash)."""
         if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
+            if kill:
+                self.proc.kill()
+            else:
+                self.proc.terminate()
             try:
                 self.proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
