@@ -1,0 +1,97 @@
+"""Bounded soak: the backend (its own process) at a fixed fraction of its benchmarked batch maximum for a fixed
+time against the test engine, sampling the backend's memory. Prints the memory curve and errors.
+
+Usage: .venv/bin/python -m bench.soak [--seconds 300] [--rate 1700]
+(1700 events/s = 80% of the NDJSON batch maximum in docs/benchmarks.md)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from logplatform import assets
+from logplatform.cluster import Cluster
+from tests.engine.engine import TestEngine
+from tests.support.backend_process import BackendProcess
+from tests.support.es_compat_proxy import CompatProxy
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=300)
+    parser.add_argument("--rate", type=float, default=1700)
+    parser.add_argument("--batch", type=int, default=100)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="lp-soak-"))
+    engine = TestEngine(heap="1g")
+    engine.start()
+    proxy = CompatProxy(engine.url).start()
+    assets.install(Cluster(engine.url), "opensearch")
+    backend = BackendProcess(work, proxy.url, work / "volume", "logs-logplatform-soak")
+    backend.start()
+    sent = errors = 0
+    samples: list[tuple[float, float]] = []
+    stop = threading.Event()
+
+    def sampler() -> None:
+        while not stop.is_set():
+            samples.append((round(time.monotonic() - started, 1), round(rss_mb(backend.proc.pid), 1)))
+            stop.wait(10)
+
+    http = httpx.Client(timeout=30, headers={"X-API-Key": backend.key, "Content-Type": "application/x-ndjson"})
+    started = time.monotonic()
+    threading.Thread(target=sampler, daemon=True).start()
+    interval = args.batch / args.rate
+    next_at = started
+    try:
+        while time.monotonic() - started < args.seconds:
+            body = "\n".join(json.dumps({"service": "soak", "message": "steady", "event": {"id": str(uuid.uuid4())}})
+                             for _ in range(args.batch))
+            r = http.post(f"{backend.url}/logs/ndjson", content=body)
+            if r.status_code == 200 and r.json()["indexed"] == args.batch:
+                sent += args.batch
+            else:
+                errors += 1
+            next_at += interval
+            time.sleep(max(0.0, next_at - time.monotonic()))
+    finally:
+        stop.set()
+        elapsed = time.monotonic() - started
+        backend.stop()
+        proxy.stop()
+        engine.cleanup()
+    warm = [m for t, m in samples if t >= 30] or [m for _, m in samples]
+    growth = (warm[-1] - warm[0]) / warm[0] * 100 if warm else 0.0
+    result = {"rate_target": args.rate, "rate_achieved": round(sent / elapsed), "seconds": round(elapsed),
+              "events": sent, "errors": errors, "rss_mb": samples, "growth_after_warmup_pct": round(growth, 2)}
+    print(json.dumps(result))
+    out = {"benchmark": "soak", "date": datetime.now(UTC).isoformat(timespec="seconds"),
+           "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+           "command": "python -m bench.soak " + " ".join(sys.argv[1:]), "results": result}
+    path = ROOT / "bench" / "results" / f"soak-{datetime.now(UTC):%Y-%m-%d}.json"
+    path.write_text(json.dumps(out, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
