@@ -116,6 +116,9 @@ def test_engine_crashes_and_backend_restart_lose_and_duplicate_nothing(installed
     total = count(installed, stream, {"term": {"service.name": "load"}})
     print(f"faults: sent {TOTAL}, acknowledged {len(acked)}, documents {total}, "
           f"{outcomes['retries']} client retries, {outcomes['queued']} events via the spool")
+    dropped = [line for f in (tmp_path / "filebeat" / "logs").glob("*events-data*")
+               for line in f.read_text().splitlines()]
+    assert not dropped, f"Filebeat dropped {len(dropped)} events, e.g. {dropped[0][:400]}"
     assert total == TOTAL, f"{total} documents for {TOTAL} acknowledged events"
     # cardinality is approximate: check exactly by paging through the ids when it disagrees
     if ids["aggregations"]["distinct"]["value"] != TOTAL:

@@ -7,9 +7,15 @@ suite runs against OpenSearch. Elastic's own clients refuse it:
   response carries `X-Elastic-Product: Elasticsearch`;
 - Filebeat reads the version from `GET /` (an OpenSearch 3.x number makes it add `_type` to bulk
   items, which OpenSearch rejects) and checks `GET /_license` for an active license.
+- after a restart, Elasticsearch (since 8.11, elastic/elasticsearch#99797) makes a `_bulk` wait until the
+  cluster state is recovered, so its ingest pipelines are there; OpenSearch answers "pipeline with id
+  [...] does not exist" for a moment instead, and Filebeat drops such events as non-retryable. Until the
+  pipeline a `_bulk` names answers `_simulate` after the engine (re)started, the proxy answers that
+  `_bulk` with 503, which every client retries, as Elasticsearch's waiting amounts to.
 This proxy rewrites those headers, adds the product header, answers `GET /` with an Elasticsearch
-9.x version and `GET /_license` with an active basic license, and passes everything else through
-untouched. It is never part of the product: the compose stack talks to real Elasticsearch.
+9.x version and `GET /_license` with an active basic license, holds `_bulk` as just said, and passes
+everything else through untouched. It is never part of the product: the compose stack talks to real
+Elasticsearch.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import json
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from logplatform.stack_version import ELASTIC_STACK_VERSION
 
@@ -44,6 +50,7 @@ class CompatProxy:
         self.upstream = urlsplit(upstream_url)
         proxy = self
         local = threading.local()
+        self.ready_pipelines: set[str] = set()  # emptied whenever the engine is unreachable
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -83,9 +90,16 @@ class CompatProxy:
                 bare = path.split("?", 1)[0].rstrip("/")
                 headers = {k: _plain_media_type(v) if k.lower() in ("content-type", "accept") else v
                            for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
+                if bare.endswith("/_bulk") and not self._pipeline_ready(path):
+                    msg = json.dumps({"error": {"type": "unavailable_shards_exception",
+                                                "reason": "engine restarting: ingest pipeline not loaded yet"},
+                                      "status": 503}).encode()
+                    self._reply(503, msg, {"Content-Type": "application/json"})
+                    return
                 try:
                     status, resp_headers, data = self._forward(self.command, path, body, headers)
                 except OSError as exc:
+                    proxy.ready_pipelines.clear()
                     local.conn = None
                     msg = json.dumps({"error": {"type": "proxy_upstream_unavailable", "reason": str(exc)},
                                       "status": 503}).encode()
@@ -106,6 +120,23 @@ class CompatProxy:
                         "issuer": "elasticsearch", "start_date_in_millis": -1}}).encode()
                     resp_headers = {"Content-Type": "application/json"}
                 self._reply(status, data, resp_headers)
+
+            def _pipeline_ready(self, path: str) -> bool:
+                query = parse_qs(urlsplit(path).query)
+                pipeline = (query.get("pipeline") or [""])[0]
+                if not pipeline or pipeline in proxy.ready_pipelines:
+                    return True
+                probe = json.dumps({"docs": [{"_source": {"message": "{}"}}]}).encode()
+                try:
+                    status, _, data = self._forward("POST", f"/_ingest/pipeline/{pipeline}/_simulate", probe,
+                                                    {"Content-Type": "application/json"})
+                except OSError:
+                    local.conn = None
+                    return False
+                if status == 200 and b"does not exist" not in data:
+                    proxy.ready_pipelines.add(pipeline)
+                    return True
+                return False
 
             def _forward(self, method: str, path: str, body: bytes | None,
                          headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
