@@ -16,18 +16,17 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
 
 from backend.auth import KeyStore
+from bench.record import record
 from logplatform import assets
 from logplatform.cluster import Cluster
 from tests.engine.engine import TestEngine, free_port
@@ -165,14 +164,7 @@ def main() -> None:
                                      / max(results["a_naive_single"]["events_per_s"], 1), 2),
         }
         print("ratios", ratios)
-        out = {"benchmark": "backend_ingest", "date": datetime.now(UTC).isoformat(timespec="seconds"),
-               "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                           "python": platform.python_version()},
-               "command": "python -m bench.backend_ingest " + " ".join(sys.argv[1:]),
-               "settings": vars(args), "results": results, "ratios": ratios}
-        path = ROOT / "bench" / "results" / f"backend-ingest-{datetime.now(UTC):%Y-%m-%d}.json"
-        path.write_text(json.dumps(out, indent=2) + "\n")
-        print(f"wrote {path}")
+        record("backend_ingest", "bench.backend_ingest", settings=vars(args), results=results, ratios=ratios)
     finally:
         for p in procs:
             p.terminate()

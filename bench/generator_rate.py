@@ -10,14 +10,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
+
+from bench.record import record
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,12 +56,7 @@ def main() -> None:
                "pacing": {"target_rate": args.pace_rate, "seconds": args.pace_seconds, "expected": expected,
                           "emitted": paced, "error_pct": round(error * 100, 3), "target_pct": 2.0}}
     print(json.dumps(results, indent=2))
-    out = {"benchmark": "generator", "date": datetime.now(UTC).isoformat(timespec="seconds"),
-           "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
-           "command": "python -m bench.generator_rate " + " ".join(sys.argv[1:]), "results": results}
-    path = ROOT / "bench" / "results" / f"generator-{datetime.now(UTC):%Y-%m-%d}.json"
-    path.write_text(json.dumps(out, indent=2) + "\n")
-    print(f"wrote {path}")
+    record("generator", "bench.generator_rate", results=results)
 
 
 if __name__ == "__main__":

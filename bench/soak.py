@@ -9,25 +9,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import sys
 import tempfile
 import threading
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
+from bench.record import record
 from logplatform import assets
 from logplatform.cluster import Cluster
 from tests.engine.engine import TestEngine
 from tests.support.backend_process import BackendProcess
 from tests.support.es_compat_proxy import CompatProxy
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def rss_mb(pid: int) -> float:
@@ -86,11 +81,7 @@ def main() -> None:
     result = {"rate_target": args.rate, "rate_achieved": round(sent / elapsed), "seconds": round(elapsed),
               "events": sent, "errors": errors, "rss_mb": samples, "growth_after_warmup_pct": round(growth, 2)}
     print(json.dumps(result))
-    out = {"benchmark": "soak", "date": datetime.now(UTC).isoformat(timespec="seconds"),
-           "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
-           "command": "python -m bench.soak " + " ".join(sys.argv[1:]), "results": result}
-    path = ROOT / "bench" / "results" / f"soak-{datetime.now(UTC):%Y-%m-%d}.json"
-    path.write_text(json.dumps(out, indent=2) + "\n")
+    record("soak", "bench.soak", results=result)
 
 
 if __name__ == "__main__":
