@@ -257,3 +257,10 @@ def test_every_filebeat_key_is_an_option_of_the_pinned_filebeat() -> None:
     ours = _our_keys(yaml.safe_load((REPO / "filebeat/filebeat.yml").read_text()))
     unknown = sorted(ours - known)
     assert not unknown, f"not options of Filebeat {ELASTIC_STACK_VERSION}: {unknown}"
+
+
+def test_the_tested_filebeat_is_the_pinned_version() -> None:
+    from tests.filebeat.build import build, version
+
+    build(quiet=True)
+    assert version() == ELASTIC_STACK_VERSION
