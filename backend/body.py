@@ -62,18 +62,19 @@ def _loads(text: str) -> Any:
     return json.loads(text, parse_constant=_reject_constant)
 
 
-@dataclass
-class Decoded:
-    events: list[Any]
-    # NDJSON lines that were not JSON: (position, reason); they are reported, the others go on
-    bad_lines: list[tuple[int, str]]
+@dataclass(frozen=True)
+class BadLine:
+    """An NDJSON line that is not JSON: it keeps its position in the batch and says why."""
+
+    reason: str
 
 
 def media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
 
-def decode(body: bytes, content_type: str | None) -> Decoded:
+def decode(body: bytes, content_type: str | None) -> list[Any]:
+    """The events of the body; an NDJSON line that is not JSON becomes a BadLine, the others go on."""
     kind = media_type(content_type)
     if kind not in JSON_TYPES + NDJSON_TYPES:
         raise BodyError(415, f"Content-Type must be application/json or application/x-ndjson, not {kind or 'missing'}",
@@ -92,32 +93,19 @@ def decode(body: bytes, content_type: str | None) -> Decoded:
         except (ValueError, RecursionError) as exc:
             raise BodyError(400, f"body is not valid JSON: {_short(exc)}") from None
         if isinstance(value, list):
-            return Decoded(value, [])
+            return value
         if isinstance(value, dict):
-            return Decoded([value], [])
+            return [value]
         raise BodyError(400, "body must be an event object or an array of events")
     events: list[Any] = []
-    bad: list[tuple[int, str]] = []
     for line in text.splitlines():
         if not line.strip():
             continue
         try:
             events.append(_loads(line))
         except (ValueError, RecursionError) as exc:
-            bad.append((len(events) + len(bad), f"line is not valid JSON: {_short(exc)}"))
-            events.append(_BadLine)
-    return Decoded(events, bad)
-
-
-class _BadLineType:
-    """Placeholder keeping positions stable for NDJSON lines that could not be parsed."""
-
-
-_BadLine = _BadLineType()
-
-
-def is_bad_line(value: Any) -> bool:
-    return value is _BadLine
+            events.append(BadLine(f"line is not valid JSON: {_short(exc)}"))
+    return events
 
 
 def _short(exc: BaseException) -> str:

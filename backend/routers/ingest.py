@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from backend.auth import ApiKey
-from backend.body import NDJSON_TYPES, BodyError, decode, is_bad_line, media_type, read_limited
+from backend.body import NDJSON_TYPES, BadLine, BodyError, decode, media_type, read_limited
 from backend.delivery import FAILED, INDEXED, QUEUED
 from backend.events import SEED_EXAMPLE, Accepted, FieldError, Limits, Rejected, check_events
 from backend.security import require_api_key
@@ -85,11 +85,10 @@ async def _ingest(request: Request, state: AppState, key: ApiKey | None, force_n
             return _error(415, "this endpoint takes application/x-ndjson", "content-type")
     try:
         body = await read_limited(request.stream(), request.headers.get("content-encoding"), s.max_body_bytes)
-        decoded = decode(body, content_type)
+        events = decode(body, content_type)
     except BodyError as exc:
         state.metrics.requests_rejected.labels(str(exc.status)).inc()
         return _error(exc.status, exc.reason, exc.field)
-    events = decoded.events
     if not events:
         return _error(400, "no events in the body")
     if len(events) > s.max_events_per_request:
@@ -103,13 +102,11 @@ async def _ingest(request: Request, state: AppState, key: ApiKey | None, force_n
                           {"Retry-After": str(int(wait))})
 
     limits = Limits(s.max_message_chars, s.max_field_chars, s.max_depth, s.max_keys)
-    bad = dict(decoded.bad_lines)
-    to_check = [None if is_bad_line(e) else e for e in events]
-    checked = check_events(to_check, limits)
-    rejected = {r.index: r for r in checked.rejected}
-    for position, reason in bad.items():
-        rejected[position] = Rejected(position, [FieldError("$", reason)])
-    accepted: list[Accepted] = [a for a in checked.accepted if a.index not in rejected]
+    checked = check_events(events, limits)
+    # a BadLine is not an object, so it is rejected there; say why the line was not an event
+    rejected = {r.index: Rejected(r.index, [FieldError("$", events[r.index].reason)])
+                if isinstance(events[r.index], BadLine) else r for r in checked.rejected}
+    accepted: list[Accepted] = checked.accepted
     state.metrics.events.labels("rejected").inc(len(rejected))
     state.metrics.events.labels("accepted").inc(len(accepted))
 

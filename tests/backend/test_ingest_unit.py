@@ -234,3 +234,13 @@ def test_openapi_documents_the_examples(memory_backend: Backend) -> None:
     assert body["application/json"]["examples"]["seed"]["value"] == SEED_EXAMPLE
     assert "application/x-ndjson" in spec["paths"]["/logs/ndjson"]["post"]["requestBody"]["content"]
     assert memory_backend.client.get("/docs").status_code == 200
+
+
+def test_several_bad_ndjson_lines_are_reported_at_their_own_positions(memory_backend: Backend) -> None:
+    good = json.dumps(SEED_EXAMPLE)
+    r = memory_backend.post(path="/logs/ndjson", content="\n".join([good, "{bad", good, "{bad again", good]),
+                            headers={"Content-Type": "application/x-ndjson"})
+    body = r.json()
+    assert [i["status"] for i in body["items"]] == ["indexed", "rejected", "indexed", "rejected", "indexed"]
+    assert (body["indexed"], body["rejected"]) == (3, 2)
+    assert all("not valid JSON" in body["items"][i]["errors"][0]["reason"] for i in (1, 3))
