@@ -90,8 +90,11 @@ def main(mode: str, scenario: str, rate: float | None, interval: float, count: i
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
 
-    factor = (lambda elapsed: daily_rhythm(datetime.now(UTC).hour + datetime.now(UTC).minute / 60)) \
-        if rhythm else None
+    def rhythm_now(_elapsed: float) -> float:
+        now = datetime.now(UTC)
+        return daily_rhythm(now.hour + now.minute / 60)
+
+    factor = rhythm_now if rhythm else None
     pacer = Pacer(rate, factor)
     progress = Progress(stats, targets)
     virtual = start_time.replace(tzinfo=UTC) if start_time else None

@@ -179,6 +179,18 @@ def install(http: Http, engine: str | None = None) -> list[InstallResult]:
     return results
 
 
+def pipeline_problem(http: Http, probe_service: str) -> str | None:
+    """Runs one test event through the installed pipeline; None when it comes out normalized, else why not."""
+    status, out = http.request("POST", f"/_ingest/pipeline/{names.PIPELINE}/_simulate", {"docs": [{"_source": {
+        "message": json.dumps({"service": probe_service, "message": "check", "level": "info"})}}]})
+    if status != 200:
+        return f"_simulate answered {status}: {json.dumps(out)[:300]}"
+    doc = out["docs"][0].get("doc", {}).get("_source", {})
+    if doc.get("service", {}).get("name") != probe_service or "error" in doc:
+        return f"the pipeline does not normalize events: {json.dumps(out)[:300]}"
+    return None
+
+
 def _normalized(asset: Asset) -> Any:
     """The part of an asset the cluster echoes back on GET, for comparison."""
     if asset.path.startswith("/_component_template/") or asset.path.startswith("/_index_template/"):

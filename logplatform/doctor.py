@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from logplatform import names
+from logplatform import assets, names
 from logplatform.cluster import Cluster
 
 
@@ -51,11 +51,9 @@ def run_checks(cluster: Cluster, backend_url: str | None, kibana: tuple[str, str
         return checks
 
     def pipeline() -> str:
-        out = cluster.ok("POST", f"/_ingest/pipeline/{names.PIPELINE}/_simulate", {"docs": [{"_source": {
-            "message": json.dumps({"service": "doctor", "message": "check", "level": "info"})}}]})
-        doc = out["docs"][0].get("doc", {}).get("_source", {})
-        if doc.get("service", {}).get("name") != "doctor":
-            raise RuntimeError(f"the pipeline does not normalize events: {json.dumps(out)[:200]}")
+        problem = assets.pipeline_problem(cluster, "doctor")
+        if problem:
+            raise RuntimeError(problem)
         return "installed and working"
 
     check("pipeline", pipeline, "docker compose run --rm setup")

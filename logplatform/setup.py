@@ -166,12 +166,9 @@ def setup_elasticsearch(url: str, ca: str | None, secrets_dir: Path | None, keys
         echo(f"asset {result.name}: {'installed' if result.changed else 'already up to date'}")
         if result.changed:
             changed.append(f"asset {result.name}")
-    smoke = admin.ok("POST", f"/_ingest/pipeline/{names.PIPELINE}/_simulate",
-                     {"docs": [{"_source": {"message": json.dumps({"service": "setup", "message": "check",
-                                                                   "level": "info"})}}]})
-    doc = smoke["docs"][0].get("doc", {}).get("_source", {})
-    if doc.get("service", {}).get("name") != "setup" or "error" in doc:
-        raise SetupError(f"the installed pipeline does not work: {json.dumps(smoke)[:500]}")
+    problem = assets.pipeline_problem(admin, "setup")
+    if problem:
+        raise SetupError(f"the installed pipeline does not work: {problem}")
     echo("pipeline: checked with a test event")
     if keys_file is not None and secrets_dir is not None and (secrets_dir / "generator_api_key").exists():
         from backend.auth import KeyStore
