@@ -114,12 +114,12 @@ SEED_EXAMPLE = {"service": "auth-service", "level": "ERROR", "message": "Login f
 def _expand(event: dict[str, Any]) -> dict[str, Any]:
     """`{"service.name": "a"}` counts as `service.name` for validation (the pipeline expands dots the same way)."""
     out = dict(event)
-    for key in [k for k in event if k in ("service.name", "event.id")]:
-        parent, _, leaf = key.partition(".")
-        if not isinstance(out.get(parent), dict):
-            out[parent] = out.get(parent, {})
-        if isinstance(out.get(parent), dict):
-            out[parent] = {**out[parent], leaf: out.pop(key)}
+    for key in ("service.name", "event.id"):
+        if key in out:
+            parent, _, leaf = key.partition(".")
+            holder = out.setdefault(parent, {})
+            if isinstance(holder, dict):  # a scalar parent stays as it is, and so does the dotted key
+                out[parent] = {**holder, leaf: out.pop(key)}
     return out
 
 
