@@ -100,7 +100,9 @@ class TrafficModel:
             self.target = wanted if wanted in self.services else self.services[0]
         self._tables = {s: _expand(_STEADY.get(s, _GENERIC)) for s in self.services}
         self._incident = _expand(_INCIDENT)
-        self.attacker_ip = f"203.0.113.{self.rng.randint(2, 254)}"
+        self.attacker_ip = f"203.0.113.{self.rng.randint(2, 254)}"  # password spraying: one IP, many accounts
+        self.victim = "admin"  # brute force: one account, from a botnet of addresses
+        self.botnet = [f"198.51.100.{self.rng.randint(2, 254)}" for _ in range(16)]
 
     def _in(self, window: tuple[float, float], progress: float) -> bool:
         return window[0] <= progress < window[1]
@@ -122,14 +124,15 @@ class TrafficModel:
         device = DEVICES[rng.getrandbits(20) % 3]
         duration = round(rng.expovariate(1 / _BASE_LATENCY_MS[level]) * latency_factor + 1, 2)
         bits = rng.getrandbits(32)  # one draw for the address (cheaper than four)
-        return {
+        user_id = rng.getrandbits(24) % self.users + 1
+        event = {
             "@timestamp": timestamp,
             "event": {"id": _uuid4(rng.getrandbits(128)), "action": action, "outcome": outcome},
             "service": service,
             "level": level,
             "message": message,
             "meta": {
-                "user_id": rng.getrandbits(24) % self.users + 1,
+                "user_id": user_id,
                 "ip": f"{_FIRST_OCTETS[bits & 3]}.{bits >> 8 & 255}.{bits >> 16 & 255}.{(bits >> 24) % 254 + 1}",
                 "device": device,
                 "user_agent": USER_AGENTS[device],
@@ -140,10 +143,16 @@ class TrafficModel:
                 "trace_id": f"{rng.getrandbits(128):032x}",
             },
         }
+        if action == "user-login":  # auth logs name the account tried, which the security dashboard groups by
+            event["meta"]["username"] = f"user{user_id}"
+        return event
 
     def _failed_login(self, timestamp: str) -> dict[str, Any]:
         rng = self.rng
         user = rng.randint(1, self.users)
+        username, ip = f"user{user}", self.attacker_ip
+        if rng.random() < 0.4:
+            username, ip = self.victim, self.botnet[rng.getrandbits(8) % len(self.botnet)]
         return {
             "@timestamp": timestamp,
             "event": {"id": _uuid4(rng.getrandbits(128)), "action": "user-login",
@@ -151,7 +160,7 @@ class TrafficModel:
             "service": "auth-service",
             "level": "WARNING",
             "message": "Login failed",
-            "meta": {"user_id": user, "username": f"user{user}", "ip": self.attacker_ip, "device": "desktop",
+            "meta": {"user_id": user, "username": username, "ip": ip, "device": "desktop",
                      "user_agent": "python-requests/2.32", "method": "POST", "path": "/api/login",
                      "status_code": 401, "duration_ms": round(rng.uniform(5, 20), 2), "reason": "bad_password",
                      "trace_id": f"{rng.getrandbits(128):032x}"},

@@ -111,8 +111,12 @@ def test_scenarios_tell_their_story() -> None:
     failed = [e for e in levels(attack, 0.4, 0.7) if e["message"] == "Login failed"]
     by_ip = Counter(e["meta"]["ip"] for e in failed)
     ip, hits = by_ip.most_common(1)[0]
-    assert ip == attack.attacker_ip and hits > 3000
-    assert len({e["meta"]["user_id"] for e in failed if e["meta"]["ip"] == ip}) > 1000
+    assert ip == attack.attacker_ip and hits > 2000
+    assert len({e["meta"]["username"] for e in failed if e["meta"]["ip"] == ip}) > 1000  # spraying
+    by_user = Counter(e["meta"]["username"] for e in failed)
+    user, tries = by_user.most_common(1)[0]
+    assert user == attack.victim and tries > 1000  # brute force, from many addresses
+    assert len({e["meta"]["ip"] for e in failed if e["meta"]["username"] == user}) > 10
 
     silence = TrafficModel("silence", seed=1)
     assert any(e["service"] == "payment-service" for e in levels(silence, 0, 0.5))
