@@ -185,9 +185,9 @@ def setup_elasticsearch(url: str, ca: str | None, secrets_dir: Path | None, keys
 
 
 def setup_kibana(url: str, username: str, password: str, echo: Echo, timeout: float = 900,
-                 directory: Path = KIBANA_DIR) -> list[str]:
+                 directory: Path = KIBANA_DIR, transport: httpx.BaseTransport | None = None) -> list[str]:
     client = httpx.Client(base_url=url.rstrip("/"), auth=(username, password), timeout=60,
-                          headers={"kbn-xsrf": "logplatform-setup"})
+                          headers={"kbn-xsrf": "logplatform-setup"}, transport=transport)
 
     def ready() -> str | None:
         try:
@@ -200,19 +200,38 @@ def setup_kibana(url: str, username: str, password: str, echo: Echo, timeout: fl
         return None if level == "available" else f"overall status {level}"
 
     wait_for(f"Kibana at {url}", ready, echo, timeout)
-    imported = []
-    for path in sorted(directory.glob("*.ndjson")):
-        r = client.post("/api/saved_objects/_import", params={"overwrite": "true"},
-                        files={"file": (path.name, path.read_bytes(), "application/ndjson")})
+    # one import for every file, so references between files (a dashboard's saved search, every panel's
+    # data view) resolve within the request whatever order the files sort in
+    files = sorted(directory.glob("*.ndjson"))
+    bundle = b"".join(p.read_bytes().rstrip(b"\n") + b"\n" for p in files)
+    r = client.post("/api/saved_objects/_import", params={"overwrite": "true"},
+                    files={"file": ("logplatform.ndjson", bundle, "application/ndjson")})
+    try:
         body = r.json()
-        # the import answers 200 even when objects failed: check success and errors
-        if r.status_code != 200 or not body.get("success") or body.get("errors"):
-            raise SetupError(f"importing {path.name}: {r.status_code} {json.dumps(body)[:1000]}")
-        echo(f"kibana: imported {body.get('successCount', 0)} objects from {path.name}")
-        imported.append(path.name)
+    except ValueError:
+        body = {"answer": r.text[:500]}
+    # the import answers 200 even when objects failed: check success and errors
+    if r.status_code != 200 or not body.get("success") or body.get("errors"):
+        raise SetupError(f"importing {', '.join(p.name for p in files)}: {r.status_code} {_import_errors(body)}")
+    echo(f"kibana: imported {body.get('successCount', 0)} objects from {', '.join(p.name for p in files)}")
     r = client.post("/api/data_views/default", json={"data_view_id": DEFAULT_DATA_VIEW, "force": True})
     if r.status_code != 200:
         raise SetupError(f"setting the default data view: {r.status_code} {r.text[:300]}")
     echo(f"kibana: default data view {DEFAULT_DATA_VIEW}")
     client.close()
-    return imported
+    return [p.name for p in files]
+
+
+def _import_errors(body: dict[str, Any]) -> str:
+    """Kibana's per-object import errors as one line each: type/id (title): what went wrong."""
+    errors = body.get("errors") or []
+    if not errors:
+        return json.dumps(body)[:1000]
+    lines = []
+    for e in errors:
+        err = e.get("error", {})
+        detail = err.get("type", "")
+        if err.get("references"):
+            detail += " " + ", ".join(f"{x.get('type')}/{x.get('id')}" for x in err["references"])
+        lines.append(f"{e.get('type')}/{e.get('id')} ({e.get('meta', {}).get('title', '')}): {detail}".strip())
+    return "; ".join(lines)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 
 import pytest
@@ -50,13 +48,6 @@ def test_setup_waits_then_fails_clearly_when_nothing_answers(tmp_path: Path) -> 
     assert "waiting" in result.output and "not ready after 2s" in result.output
 
 
-def test_kibana_saved_objects_parse() -> None:
-    for path in Path(__file__).resolve().parents[2].joinpath("kibana").glob("*.ndjson"):
-        for line in path.read_text().splitlines():
-            obj = json.loads(line)
-            assert {"type", "id", "attributes", "references"} <= obj.keys()
-
-
 def test_doctor_names_the_broken_hop_and_the_fix(installed: SearchEngine, data_stream: str) -> None:
     from logplatform.doctor import run_checks
 
@@ -66,26 +57,3 @@ def test_doctor_names_the_broken_hop_and_the_fix(installed: SearchEngine, data_s
     result = CliRunner().invoke(main, ["doctor", "--url", installed.cluster.url, "--backend-url", "http://127.0.0.1:9"])
     assert result.exit_code == 1
     assert "ok   pipeline" in result.output and "FAIL backend" in result.output and "fix:" in result.output
-
-
-def test_saved_searches_reference_the_data_view_and_mapped_fields() -> None:
-    from logplatform.assets import mapped_field_types
-
-    kibana = Path(__file__).resolve().parents[2] / "kibana"
-    objects = [json.loads(line) for p in sorted(kibana.glob("*.ndjson")) for line in p.read_text().splitlines()]
-    ids = {(o["type"], o["id"]) for o in objects}
-    mapped = mapped_field_types()
-    searches = [o for o in objects if o["type"] == "search"]
-    assert {s["attributes"]["title"] for s in searches} == {"All logs", "Errors", "Security events"}
-    for s in searches:
-        for ref in s["references"]:
-            assert (ref["type"], ref["id"]) in ids, ref
-        source = json.loads(s["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])
-        assert source["indexRefName"] in {r["name"] for r in s["references"]}
-        for column in s["attributes"]["columns"]:
-            assert column in mapped, column
-        for field in re.findall(r"([a-z_.]+) :", source["query"]["query"]):
-            assert mapped.get(field) == "keyword", field
-    data_view = next(o for o in objects if o["type"] == "index-pattern")
-    assert data_view["attributes"]["timeFieldName"] == "@timestamp"
-    assert data_view["attributes"]["title"] == names.INDEX_PATTERN

@@ -1,0 +1,168 @@
+"""Every dashboard panel, run on the real engine over generator traffic, shows what the data says.
+
+The generator tells a day's story (steady traffic, a payment incident, a login attack, plus older
+events the 24-hour range must leave out). Each Lens panel is read from kibana/dashboards.ndjson,
+turned into the search Kibana would send (tests/support/lens.py) and compared with the same panel
+computed in Python from the generated events. Then the story itself: the panels point at the incident
+and the attacker, so no panel is empty or wrong on day one.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from generator.scenarios import TrafficModel
+from tests.conftest import SearchEngine
+from tests.contract.test_kibana import by_type, dashboard
+from tests.support import kql, lens
+from tests.support.shipper import ship_files
+
+pytestmark = pytest.mark.engine
+
+DAY_MS = 24 * lens.HOUR_MS
+
+
+@dataclass
+class Day:
+    index: str
+    events: list[dict[str, Any]]  # flat, as the panels see them
+    attack: TrafficModel
+    now: datetime
+
+    def search(self, engine: SearchEngine) -> Any:
+        return lambda body: engine.cluster.ok("POST", f"/{self.index}/_search", body)
+
+    def window(self) -> tuple[int, int]:
+        end = int(self.now.timestamp() * 1000)
+        return end - DAY_MS, end
+
+
+def flat(raw: dict[str, Any]) -> dict[str, Any]:
+    """A generator event as the ECS fields the panels use (the contract in docs/event-schema.md)."""
+    meta = raw["meta"]
+    out = {"@timestamp": raw["@timestamp"], "service.name": raw["service"], "log.level": raw["level"].lower(),
+           "message": raw["message"], "message.keyword": raw["message"], "event.action": raw["event"]["action"],
+           "event.outcome": raw["event"]["outcome"], "source.ip": meta["ip"], "user.id": str(meta["user_id"]),
+           "user.name": meta.get("username"), "http.response.status_code": meta["status_code"]}
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def story(model: TrafficModel, count: int, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    step = (end - start) / count
+    out = []
+    for i in range(count):
+        at = (start + step * i).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        if (event := model.event(at, i / count)) is not None:
+            out.append(event)
+    return out
+
+
+@pytest.fixture(scope="module")
+def day(installed: SearchEngine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Day]:
+    now = datetime.now(UTC)
+    hours = lambda h: now - timedelta(hours=h)  # noqa: E731
+    attack = TrafficModel("attack", seed=3)
+    raw = (story(TrafficModel("steady", seed=0), 400, hours(30), hours(25))  # older than the dashboards' 24h
+           + story(TrafficModel("steady", seed=1), 1500, hours(23), hours(16))
+           + story(TrafficModel("incident", seed=2), 1500, hours(16), hours(9))
+           + story(attack, 1500, hours(9), hours(2)))
+    path = tmp_path_factory.mktemp("day") / "generator.log"
+    path.write_text("".join(json.dumps(e) + "\n" for e in raw))
+    index = f"logs-logplatform-dash{uuid.uuid4().hex[:8]}"
+    counts = ship_files(installed.cluster, [path], index)
+    assert counts == {"created": len(raw), "duplicate": 0, "failed": 0}
+    installed.refresh(index)
+    yield Day(index, [flat(e) for e in raw], attack, datetime.now(UTC))
+    installed.cluster.request("DELETE", f"/_data_stream/{index}")
+
+
+def all_layers() -> list[tuple[str, lens.Layer]]:
+    return [(d["id"], layer) for d in by_type("dashboard") for layer in lens.lens_layers(d)]
+
+
+@pytest.mark.parametrize(("dashboard_id", "layer"), all_layers(), ids=lambda v: getattr(v, "title", v))
+def test_panel_shows_what_the_data_says(installed: SearchEngine, day: Day, dashboard_id: str,
+                                        layer: lens.Layer) -> None:
+    rows = lens.on_engine(day.search(installed), layer, ("now-24h", "now"))
+    expected = lens.reference(day.events, layer, day.window())
+    assert rows, f"{layer.title} would be empty"
+    for col_id in layer.metrics:
+        assert any(row[col_id] for row in rows), f"{layer.title}: {col_id} is zero everywhere"
+    assert lens.problems(layer, rows, expected) == []
+
+
+@pytest.mark.parametrize("selection", ['service.name : "payment-service"', 'log.level : "error"'])
+def test_controls_narrow_every_overview_panel(installed: SearchEngine, day: Day, selection: str) -> None:
+    """Picking a service or a level in the controls adds a phrase filter; every panel follows it."""
+    for layer in lens.lens_layers(dashboard("logplatform-overview")):
+        rows = lens.on_engine(day.search(installed), layer, ("now-24h", "now"), filters=[selection])
+        expected = lens.reference(day.events, layer, day.window(), filters=[selection])
+        assert lens.problems(layer, rows, expected) == [], selection
+
+
+def _layer(dashboard_id: str, title: str) -> lens.Layer:
+    return next(x for x in lens.lens_layers(dashboard(dashboard_id)) if x.title == title)
+
+
+def _value(installed: SearchEngine, day: Day, dashboard_id: str, title: str) -> Any:
+    (row,) = lens.on_engine(day.search(installed), _layer(dashboard_id, title), ("now-24h", "now"))
+    return row["value"]
+
+
+def test_overview_tells_the_incident(installed: SearchEngine, day: Day) -> None:
+    in_range = [e for e in day.events if day.window()[0] <= lens._millis(e["@timestamp"])]
+    assert _value(installed, day, "logplatform-overview", "Total logs") == len(in_range) < len(day.events)
+    errors = sum(e["log.level"] == "error" for e in in_range)
+    assert _value(installed, day, "logplatform-overview", "ERROR logs") == errors > 0
+    assert _value(installed, day, "logplatform-overview", "Error rate") == pytest.approx(errors / len(in_range))
+    assert _value(installed, day, "logplatform-overview", "Services reporting") == 6
+    # the user picks the service in the control: its top error is the incident's
+    top = lens.on_engine(day.search(installed), _layer("logplatform-overview", "Top error messages"),
+                         ("now-24h", "now"), filters=['service.name : "payment-service"'])
+    assert (top[0]["message"], top[0]["service"]) == ("Database connection pool exhausted", "payment-service")
+
+
+def test_security_dashboard_points_at_the_attacker_and_the_victim(installed: SearchEngine, day: Day) -> None:
+    search = day.search(installed)
+    offenders = lens.on_engine(search, _layer("logplatform-security", "Top offending IPs"), ("now-24h", "now"))
+    assert offenders[0]["ip"] == day.attack.attacker_ip and offenders[0]["accounts"] > 100  # spraying
+    attacked = lens.on_engine(search, _layer("logplatform-security", "Accounts under attack"), ("now-24h", "now"))
+    assert attacked[0]["user"] == day.attack.victim and attacked[0]["ips"] > 10  # brute force from a botnet
+    timeline = lens.on_engine(search, _layer("logplatform-security", "Failed logins over time"), ("now-24h", "now"))
+    peak = max(timeline, key=lambda r: r["count"])
+    attack_hours = (day.window()[1] - 9 * lens.HOUR_MS, day.window()[1] - 2 * lens.HOUR_MS)
+    assert attack_hours[0] - lens.HOUR_MS <= peak["time"] <= attack_hours[1]
+
+
+@pytest.mark.parametrize("search_id", ["logplatform-all-logs", "logplatform-errors", "logplatform-security-events"])
+def test_saved_search_lists_matching_events_newest_first_with_its_columns(installed: SearchEngine, day: Day,
+                                                                          search_id: str) -> None:
+    saved = next(s for s in by_type("search") if s["id"] == search_id)
+    query = json.loads(saved["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])["query"]["query"]
+    node = kql.parse(query)
+    body = {"size": 50, "track_total_hits": True, "sort": [{"@timestamp": "desc"}],
+            "query": {"bool": {"filter": [{"range": {"@timestamp": {"gte": "now-24h"}}}, kql.to_dsl(node)]}}}
+    result = day.search(installed)(body)
+    expected = sum(1 for e in day.events if lens._millis(e["@timestamp"]) >= day.window()[0] and kql.matches(node, e))
+    assert result["hits"]["total"]["value"] == expected > 0
+    hits = [h["_source"] for h in result["hits"]["hits"]]
+    stamps = [h["@timestamp"] for h in hits]
+    assert stamps == sorted(stamps, reverse=True)
+    for column in saved["attributes"]["columns"]:
+        assert any(_get(h, column) is not None for h in hits), f"{saved['attributes']['title']}: {column} empty"
+
+
+def _get(doc: dict[str, Any], dotted: str) -> Any:
+    for part in dotted.split("."):
+        if not isinstance(doc, dict):
+            return None
+        doc = doc.get(part)  # type: ignore[assignment]
+    return doc
+

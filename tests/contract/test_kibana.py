@@ -1,0 +1,264 @@
+"""Kibana's saved objects, checked without Kibana (it cannot run here): they parse the way the import
+API reads them, every reference resolves, every field exists with a type that suits its use, the
+dashboards hold the panels the seed asks for, and setup imports them all and fails loudly otherwise.
+What each panel shows on real data is tested in test_dashboards_on_engine.py."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from logplatform import dashboards, names
+from logplatform.assets import mappings_body
+from logplatform.setup import SetupError, setup_kibana
+from tests.support import kql
+from tests.support.lens import lens_layers
+
+KIBANA = Path(__file__).resolve().parents[2] / "kibana"
+AGGREGATABLE = {"keyword", "ip", "long", "integer", "short", "byte", "double", "float", "date", "boolean"}
+
+
+def saved_objects() -> list[dict[str, Any]]:
+    return [json.loads(line) for p in sorted(KIBANA.glob("*.ndjson")) for line in p.read_text().splitlines()]
+
+
+def by_type(kind: str) -> list[dict[str, Any]]:
+    return [o for o in saved_objects() if o["type"] == kind]
+
+
+def field_types() -> dict[str, str]:
+    """Every searchable field of our mapping, multi-fields (message.keyword) included."""
+    out: dict[str, str] = {}
+
+    def walk(props: dict[str, Any], prefix: str) -> None:
+        for name, spec in props.items():
+            if "properties" in spec:
+                walk(spec["properties"], f"{prefix}{name}.")
+                continue
+            out[f"{prefix}{name}"] = spec.get("type", "object")
+            for sub, sub_spec in spec.get("fields", {}).items():
+                out[f"{prefix}{name}.{sub}"] = sub_spec["type"]
+
+    walk(mappings_body()["template"]["mappings"]["properties"], "")
+    return out
+
+
+def panels(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
+    return json.loads(dashboard["attributes"]["panelsJSON"])
+
+
+def controls(dashboard: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(dashboard["attributes"]["controlGroupInput"]["panelsJSON"])
+
+
+def test_dashboards_file_is_generated_from_its_source() -> None:
+    assert (KIBANA / "dashboards.ndjson").read_text() == dashboards.render(), \
+        "kibana/dashboards.ndjson is stale: run python -m logplatform.dashboards --write"
+
+
+def test_every_line_and_every_stringified_attribute_parses() -> None:
+    objects = saved_objects()
+    assert {o["type"] for o in objects} == {"index-pattern", "search", "dashboard"}
+    for o in objects:
+        assert {"type", "id", "attributes", "references"} <= o.keys()
+        meta = o["attributes"].get("kibanaSavedObjectMeta", {})
+        if meta:
+            assert isinstance(meta["searchSourceJSON"], str)
+            json.loads(meta["searchSourceJSON"])
+    for d in by_type("dashboard"):
+        attributes = d["attributes"]
+        for key in ("panelsJSON", "optionsJSON"):
+            assert isinstance(attributes[key], str), key
+            json.loads(attributes[key])
+        for key in ("panelsJSON", "ignoreParentSettingsJSON"):
+            assert isinstance(attributes["controlGroupInput"][key], str), key
+            json.loads(attributes["controlGroupInput"][key])
+    ids = [(o["type"], o["id"]) for o in objects]
+    assert len(ids) == len(set(ids)), "two objects share a type and id: the import would keep one"
+
+
+def test_every_reference_resolves_and_every_panel_and_control_has_its_reference() -> None:
+    objects = saved_objects()
+    present = {(o["type"], o["id"]) for o in objects}
+    for o in objects:
+        for ref in o["references"]:
+            assert (ref["type"], ref["id"]) in present, f"{o['id']}: reference {ref} resolves to nothing"
+    for d in by_type("dashboard"):
+        names_ = {r["name"] for r in d["references"]}
+        expected = set()
+        for panel in panels(d):
+            prefix = f"{panel['panelIndex']}:"
+            assert panel["gridData"]["i"] == panel["panelIndex"]
+            if panel["type"] == "lens":
+                attributes = panel["embeddableConfig"]["attributes"]
+                inner = {r["name"] for r in attributes["references"]}
+                layers = attributes["state"]["datasourceStates"]["formBased"]["layers"]
+                assert inner == {f"indexpattern-datasource-layer-{layer}" for layer in layers}, panel["title"]
+                expected |= {prefix + name for name in inner}
+            else:
+                expected.add(prefix + panel["panelRefName"])
+        for control_id in controls(d):
+            expected.add(f"controlGroup_{control_id}:optionsListDataView")
+        assert names_ == expected, d["id"]
+    data_view = by_type("index-pattern")[0]
+    assert data_view["id"] == dashboards.DATA_VIEW
+    assert data_view["attributes"]["timeFieldName"] == "@timestamp"
+    assert data_view["attributes"]["title"] == names.INDEX_PATTERN
+
+
+def _uses(d: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(where, field, operation) for every field a dashboard uses."""
+    uses = []
+    for layer in lens_layers(d):
+        for field in kql.parse(layer.query).fields():
+            uses.append((layer.title, field, "query"))
+        for col in layer.columns.values():
+            op = col["operationType"]
+            if col.get("sourceField") and col["sourceField"] != "___records___":
+                uses.append((layer.title, col["sourceField"], op))
+            if col.get("filter"):
+                uses += [(layer.title, f, "query") for f in kql.parse(col["filter"]["query"]).fields()]
+            if op == "formula":
+                for text in _kql_in_formula(col["params"]["formula"]):
+                    uses += [(layer.title, f, "query") for f in kql.parse(text).fields()]
+    for control in controls(d).values():
+        uses.append((control["explicitInput"]["title"], control["explicitInput"]["fieldName"], "terms"))
+    return uses
+
+
+def _kql_in_formula(expression: str) -> list[str]:
+    import ast
+
+    return [kw.value.value for n in ast.walk(ast.parse(expression, mode="eval")) if isinstance(n, ast.Call)
+            for kw in n.keywords if kw.arg == "kql"]
+
+
+def test_every_field_is_mapped_with_a_type_that_suits_its_use() -> None:
+    types = field_types()
+    problems = []
+    for d in by_type("dashboard"):
+        for where, field, op in _uses(d):
+            kind = types.get(field)
+            if kind is None:
+                problems.append(f"{d['id']} / {where}: {field} is not mapped")
+            elif op in {"terms", "unique_count"} and kind not in AGGREGATABLE:
+                problems.append(f"{d['id']} / {where}: {op} on {field}, a {kind} (not aggregatable)")
+            elif op == "date_histogram" and kind != "date":
+                problems.append(f"{d['id']} / {where}: date histogram on {field}, a {kind}")
+            elif op == "query" and kind not in AGGREGATABLE:
+                problems.append(f"{d['id']} / {where}: exact-value query on {field}, a {kind}")
+    for search in by_type("search"):
+        for column in search["attributes"]["columns"]:
+            if column not in types:
+                problems.append(f"search {search['id']}: column {column} is not mapped")
+        source = json.loads(search["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])
+        assert source["indexRefName"] in {r["name"] for r in search["references"]}
+        for field in kql.parse(source["query"]["query"]).fields():
+            if types.get(field) not in AGGREGATABLE:
+                problems.append(f"search {search['id']}: query on {field}, a {types.get(field)}")
+    assert not problems, problems
+
+
+def _shape(layer: Any) -> tuple[str, ...]:
+    """A panel reduced to what it shows: the chart type and each column's operation on its field."""
+    parts = [layer.vis_type]
+    for col_id in layer.order:
+        col = layer.columns[col_id]
+        parts.append(f"{col['operationType']}:{col.get('sourceField', '')}".rstrip(":").replace(":___records___", ""))
+    return tuple(parts)
+
+
+def dashboard(dashboard_id: str) -> dict[str, Any]:
+    return next(d for d in by_type("dashboard") if d["id"] == dashboard_id)
+
+
+def test_overview_has_every_panel_the_seed_lists_with_controls_24h_and_auto_refresh() -> None:
+    d = dashboard("logplatform-overview")
+    layers = {layer.title: layer for layer in lens_layers(d)}
+    shapes = {_shape(layer) for layer in layers.values()}
+    assert ("lnsMetric", "count") in shapes  # total logs
+    assert ("lnsMetric", "unique_count:service.name") in shapes  # services reporting
+    assert layers["ERROR logs"].columns["value"]["filter"]["query"] == dashboards.ERROR_KQL
+    assert "count(kql=" in layers["Error rate"].columns["value"]["params"]["formula"]
+    assert layers["Error rate"].columns["value"]["params"]["format"]["id"] == "percent"
+    assert ("lnsXY", "terms:log.level", "count") in shapes  # logs by level
+    assert ("lnsPie", "terms:log.level", "count") in shapes
+    pie = next(p for p in panels(d) if p["embeddableConfig"].get("attributes", {}).get("visualizationType") == "lnsPie")
+    assert pie["embeddableConfig"]["attributes"]["state"]["visualization"]["shape"] == "donut"
+    assert ("lnsXY", "terms:service.name", "count") in shapes  # logs by service
+    assert ("lnsXY", "date_histogram:@timestamp", "terms:log.level", "count") in shapes  # timeline by level
+    assert ("lnsDatatable", "terms:message.keyword", "terms:service.name", "count") in shapes  # top errors
+    assert layers["Top error messages"].query == dashboards.ERROR_KQL
+    table = next(p for p in panels(d) if p["type"] == "search")
+    assert table["panelRefName"] and any(r["id"] == "logplatform-all-logs" for r in d["references"])
+    assert {c["explicitInput"]["fieldName"] for c in controls(d).values()} == {"service.name", "log.level"}
+    attributes = d["attributes"]
+    assert (attributes["timeRestore"], attributes["timeFrom"], attributes["timeTo"]) == (True, "now-24h", "now")
+    assert attributes["refreshInterval"]["pause"] is False and attributes["refreshInterval"]["value"] > 0
+
+
+def test_security_dashboard_shows_failed_logins_by_time_ip_and_account() -> None:
+    d = dashboard("logplatform-security")
+    layers = lens_layers(d)
+    assert all(layer.query == dashboards.FAILED_LOGIN_KQL for layer in layers)
+    shapes = {_shape(layer) for layer in layers}
+    assert ("lnsXY", "date_histogram:@timestamp", "count") in shapes
+    assert ("lnsXY", "terms:source.ip", "count") in shapes
+    assert ("lnsXY", "terms:user.name", "count") in shapes
+    assert ("lnsDatatable", "terms:source.ip", "count", "unique_count:user.name") in shapes  # top offending IPs
+    assert ("lnsDatatable", "terms:user.name", "count", "unique_count:source.ip") in shapes  # accounts under attack
+    assert d["attributes"]["timeFrom"] == "now-24h"
+
+
+def test_saved_searches_show_the_seed_columns_newest_first() -> None:
+    searches = {s["attributes"]["title"]: s for s in by_type("search")}
+    assert set(searches) == {"All logs", "Errors", "Security events"}
+    for s in searches.values():
+        assert s["attributes"]["columns"][:3] == ["service.name", "log.level", "message"]
+        assert s["attributes"]["sort"] == [["@timestamp", "desc"]]
+
+
+# --- setup's import, against a stand-in for Kibana's HTTP API -----------------------------------
+
+class FakeKibana:
+    """Answers the three calls setup makes; `import_answer` is what the import returns."""
+
+    def __init__(self, import_answer: dict[str, Any]) -> None:
+        self.import_answer = import_answer
+        self.imports: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/status":
+            return httpx.Response(200, json={"status": {"overall": {"level": "available"}}})
+        if request.url.path == "/api/saved_objects/_import":
+            self.imports.append(request)
+            return httpx.Response(200, json=self.import_answer)
+        if request.url.path == "/api/data_views/default":
+            return httpx.Response(200, json={"acknowledged": True})
+        return httpx.Response(404)
+
+
+def test_setup_imports_every_object_in_one_request_with_overwrite() -> None:
+    kibana = FakeKibana({"success": True, "successCount": len(saved_objects()), "errors": []})
+    said: list[str] = []
+    setup_kibana("http://kibana:5601", "elastic", "pw", said.append, transport=httpx.MockTransport(kibana))
+    (request,) = kibana.imports
+    assert request.url.params["overwrite"] == "true" and request.headers["kbn-xsrf"]
+    body = request.read().decode()
+    assert 'filename="logplatform.ndjson"' in body
+    sent = [json.loads(line) for line in body.split("\r\n\r\n", 1)[1].rsplit("\r\n--", 1)[0].splitlines()]
+    assert [(o["type"], o["id"]) for o in sent] == [(o["type"], o["id"]) for o in saved_objects()]
+    assert any("imported" in line for line in said)
+
+
+def test_setup_fails_loudly_when_kibana_refuses_an_object() -> None:
+    answer = {"success": False, "successCount": 1, "errors": [
+        {"id": "logplatform-overview", "type": "dashboard", "meta": {"title": "Log-Platform overview"},
+         "error": {"type": "missing_references", "references": [{"type": "search", "id": "gone"}]}}]}
+    with pytest.raises(SetupError, match=r"dashboard/logplatform-overview .*missing_references search/gone"):
+        setup_kibana("http://kibana:5601", "elastic", "pw", lambda _: None,
+                     transport=httpx.MockTransport(FakeKibana(answer)))
