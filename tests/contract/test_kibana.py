@@ -60,6 +60,10 @@ def test_dashboards_file_is_generated_from_its_source() -> None:
         "kibana/dashboards.ndjson is stale: run python -m logplatform.dashboards --write"
 
 
+def test_readme_says_what_each_panel_answers() -> None:
+    assert dashboards.panel_guide() in (KIBANA.parent / "README.md").read_text()
+
+
 def test_every_line_and_every_stringified_attribute_parses() -> None:
     objects = saved_objects()
     assert {o["type"] for o in objects} == {"index-pattern", "search", "dashboard"}
