@@ -11,3 +11,4 @@ SETTINGS_COMPONENT = "logs-logplatform@settings"
 MAPPINGS_COMPONENT = "logs-logplatform@mappings"
 LIFECYCLE_COMPONENT = "logs-logplatform@lifecycle"
 ILM_POLICY = "logs-logplatform"
+ALERTS_INDEX = "logplatform-alerts"  # ElastAlert2 writeback_index (alerting/config.yaml)

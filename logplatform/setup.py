@@ -34,10 +34,17 @@ ROLES: dict[str, dict[str, Any]] = {
         "indices": [{"names": [names.INDEX_PATTERN],
                      "privileges": ["create_doc", "auto_configure", "read", "view_index_metadata"]}],
     },
+    # ElastAlert2: reads our logs, and owns its writeback indices (creates them at its first start)
+    "logplatform_alerting": {
+        "cluster": ["monitor"],
+        "indices": [{"names": [names.INDEX_PATTERN], "privileges": ["read", "view_index_metadata"]},
+                    {"names": [f"{names.ALERTS_INDEX}*"], "privileges": ["all"]}],
+    },
 }
 # user -> (role, secret file holding its password)
 USERS = {"logplatform_filebeat": ("logplatform_filebeat", "filebeat_password"),
-         "logplatform_backend": ("logplatform_backend", "backend_password")}
+         "logplatform_backend": ("logplatform_backend", "backend_password"),
+         "logplatform_alerting": ("logplatform_alerting", "alerting_password")}
 
 Echo = Callable[[str], None]
 

@@ -58,6 +58,7 @@ secret elastic_password "${ELASTIC_PASSWORD:-}" 24
 secret kibana_system_password "${KIBANA_SYSTEM_PASSWORD:-}" 24
 secret filebeat_password "${FILEBEAT_PASSWORD:-}" 24
 secret backend_password "${BACKEND_ES_PASSWORD:-}" 24
+secret alerting_password "${ALERTING_ES_PASSWORD:-}" 24
 secret kibana_encryption_key "${KIBANA_ENCRYPTION_KEY:-}" 48
 if [ ! -f "$SECRETS/generator_api_key" ]; then
   # the generator's key for POST /logs; setup stores its hash in the backend's key store

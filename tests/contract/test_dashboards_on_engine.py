@@ -23,6 +23,7 @@ from tests.conftest import SearchEngine
 from tests.contract.test_kibana import by_type, dashboard
 from tests.support import kql, lens
 from tests.support.shipper import ship_files
+from tests.support.traffic import flat, story
 
 pytestmark = pytest.mark.engine
 
@@ -42,26 +43,6 @@ class Day:
     def window(self) -> tuple[int, int]:
         end = int(self.now.timestamp() * 1000)
         return end - DAY_MS, end
-
-
-def flat(raw: dict[str, Any]) -> dict[str, Any]:
-    """A generator event as the ECS fields the panels use (the contract in docs/event-schema.md)."""
-    meta = raw["meta"]
-    out = {"@timestamp": raw["@timestamp"], "service.name": raw["service"], "log.level": raw["level"].lower(),
-           "message": raw["message"], "message.keyword": raw["message"], "event.action": raw["event"]["action"],
-           "event.outcome": raw["event"]["outcome"], "source.ip": meta["ip"], "user.id": str(meta["user_id"]),
-           "user.name": meta.get("username"), "http.response.status_code": meta["status_code"]}
-    return {k: v for k, v in out.items() if v is not None}
-
-
-def story(model: TrafficModel, count: int, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    step = (end - start) / count
-    out = []
-    for i in range(count):
-        at = (start + step * i).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        if (event := model.event(at, i / count)) is not None:
-            out.append(event)
-    return out
 
 
 @pytest.fixture(scope="module")

@@ -264,3 +264,39 @@ def test_the_tested_filebeat_is_the_pinned_version() -> None:
 
     build(quiet=True)
     assert version() == ELASTIC_STACK_VERSION
+
+
+def test_alerting_service_runs_the_tested_elastalert_with_our_rules_and_least_privilege() -> None:
+    from alerting import render
+    from logplatform.setup import ROLES, USERS
+    from tests.alerting.build import VERSION
+
+    svc = services()["alerting"]
+    assert svc["image"] == f"jertel/elastalert2:{VERSION}"  # the version the tests run
+    assert svc["depends_on"]["setup"]["condition"] == "service_completed_successfully"
+    mounts = {m.split(":")[1]: m.split(":")[0] for m in svc["volumes"]}
+    assert mounts["/opt/logplatform/alerting"] == "./alerting"
+    assert mounts["/opt/elastalert/config.yaml"] == "./alerting/config.yaml"  # where the image's run.sh reads it
+    entrypoint = (REPO / "alerting/entrypoint.sh").read_text()
+    assert svc["entrypoint"] == ["sh", "/opt/logplatform/alerting/entrypoint.sh"]
+    assert "exec /opt/elastalert/run.sh" in entrypoint and "--prometheus_port 9979" in entrypoint
+    assert "9979" in json.dumps(svc["healthcheck"]["test"])
+    conf = yaml.safe_load((REPO / "alerting/config.yaml").read_text())
+    assert f"--out {conf['rules_folder']}" in entrypoint
+    assert conf["writeback_index"] == names.ALERTS_INDEX
+    assert conf["es_host"] == "es01" and conf["use_ssl"] is True and conf["verify_certs"] is True
+    assert conf["ca_certs"].startswith(mounts_of("alerting", "certs"))
+    # its own user, reading logs and owning only its writeback indices; the password is a generated secret
+    role, secret = USERS[conf["es_username"]]
+    assert svc["environment"]["ALERTING_PASSWORD_FILE"] == f"/run/logplatform/secrets/{secret}"
+    assert f"secret {secret} " in (REPO / "es/setup/certs-and-secrets.sh").read_text()
+    indices = {tuple(i["names"]): i["privileges"] for i in ROLES[role]["indices"]}
+    assert indices[(names.INDEX_PATTERN,)] == ["read", "view_index_metadata"]
+    assert indices[(f"{names.ALERTS_INDEX}*",)] == ["all"]
+    # every threshold and channel setting reaches the container
+    for name in [*render.THRESHOLDS, "ALERT_WEBHOOK_URL", "SLACK_WEBHOOK_URL", "ALERT_EMAIL_TO", "SMTP_HOST"]:
+        assert name in svc["environment"], name
+
+
+def mounts_of(service: str, volume: str) -> str:
+    return next(m.split(":")[1] for m in services()[service]["volumes"] if m.split(":")[0] == volume)

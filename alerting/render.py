@@ -1,0 +1,178 @@
+"""Turns alerting/rules/*.yaml into the rules ElastAlert2 runs: thresholds filled in from the
+environment, and the notification channels that are configured added to every rule.
+
+Why a render step: ElastAlert2 reads one `alert:` list per rule and refuses a Slack or email alerter
+without its settings, so "on when set, cleanly off when unset" has to be decided before it starts.
+The rules stay about detection; the channels are decided here, once. Every rule always has the
+`debug` alerter too, so an alert is in `docker compose logs alerting` even with no channel set.
+
+Runs with the Python and PyYAML of the ElastAlert2 image (no other dependency):
+    python render.py --rules alerting/rules --out /tmp/logplatform-rules
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+# Every threshold a rule may use, with its default; set the variable (in .env) to change it.
+THRESHOLDS = {
+    "ALERT_ERROR_RATE_PERCENT": "20",  # error-rate: % of a service's events at error/critical
+    "ALERT_ERROR_RATE_MIN_EVENTS": "20",  # error-rate, http-5xx-ratio: ignore windows with fewer events
+    "ALERT_SPIKE_FACTOR": "3",  # error-spike: errors now vs the service's previous 15 minutes
+    "ALERT_SPIKE_MIN_ERRORS": "20",  # error-spike: at least this many errors in the window
+    "ALERT_SILENCE_MINUTES": "10",  # service-silent: minutes without a single event
+    "ALERT_FAILED_LOGINS": "20",  # failed-logins-*: failures from one IP / for one account in 5 minutes
+    "ALERT_5XX_PERCENT": "20",  # http-5xx-ratio: % of a service's HTTP responses that are 5xx
+}
+_VARIABLE = re.compile(r"\$\{([A-Z0-9_]+)\}")
+DATA_VIEW = "logs-logplatform"
+
+
+class RenderError(ValueError):
+    pass
+
+
+def setting(env: dict[str, str], name: str) -> str:
+    return env.get(name, "").strip()
+
+
+def fill_thresholds(text: str, env: dict[str, str], source: str) -> str:
+    def value(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name not in THRESHOLDS:
+            raise RenderError(f"{source}: ${{{name}}} is not a known threshold ({', '.join(THRESHOLDS)})")
+        chosen = setting(env, name) or THRESHOLDS[name]
+        try:
+            if float(chosen) <= 0:
+                raise ValueError
+        except ValueError:
+            raise RenderError(f"{name}={chosen!r}: a positive number is needed") from None
+        return chosen
+
+    return _VARIABLE.sub(value, text)
+
+
+def _window(rule: dict[str, Any]) -> dict[str, int]:
+    return rule.get("timeframe") or rule.get("buffer_time") or {"minutes": 15}
+
+
+def _window_text(window: dict[str, int]) -> str:
+    return ", ".join(f"{n} {unit if n != 1 else unit.rstrip('s')}" for unit, n in window.items())
+
+
+def notifications(rule: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
+    """The settings appended to one rule: the channels that are on, and what every alert carries."""
+    name, kind, window = rule["name"], rule["type"], _window(rule)
+    key = rule.get("query_key", "service.name")
+    kibana = setting(env, "KIBANA_PUBLIC_URL") or "http://localhost:5601"
+    out: dict[str, Any] = {
+        "alert": ["debug"],
+        "alert_subject": f"[Log-Platform] {name}: {{0}}",
+        "alert_subject_args": [key],
+        "alert_text": f"Window: {_window_text(window)}.\nOpen these events in Kibana: {{0}}\n",
+        "alert_text_args": ["kibana_discover_url"],
+        "generate_kibana_discover_url": True,
+        "kibana_discover_app_url": f"{kibana.rstrip('/')}/app/discover#/",
+        # ElastAlert2 2.19 knows Discover URLs up to 8.13; 9.x Discover reads the same _g/_a link
+        "kibana_discover_version": "8.13",
+        "kibana_discover_index_pattern_id": DATA_VIEW,
+        "kibana_discover_columns": ["service.name", "log.level", "message"],
+        "kibana_discover_from_timedelta": window,
+        "kibana_discover_to_timedelta": {"minutes": 1},
+    }
+    if webhook := setting(env, "ALERT_WEBHOOK_URL"):
+        count_field = {"flatline": "count", "spike": "spike_count", "percentage_match": "denominator"}.get(kind)
+        payload: dict[str, Any] = {"rule": name, "summary": rule.get("description", ""),
+                                   "window": _window_text(window), "key_field": key}
+        raw = {"key": key, "service": "service.name", "source_ip": "source.ip", "account": "user.name",
+               "kibana_url": "kibana_discover_url", "@timestamp": "@timestamp"}
+        if kind == "flatline":  # a silent key has no last event to read fields from: ElastAlert names it `key`
+            raw.update({name: "key" for name, source in raw.items() if source == key})
+        if count_field:
+            raw["count"] = count_field
+        else:  # frequency: it fires the moment the count reaches num_events
+            payload["count"] = rule.get("num_events")
+        if kind == "percentage_match":
+            raw["percentage"] = "percentage"
+        if kind == "spike":
+            raw["baseline"] = "reference_count"
+        headers = {}
+        if token := setting(env, "ALERT_WEBHOOK_TOKEN"):
+            headers["Authorization"] = f"Bearer {token}"
+        out["alert"].append("post2")
+        out.update({"http_post2_url": webhook, "http_post2_payload": payload, "http_post2_raw_fields": raw,
+                    "http_post2_headers": headers, "http_post2_timeout": 10})
+    if slack := setting(env, "SLACK_WEBHOOK_URL"):
+        out["alert"].append("slack")
+        out.update({"slack_webhook_url": slack, "slack_username_override": "Log-Platform"})
+        if channel := setting(env, "SLACK_CHANNEL"):
+            out["slack_channel_override"] = channel
+    recipients = [a.strip() for a in setting(env, "ALERT_EMAIL_TO").split(",") if a.strip()]
+    if recipients or setting(env, "SMTP_HOST"):
+        if not (recipients and setting(env, "SMTP_HOST")):
+            raise RenderError("email alerts need both ALERT_EMAIL_TO and SMTP_HOST (or neither)")
+        out["alert"].append("email")
+        out.update({"email": recipients, "smtp_host": setting(env, "SMTP_HOST"),
+                    "smtp_port": int(setting(env, "SMTP_PORT") or 587),
+                    "from_addr": setting(env, "ALERT_EMAIL_FROM") or "log-platform@localhost"})
+        if setting(env, "SMTP_SSL").lower() in {"1", "true", "yes"}:
+            out["smtp_ssl"] = True
+        if setting(env, "SMTP_USERNAME"):
+            out["smtp_auth_file"] = "smtp_auth.yml"  # render() writes it beside (not in) the rules folder
+    return out
+
+
+def _smtp_auth(out_dir: Path) -> Path:
+    return out_dir.parent / f"{out_dir.name}-smtp-auth.yml"
+
+
+def render(rules_dir: Path, out_dir: Path, env: dict[str, str]) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for old in out_dir.glob("*.yaml"):
+        old.unlink()
+    written = []
+    for path in sorted(rules_dir.glob("*.yaml")):
+        text = fill_thresholds(path.read_text(encoding="utf-8"), env, path.name)
+        rule = yaml.safe_load(text)
+        extra = notifications(rule, env)
+        if "smtp_auth_file" in extra:
+            extra["smtp_auth_file"] = str(_smtp_auth(out_dir))
+        # JSON is YAML: each value is written as one flow-style line after the rule's own text
+        lines = [f"{k}: {json.dumps(v)}" for k, v in extra.items()]
+        target = out_dir / path.name
+        target.write_text(f"{text.rstrip()}\n\n# --- added by alerting/render.py ---\n" + "\n".join(lines) + "\n",
+                          encoding="utf-8")
+        written.append(target)
+    if setting(env, "SMTP_USERNAME"):
+        auth = _smtp_auth(out_dir)  # not in the rules folder, where ElastAlert would load it as a rule
+        auth.write_text(json.dumps({"user": setting(env, "SMTP_USERNAME"),
+                                    "password": setting(env, "SMTP_PASSWORD")}) + "\n", encoding="utf-8")
+        auth.chmod(0o600)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Render Log-Platform's alert rules for ElastAlert2")
+    parser.add_argument("--rules", type=Path, default=Path(__file__).resolve().parent / "rules")
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    try:
+        written = render(args.rules, args.out, dict(os.environ))
+    except RenderError as exc:
+        print(f"alerting: {exc}", file=sys.stderr)
+        return 2
+    channels = notifications(yaml.safe_load(written[0].read_text()), dict(os.environ))["alert"] if written else []
+    print(f"alerting: {len(written)} rules rendered into {args.out}; channels: {', '.join(channels)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

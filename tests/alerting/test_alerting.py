@@ -1,0 +1,199 @@
+"""The alert rules, run by the real ElastAlert2 (in its own venv) against the real engine over generator
+scenarios: each fires on the story it is for, stays quiet on steady traffic, and a webhook receiver
+gets the notification with what a person on call needs (service, count, window, a Kibana link)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import pytest
+import yaml
+
+from alerting import render
+from generator.scenarios import TrafficModel
+from tests.alerting.build import build
+from tests.conftest import SearchEngine
+from tests.support.shipper import ship_files
+from tests.support.traffic import story
+
+pytestmark = pytest.mark.engine
+
+ALERTING = Path(__file__).resolve().parents[2] / "alerting"
+RULES = sorted(p.name for p in (ALERTING / "rules").glob("*.yaml"))
+NAMES = {p: yaml.safe_load(render.fill_thresholds((ALERTING / "rules" / p).read_text(), {}, p))["name"]
+         for p in RULES}
+
+
+@dataclass
+class Webhook:
+    url: str
+    received: list[dict[str, Any]] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)
+
+
+@pytest.fixture(scope="module")
+def webhook() -> Iterator[Webhook]:
+    hook = Webhook("")
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            hook.received.append(json.loads(body))
+            hook.headers.append(dict(self.headers))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    hook.url = f"http://127.0.0.1:{server.server_address[1]}/alerts"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield hook
+    server.shutdown()
+
+
+@dataclass
+class Alerting:
+    python: Path
+    engine: SearchEngine
+    workdir: Path
+    writeback: str
+
+    def config(self, rules_dir: Path) -> Path:
+        """Our config.yaml, pointed at the test engine (plain HTTP, no login) instead of es01."""
+        conf = yaml.safe_load((ALERTING / "config.yaml").read_text())
+        url = urlsplit(self.engine.cluster.url)
+        conf.update(rules_folder=str(rules_dir), es_host=url.hostname, es_port=url.port, use_ssl=False,
+                    writeback_index=self.writeback)
+        for key in ("ca_certs", "es_username"):
+            conf.pop(key)
+        path = rules_dir.parent / "config.yaml"
+        rules_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(conf))
+        return path
+
+    def run(self, scenario: str, index: str, env: dict[str, str], start: str, end: str) -> dict[str, int]:
+        rules_dir = self.workdir / f"{scenario}-{uuid.uuid4().hex[:6]}" / "rules"
+        render.render(ALERTING / "rules", rules_dir, env)
+        for rule in rules_dir.glob("*.yaml"):  # each scenario in its own data stream
+            rule.write_text(rule.read_text().replace("index: logs-logplatform-*", f"index: {index}"))
+        out = subprocess.run([str(self.python), str(Path(__file__).parent / "drive.py"),
+                              str(self.config(rules_dir)), start, end],
+                             capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, out.stderr[-3000:]
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def alerting(installed: SearchEngine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Alerting]:
+    python = build(quiet=True)
+    writeback = f"logplatform-alerts-t{uuid.uuid4().hex[:6]}"
+    runner = Alerting(python, installed, tmp_path_factory.mktemp("alerting"), writeback)
+    config = runner.config(runner.workdir / "setup" / "rules")
+    # what the image's run.sh does before starting: create the writeback indices (twice: idempotent)
+    for _ in range(2):
+        out = subprocess.run([str(python.parent / "elastalert-create-index"), "--config", str(config)],
+                             capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    yield runner
+    for suffix in ("", "_status", "_silence", "_error", "_past"):
+        installed.cluster.request("DELETE", f"/{runner.writeback}{suffix}")
+
+
+def _timestamp(dt: datetime) -> str:
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def scenario_run(alerting: Alerting, webhook: Webhook, scenario: str, seed: int = 7,
+                 env: dict[str, str] | None = None) -> tuple[list[dict[str, Any]], TrafficModel, dict[str, int]]:
+    """150 minutes of the scenario at one event a second, ending 20 minutes ago; every rule runs over it."""
+    end = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=20)
+    start = end - timedelta(minutes=150)
+    model = TrafficModel(scenario, seed=seed)
+    events = story(model, 9000, start, end)
+    path = alerting.workdir / f"{scenario}.log"
+    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+    index = f"logs-logplatform-alert{uuid.uuid4().hex[:8]}"
+    assert ship_files(alerting.engine.cluster, [path], index)["failed"] == 0
+    alerting.engine.refresh(index)
+    webhook.received.clear()
+    webhook.headers.clear()
+    # realert (one alert per key per 30 minutes of real time) would hide a scenario run after another
+    alerting.engine.cluster.request("POST", f"/{alerting.writeback}_silence/_delete_by_query?refresh=true",
+                                    {"query": {"match_all": {}}})
+    try:
+        matches = alerting.run(scenario, index, {"ALERT_WEBHOOK_URL": webhook.url, **(env or {})},
+                               _timestamp(start), _timestamp(end))
+    finally:
+        alerting.engine.cluster.request("DELETE", f"/_data_stream/{index}")
+    return list(webhook.received), model, matches
+
+
+def fired(received: list[dict[str, Any]]) -> set[tuple[str, Any]]:
+    return {(alert["rule"], alert["key"]) for alert in received}
+
+
+def test_steady_traffic_raises_no_alert(alerting: Alerting, webhook: Webhook) -> None:
+    received, _, matches = scenario_run(alerting, webhook, "steady")
+    assert set(matches) == set(NAMES.values()), "every rule ran"
+    assert received == [] and sum(matches.values()) == 0, fired(received)
+
+
+def test_incident_fires_error_rate_spike_and_5xx_for_the_failing_service_only(alerting: Alerting,
+                                                                                webhook: Webhook) -> None:
+    received, model, _ = scenario_run(alerting, webhook, "incident")
+    assert fired(received) == {(NAMES["error-rate.yaml"], model.target), (NAMES["error-spike.yaml"], model.target),
+                               (NAMES["http-5xx-ratio.yaml"], model.target)}
+    rate = next(a for a in received if a["rule"] == NAMES["error-rate.yaml"])
+    # what the person on call reads: the service, how much, over which window, and where to look
+    assert rate["service"] == "payment-service" and rate["percentage"] > 20 and rate["count"] >= 20
+    assert rate["window"] == "15 minutes" and rate["summary"].startswith("More than 20%")
+    link = unquote(rate["kibana_url"])
+    assert link.startswith("http://localhost:5601/app/discover#/") and "logs-logplatform" in link
+    assert "payment-service" in link and "time:(from:" in link
+    spike = next(a for a in received if a["rule"] == NAMES["error-spike.yaml"])
+    assert spike["count"] >= 3 * max(spike["baseline"], 1)
+
+
+def test_attack_fires_on_the_spraying_ip_and_the_brute_forced_account(alerting: Alerting, webhook: Webhook) -> None:
+    received, model, _ = scenario_run(alerting, webhook, "attack")
+    assert fired(received) == {(NAMES["failed-logins-by-ip.yaml"], model.attacker_ip),
+                               (NAMES["failed-logins-by-account.yaml"], model.victim)}
+    by_ip = next(a for a in received if a["rule"] == NAMES["failed-logins-by-ip.yaml"])
+    assert by_ip["source_ip"] == model.attacker_ip and by_ip["count"] == 20 and by_ip["window"] == "5 minutes"
+
+
+def test_silence_fires_for_the_service_that_stopped(alerting: Alerting, webhook: Webhook) -> None:
+    received, model, _ = scenario_run(alerting, webhook, "silence")
+    assert fired(received) == {(NAMES["service-silent.yaml"], model.target)}
+    assert received[0]["count"] == 0
+
+
+def test_thresholds_come_from_the_environment(alerting: Alerting, webhook: Webhook) -> None:
+    """Raising the failed-login threshold above what the attack reaches silences those rules."""
+    received, _, _ = scenario_run(alerting, webhook, "attack", env={"ALERT_FAILED_LOGINS": "100000",
+                                                                    "ALERT_WEBHOOK_TOKEN": "s3cret"})
+    assert received == []
+    received, _, _ = scenario_run(alerting, webhook, "incident", env={"ALERT_WEBHOOK_TOKEN": "s3cret"})
+    assert received and all(h["Authorization"] == "Bearer s3cret" for h in webhook.headers)
+
+
+def test_writeback_indices_exist_and_alerts_are_recorded(alerting: Alerting, webhook: Webhook) -> None:
+    scenario_run(alerting, webhook, "silence")
+    alerting.engine.refresh(f"{alerting.writeback}*")
+    status, body = alerting.engine.cluster.request("POST", f"/{alerting.writeback}/_search",
+                                                   {"query": {"term": {"rule_name": NAMES["service-silent.yaml"]}}})
+    assert status == 200 and body["hits"]["total"]["value"] >= 1
+    hit = body["hits"]["hits"][0]["_source"]
+    assert hit["alert_sent"] is True and hit["match_body"]["key"] == "payment-service"
