@@ -5,6 +5,7 @@ gets the notification with what a person on call needs (service, count, window, 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import threading
 import uuid
@@ -71,13 +72,19 @@ class Alerting:
     writeback: str
 
     def config(self, rules_dir: Path) -> Path:
-        """Our config.yaml, pointed at the test engine (plain HTTP, no login) instead of es01."""
+        """Our config.yaml, pointed at the engine under test instead of es01 (the local test engine: plain
+        HTTP, no login; a cluster given by ELASTICSEARCH_URL: its scheme, login and CA)."""
         conf = yaml.safe_load((ALERTING / "config.yaml").read_text())
         url = urlsplit(self.engine.cluster.url)
-        conf.update(rules_folder=str(rules_dir), es_host=url.hostname, es_port=url.port, use_ssl=False,
-                    writeback_index=self.writeback)
-        for key in ("ca_certs", "es_username"):
-            conf.pop(key)
+        conf.update(rules_folder=str(rules_dir), es_host=url.hostname, es_port=url.port,
+                    use_ssl=url.scheme == "https", writeback_index=self.writeback)
+        conf.pop("ca_certs")
+        conf.pop("es_username")
+        if os.environ.get("ELASTICSEARCH_USERNAME"):
+            conf.update(es_username=os.environ["ELASTICSEARCH_USERNAME"],
+                        es_password=os.environ.get("ELASTICSEARCH_PASSWORD", ""))
+        if os.environ.get("ELASTICSEARCH_CA_CERTS"):
+            conf["ca_certs"] = os.environ["ELASTICSEARCH_CA_CERTS"]
         path = rules_dir.parent / "config.yaml"
         rules_dir.mkdir(parents=True, exist_ok=True)
         path.write_text(yaml.safe_dump(conf))
