@@ -1,5 +1,6 @@
 """Runs every rule once over a past time range, the way the ElastAlert2 daemon runs them, and sends
-real alerts. Executed with tests/alerting/.venv's Python (ElastAlert2 is not importable from ours).
+real alerts. Executed with the Python of ElastAlert2's own venv (tests/alerting/build.py): ElastAlert2
+is not importable from ours.
 
     drive.py CONFIG START END   ->  prints {"rule name": number of matches, ...} as JSON
 

@@ -1,5 +1,6 @@
 """Loads every rule the way ElastAlert2 does at start (schema, rule type options, and each alerter's
-required settings), without querying anything. Executed with tests/alerting/.venv's Python.
+required settings), without querying anything. Executed with the Python of ElastAlert2's own venv
+(tests/alerting/build.py).
 
     validate.py CONFIG   ->  exit 0 and the rule names as JSON, or exit 1 and ElastAlert2's error
 """
