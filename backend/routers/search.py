@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
@@ -33,6 +33,15 @@ class SearchResponse(BaseModel):
     hits: list[LogHit]
 
 
+def _utc(moment: datetime, name: str) -> str:
+    """In UTC (Elasticsearch refuses offsets beyond ±18:00 that Python accepts); naive means UTC."""
+    try:
+        return (moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+    except OverflowError:
+        raise HTTPException(422, [{"loc": ["query", name], "type": "value_error", "input": moment.isoformat(),
+                                   "msg": "outside the years 1-9999 once in UTC"}]) from None
+
+
 def build_query(service: list[str] | None, level: list[str] | None, q: str | None,
                 since: datetime | None, until: datetime | None) -> dict[str, Any]:
     filters: list[dict[str, Any]] = []
@@ -43,9 +52,9 @@ def build_query(service: list[str] | None, level: list[str] | None, q: str | Non
     if since or until:
         rng: dict[str, str] = {}
         if since:
-            rng["gte"] = since.isoformat()
+            rng["gte"] = _utc(since, "since")
         if until:
-            rng["lte"] = until.isoformat()
+            rng["lte"] = _utc(until, "until")
         filters.append({"range": {"@timestamp": rng}})
     must: list[dict[str, Any]] = []
     if q:
@@ -54,7 +63,18 @@ def build_query(service: list[str] | None, level: list[str] | None, q: str | Non
     return {"bool": {"filter": filters, "must": must}}
 
 
-@router.get("/logs", response_model=SearchResponse, summary="Recent logs, newest first")
+# Elasticsearch's index.max_result_window: deeper pages need since/until, not a bigger page number
+MAX_RESULT_WINDOW = 10_000
+
+
+class ErrorDetail(BaseModel):
+    detail: str
+
+
+@router.get("/logs", response_model=SearchResponse, summary="Recent logs, newest first", responses={
+    401: {"description": "Missing, unknown or revoked API key"},
+    502: {"model": ErrorDetail, "description": "Elasticsearch refused the search"},
+    503: {"model": ErrorDetail, "description": "Elasticsearch is unreachable; see Retry-After"}})
 async def search_logs(
     state: Annotated[AppState, Depends(get_state)],
     _key: Annotated[ApiKey | None, Depends(require_api_key)],
@@ -68,6 +88,10 @@ async def search_logs(
 ) -> SearchResponse:
     from elasticsearch import ApiError, TransportError
 
+    if page * size > MAX_RESULT_WINDOW:
+        raise HTTPException(422, [{"loc": ["query", "page"], "type": "value_error", "input": page,
+                                   "msg": f"page × size must be at most {MAX_RESULT_WINDOW:,}: "
+                                          "narrow the search with since/until instead"}])
     try:
         resp = await state.search_client.search(
             index=state.settings.data_stream, query=build_query(service, level, q, since, until),
