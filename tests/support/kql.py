@@ -9,6 +9,7 @@ being checked against the wrong meaning.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,19 +46,16 @@ def parse(text: str) -> Node:
         pos += 1
         return tokens[pos - 1]
 
-    def expr() -> Node:
-        parts = [conj()]
-        while (peek() or "").lower() == "or":
+    def chain(word: str, operand: Callable[[], Node]) -> Node:
+        """operand (word operand)*: `or` binds looser than `and`."""
+        parts = [operand()]
+        while (peek() or "").lower() == word:
             take()
-            parts.append(conj())
-        return parts[0] if len(parts) == 1 else Node("or", tuple(parts))
+            parts.append(operand())
+        return parts[0] if len(parts) == 1 else Node(word, tuple(parts))
 
-    def conj() -> Node:
-        parts = [neg()]
-        while (peek() or "").lower() == "and":
-            take()
-            parts.append(neg())
-        return parts[0] if len(parts) == 1 else Node("and", tuple(parts))
+    def expr() -> Node:
+        return chain("or", lambda: chain("and", neg))
 
     def neg() -> Node:
         if (peek() or "").lower() == "not":
