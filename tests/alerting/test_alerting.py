@@ -204,3 +204,20 @@ def test_writeback_indices_exist_and_alerts_are_recorded(alerting: Alerting, web
     assert status == 200 and body["hits"]["total"]["value"] >= 1
     hit = body["hits"]["hits"][0]["_source"]
     assert hit["alert_sent"] is True and hit["match_body"]["key"] == "payment-service"
+
+
+def test_kibana_alert_history_reads_the_writeback_index(alerting: Alerting, webhook: Webhook) -> None:
+    """kibana/alerts.ndjson's "Alerts sent": its time field and columns are fields ElastAlert2 writes."""
+    scenario_run(alerting, webhook, "silence")
+    objects = [json.loads(line) for line in (ALERTING.parent / "kibana" / "alerts.ndjson").read_text().splitlines()]
+    view = next(o for o in objects if o["type"] == "index-pattern")["attributes"]
+    search = next(o for o in objects if o["type"] == "search")["attributes"]
+    alerting.engine.refresh(alerting.writeback)
+    mapping = alerting.engine.cluster.ok("GET", f"/{alerting.writeback}/_mapping")
+    (props,) = [m["mappings"]["properties"] for m in mapping.values()]
+    assert props[view["timeFieldName"]]["type"] == "date"
+    body = {"size": 5, "sort": [{view["timeFieldName"]: "desc"}]}
+    hits = alerting.engine.cluster.ok("POST", f"/{alerting.writeback}/_search", body)["hits"]["hits"]
+    assert hits
+    for column in search["columns"]:
+        assert column in props and all(column in h["_source"] for h in hits), column

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from logplatform import dashboards, names
 from logplatform.assets import mappings_body
@@ -108,10 +109,13 @@ def test_every_reference_resolves_and_every_panel_and_control_has_its_reference(
         for control_id in controls(d):
             expected.add(f"controlGroup_{control_id}:optionsListDataView")
         assert names_ == expected, d["id"]
-    data_view = by_type("index-pattern")[0]
-    assert data_view["id"] == dashboards.DATA_VIEW
-    assert data_view["attributes"]["timeFieldName"] == "@timestamp"
-    assert data_view["attributes"]["title"] == names.INDEX_PATTERN
+    views = {v["id"]: v["attributes"] for v in by_type("index-pattern")}
+    assert (views[dashboards.DATA_VIEW]["title"], views[dashboards.DATA_VIEW]["timeFieldName"]) == \
+        (names.INDEX_PATTERN, "@timestamp")
+    # the alert history: ElastAlert2's writeback index, named in alerting/config.yaml
+    writeback = yaml.safe_load((KIBANA.parent / "alerting" / "config.yaml").read_text())["writeback_index"]
+    assert (views[names.ALERTS_INDEX]["title"], views[names.ALERTS_INDEX]["timeFieldName"]) == \
+        (writeback, "alert_time")
 
 
 def _uses(d: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -156,6 +160,8 @@ def test_every_field_is_mapped_with_a_type_that_suits_its_use() -> None:
             elif op == "query" and kind not in AGGREGATABLE:
                 problems.append(f"{d['id']} / {where}: exact-value query on {field}, a {kind}")
     for search in by_type("search"):
+        if search["references"][0]["id"] != dashboards.DATA_VIEW:
+            continue  # the alert history: checked against ElastAlert2's own mapping in tests/alerting
         for column in search["attributes"]["columns"]:
             if column not in types:
                 problems.append(f"search {search['id']}: column {column} is not mapped")
@@ -220,8 +226,8 @@ def test_security_dashboard_shows_failed_logins_by_time_ip_and_account() -> None
 
 def test_saved_searches_show_the_seed_columns_newest_first() -> None:
     searches = {s["attributes"]["title"]: s for s in by_type("search")}
-    assert set(searches) == {"All logs", "Errors", "Security events"}
-    for s in searches.values():
+    assert set(searches) == {"All logs", "Errors", "Security events", "Alerts sent"}
+    for s in (searches["All logs"], searches["Errors"], searches["Security events"]):
         assert s["attributes"]["columns"][:3] == ["service.name", "log.level", "message"]
         assert s["attributes"]["sort"] == [["@timestamp", "desc"]]
 
