@@ -24,6 +24,7 @@ from alerting import render
 from generator.scenarios import TrafficModel
 from tests.alerting.build import build
 from tests.conftest import SearchEngine
+from tests.engine.engine import free_port
 from tests.support.shipper import ship_files
 from tests.support.traffic import story
 
@@ -37,9 +38,12 @@ NAMES = {p: yaml.safe_load(render.fill_thresholds((ALERTING / "rules" / p).read_
 
 @dataclass
 class Webhook:
+    """Our webhook at /alerts; anything posted elsewhere (a Slack webhook at /slack) lands in `other`."""
+
     url: str
     received: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
+    other: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 @pytest.fixture(scope="module")
@@ -48,9 +52,12 @@ def webhook() -> Iterator[Webhook]:
 
     class Receiver(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            hook.received.append(json.loads(body))
-            hook.headers.append(dict(self.headers))
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if self.path == "/alerts":
+                hook.received.append(body)
+                hook.headers.append(dict(self.headers))
+            else:
+                hook.other.setdefault(self.path, []).append(body)
             self.send_response(200)
             self.end_headers()
 
@@ -136,6 +143,7 @@ def scenario_run(alerting: Alerting, webhook: Webhook, scenario: str, seed: int 
     alerting.engine.refresh(index)
     webhook.received.clear()
     webhook.headers.clear()
+    webhook.other.clear()
     # realert (one alert per key per 30 minutes of real time) would hide a scenario run after another
     alerting.engine.cluster.request("POST", f"/{alerting.writeback}_silence/_delete_by_query?refresh=true",
                                     {"query": {"match_all": {}}})
@@ -221,3 +229,37 @@ def test_kibana_alert_history_reads_the_writeback_index(alerting: Alerting, webh
     assert hits
     for column in search["columns"]:
         assert column in props and all(column in h["_source"] for h in hits), column
+
+
+def test_slack_and_email_carry_the_rule_service_count_window_and_link(alerting: Alerting, webhook: Webhook) -> None:
+    """Slack (its webhook stood in for by the test's receiver) and email (a local SMTP server) get the
+    incident's alerts when their settings are set."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Message
+
+    mails: list[Any] = []
+
+    class Inbox(Message):
+        def handle_message(self, message: Any) -> None:
+            mails.append(message)
+
+    port = free_port()
+    smtp = Controller(Inbox(), hostname="127.0.0.1", port=port)
+    smtp.start()
+    try:
+        env = {"SLACK_WEBHOOK_URL": webhook.url.replace("/alerts", "/slack"), "SMTP_HOST": "127.0.0.1",
+               "SMTP_PORT": str(port), "ALERT_EMAIL_TO": "oncall@example.com"}
+        _, model, _ = scenario_run(alerting, webhook, "incident", env=env)
+    finally:
+        smtp.stop()
+    rules = {NAMES["error-rate.yaml"], NAMES["error-spike.yaml"], NAMES["http-5xx-ratio.yaml"]}
+    slack = webhook.other["/slack"]
+    assert {a["attachments"][0]["title"] for a in slack} == {f"[Log-Platform] {r}: {model.target}" for r in rules}
+    assert {m["Subject"] for m in mails} == {f"[Log-Platform] {r}: {model.target}" for r in rules}
+    assert all(m["To"] == "oncall@example.com" for m in mails)
+    texts = [a["attachments"][0]["text"] for a in slack] + [m.get_payload(decode=True).decode() for m in mails]
+    for text in texts:
+        assert "Window: 15 minutes" in text and "/app/discover#/" in text
+        assert "payment-service" in text  # the service, in the match details
+    rate = next(t for t in texts if "Percentage violation" in t)
+    assert " items" in rate  # "... of N items": the count in the window
