@@ -86,6 +86,23 @@ def test_every_line_and_every_stringified_attribute_parses() -> None:
     assert len(ids) == len(set(ids)), "two objects share a type and id: the import would keep one"
 
 
+# Kibana's dashboard attributes schema (content management v2, `unknowns: 'forbid'`): any other key
+# makes the dashboard unloadable, so a typo here is caught before a user meets it
+DASHBOARD_ATTRIBUTES = {"title", "description", "kibanaSavedObjectMeta", "timeRestore", "timeFrom", "timeTo",
+                        "refreshInterval", "controlGroupInput", "panelsJSON", "optionsJSON", "hits", "version"}
+
+
+def test_dashboard_attributes_are_the_ones_kibana_accepts() -> None:
+    for d in by_type("dashboard"):
+        assert set(d["attributes"]) <= DASHBOARD_ATTRIBUTES, set(d["attributes"]) - DASHBOARD_ATTRIBUTES
+        assert {"title", "panelsJSON", "kibanaSavedObjectMeta"} <= set(d["attributes"])
+        assert set(d["attributes"]["refreshInterval"]) <= {"pause", "value", "display", "section"}
+        for panel in panels(d):
+            assert {"type", "gridData", "panelIndex", "embeddableConfig"} <= set(panel), panel.get("title")
+            grid = panel["gridData"]
+            assert grid["x"] + grid["w"] <= 48 and grid["w"] > 0 and grid["h"] > 0  # Kibana's 48-column grid
+
+
 def test_every_reference_resolves_and_every_panel_and_control_has_its_reference() -> None:
     objects = saved_objects()
     present = {(o["type"], o["id"]) for o in objects}
