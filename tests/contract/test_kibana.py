@@ -101,6 +101,9 @@ def test_dashboard_attributes_are_the_ones_kibana_accepts() -> None:
             assert {"type", "gridData", "panelIndex", "embeddableConfig"} <= set(panel), panel.get("title")
             grid = panel["gridData"]
             assert grid["x"] + grid["w"] <= 48 and grid["w"] > 0 and grid["h"] > 0  # Kibana's 48-column grid
+        cells = [(x, y) for p in panels(d) for x in range(p["gridData"]["x"], p["gridData"]["x"] + p["gridData"]["w"])
+                 for y in range(p["gridData"]["y"], p["gridData"]["y"] + p["gridData"]["h"])]
+        assert len(cells) == len(set(cells)), f"{d['id']}: panels overlap"
 
 
 def test_every_reference_resolves_and_every_panel_and_control_has_its_reference() -> None:
