@@ -124,44 +124,58 @@ def _expand(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _structure_errors(value: Any, limits: Limits) -> list[FieldError]:
-    """Depth, key count and string sizes, without recursion limits of our own to trip on."""
+    """Depth, key count and string sizes, without recursion limits of our own to trip on.
+
+    Hot path (every event of every request): a field's path is only spelled out when it is reported."""
     errors: list[FieldError] = []
     keys = 0
-    stack: list[tuple[str, Any, int]] = [("", value, 0)]
+    # (parent path, key or index, value, depth); the root has no key
+    stack: list[tuple[str, str | int | None, Any, int]] = [("", None, value, 0)]
     while stack and len(errors) < 10:
-        path, v, depth = stack.pop()
+        parent, key, v, depth = stack.pop()
         if isinstance(v, dict):
             if depth >= limits.max_depth:
-                errors.append(FieldError(path or "$", f"nested deeper than {limits.max_depth} levels"))
+                errors.append(FieldError(_path(parent, key) or "$", f"nested deeper than {limits.max_depth} levels"))
                 continue
             keys += len(v)
             if keys > limits.max_keys:
-                errors.append(FieldError(path or "$", f"more than {limits.max_keys} keys in one event"))
+                errors.append(FieldError(_path(parent, key) or "$", f"more than {limits.max_keys} keys in one event"))
                 break
+            here = _path(parent, key)
             for k, child in v.items():
                 if len(k) > 256:
-                    errors.append(FieldError(f"{path}.{k[:32]}…".lstrip("."), "key longer than 256 characters"))
+                    errors.append(FieldError(_path(here, k[:32]) + "…", "key longer than 256 characters"))
                     continue
-                stack.append((f"{path}.{k}".lstrip("."), child, depth + 1))
+                stack.append((here, k, child, depth + 1))
         elif isinstance(v, list):
+            here = _path(parent, key)
             if depth >= limits.max_depth:
-                errors.append(FieldError(path, f"nested deeper than {limits.max_depth} levels"))
+                errors.append(FieldError(here, f"nested deeper than {limits.max_depth} levels"))
                 continue
             keys += len(v)
             if keys > limits.max_keys:
-                errors.append(FieldError(path, f"more than {limits.max_keys} values in one event"))
+                errors.append(FieldError(here, f"more than {limits.max_keys} values in one event"))
                 break
-            stack.extend((f"{path}[{i}]", item, depth + 1) for i, item in enumerate(v))
+            stack.extend((here, i, item, depth + 1) for i, item in enumerate(v))
         elif isinstance(v, str):
-            limit = limits.max_message_chars if path == "message" else limits.max_field_chars
+            limit = limits.max_message_chars if depth == 1 and key == "message" else limits.max_field_chars
             if len(v) > limit:
-                errors.append(FieldError(path, f"longer than {limit} characters"))
-            elif (bad := _FORBIDDEN_CONTROL.search(v)) is not None:
-                errors.append(FieldError(path, f"control character U+{ord(bad.group()[0]):04X} at position "
-                                               f"{bad.start()} is not allowed (terminal escape / log injection)"))
+                errors.append(FieldError(_path(parent, key), f"longer than {limit} characters"))
+            # isprintable() (in C) is true for most strings and rules out every control character at once
+            elif not v.isprintable() and (bad := _FORBIDDEN_CONTROL.search(v)) is not None:
+                errors.append(FieldError(_path(parent, key), f"control character U+{ord(bad.group()[0]):04X} at "
+                                         f"position {bad.start()} is not allowed (terminal escape / log injection)"))
         elif isinstance(v, float) and not math.isfinite(v):
-            errors.append(FieldError(path, "NaN and Infinity are not JSON"))
+            errors.append(FieldError(_path(parent, key), "NaN and Infinity are not JSON"))
     return errors
+
+
+def _path(parent: str, key: str | int | None) -> str:
+    if key is None:
+        return parent
+    if isinstance(key, int):
+        return f"{parent}[{key}]"
+    return f"{parent}.{key}" if parent else key
 
 
 def check_event(index: int, raw: Any, limits: Limits, now: datetime | None = None) -> Accepted | Rejected:

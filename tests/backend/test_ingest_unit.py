@@ -145,6 +145,8 @@ def test_too_many_events_is_413(memory_backend: Backend) -> None:
     ({**SEED_EXAMPLE, "meta": json.loads('{"a":' * 12 + "1" + "}" * 12)}, "meta.a.a.a.a.a.a.a"),
     ({**SEED_EXAMPLE, "service": ""}, "service"),
     ({**SEED_EXAMPLE, "event": {"id": 5}}, "event.id"),
+    ({**SEED_EXAMPLE, "meta": {"tags": ["ok", "\x1b[31mred"]}}, "meta.tags[1]"),
+    ({**SEED_EXAMPLE, "meta": {"k" * 300: 1}}, "meta." + "k" * 32 + "…"),
 ])
 def test_event_limits_name_the_field(memory_backend: Backend, event: dict, field: str) -> None:
     r = memory_backend.post([event, SEED_EXAMPLE])
