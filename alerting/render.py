@@ -64,6 +64,11 @@ def _window(rule: dict[str, Any]) -> dict[str, int]:
     return rule.get("timeframe") or rule.get("buffer_time") or {"minutes": 15}
 
 
+def _literal(text: str) -> str:
+    """Text inside an ElastAlert2 subject, which is a str.format() template."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
 def _window_text(window: dict[str, int]) -> str:
     return ", ".join(f"{n} {unit if n != 1 else unit.rstrip('s')}" for unit, n in window.items())
 
@@ -75,7 +80,7 @@ def notifications(rule: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
     kibana = setting(env, "KIBANA_PUBLIC_URL") or "http://localhost:5601"
     out: dict[str, Any] = {
         "alert": ["debug"],
-        "alert_subject": f"[Log-Platform] {name}: {{0}}",
+        "alert_subject": f"[Log-Platform] {_literal(name)}: {{0}}",  # {0}: the rule's query_key value
         "alert_subject_args": [key],
         "alert_text": f"Window: {_window_text(window)}.\nOpen these events in Kibana: {{0}}\n",
         "alert_text_args": ["kibana_discover_url"],

@@ -108,3 +108,12 @@ def test_every_variable_a_rule_uses_is_documented_in_env_example() -> None:
     for name in ("ALERT_WEBHOOK_URL", "ALERT_WEBHOOK_TOKEN", "SLACK_WEBHOOK_URL", "ALERT_EMAIL_TO", "SMTP_HOST",
                  "KIBANA_PUBLIC_URL"):
         assert f"\n{name}=" in example, name
+
+
+def test_a_rule_name_with_braces_stays_literal_in_the_subject(tmp_path: Path) -> None:
+    rules = tmp_path / "in"
+    rules.mkdir()
+    (rules / "x.yaml").write_text("name: Errors {prod}\ntype: frequency\nnum_events: 5\ntimeframe: {minutes: 1}\n")
+    render.render(rules, tmp_path / "out", {})
+    rule = yaml.safe_load((tmp_path / "out" / "x.yaml").read_text())
+    assert rule["alert_subject"].format("auth-service") == "[Log-Platform] Errors {prod}: auth-service"
