@@ -101,7 +101,9 @@ class Alerting:
         rules_dir = self.workdir / f"{scenario}-{uuid.uuid4().hex[:6]}" / "rules"
         render.render(ALERTING / "rules", rules_dir, env)
         for rule in rules_dir.glob("*.yaml"):  # each scenario in its own data stream
-            rule.write_text(rule.read_text().replace("index: logs-logplatform-*", f"index: {index}"))
+            text = rule.read_text()
+            assert "\nindex: logs-logplatform-*\n" in text, f"{rule.name} does not read our data stream"
+            rule.write_text(text.replace("\nindex: logs-logplatform-*\n", f"\nindex: {index}\n"))
         out = subprocess.run([str(self.python), str(Path(__file__).parent / "drive.py"),
                               str(self.config(rules_dir)), start, end],
                              capture_output=True, text=True, timeout=600)
