@@ -118,7 +118,7 @@ def setup_kibana_cmd(url: str, secrets_dir: Path, timeout: float) -> None:
 @click.option("--kibana-url", envvar="LOGPLATFORM_KIBANA_URL", default=None, help="e.g. http://kibana:5601")
 def doctor(url: str, ca_certs: str | None, secrets_dir: Path | None, backend_url: str | None,
            kibana_url: str | None) -> None:
-    """Check every hop (Elasticsearch, pipeline, template, data stream, Filebeat, backend, Kibana)."""
+    """Check every hop (Elasticsearch, pipeline, template, data stream, Filebeat, alerting, backend, Kibana)."""
     from logplatform.cluster import Cluster
     from logplatform.doctor import run_checks
     from logplatform.setup import Secrets

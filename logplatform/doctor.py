@@ -30,7 +30,8 @@ def _recent(cluster: Cluster, query: dict, minutes: int = 5) -> int:
     return body["count"]
 
 
-def run_checks(cluster: Cluster, backend_url: str | None, kibana: tuple[str, str, str] | None) -> list[Check]:
+def run_checks(cluster: Cluster, backend_url: str | None, kibana: tuple[str, str, str] | None,
+               alerts_index: str = names.ALERTS_INDEX) -> list[Check]:
     checks: list[Check] = []
 
     def check(hop: str, fn: Callable[[], str], fix: str) -> bool:
@@ -79,6 +80,28 @@ def run_checks(cluster: Cluster, backend_url: str | None, kibana: tuple[str, str
         return f"{n} events shipped in the last 5 minutes"
 
     check("filebeat", filebeat, "docker compose logs filebeat; are files being written to the logs volume?")
+
+    def alerting() -> str:
+        # ElastAlert2 records every rule run in <writeback>_status and every failure in <writeback>_error
+        recent = {"query": {"range": {"@timestamp": {"gte": "now-5m"}}}}
+        status, body = cluster.request("POST", f"/{alerts_index}_status/_search", {
+            **recent, "size": 0, "track_total_hits": True, "aggs": {"rules": {"cardinality": {"field": "rule_name"}}}})
+        if status == 404:
+            raise RuntimeError(f"{alerts_index}_status does not exist: the alerting service never started")
+        if status != 200:
+            raise RuntimeError(f"searching {alerts_index}_status answered {status}")
+        runs, rules = body["hits"]["total"]["value"], body["aggregations"]["rules"]["value"]
+        if runs == 0:
+            raise RuntimeError("no alert rule ran in the last 5 minutes")
+        status, errors = cluster.request("POST", f"/{alerts_index}_error/_search", {
+            **recent, "size": 1, "track_total_hits": True, "sort": [{"@timestamp": "desc"}]})
+        failed = errors["hits"]["total"]["value"] if status == 200 else 0
+        if failed:
+            latest = errors["hits"]["hits"][0]["_source"].get("message", "")
+            raise RuntimeError(f"{failed} errors in the last 5 minutes, the latest: {latest}"[:300])
+        return f"{rules} rules ran {runs} times in the last 5 minutes"
+
+    check("alerting", alerting, "docker compose ps alerting; docker compose logs alerting")
     if backend_url:
         def backend() -> str:
             r = httpx.get(backend_url.rstrip("/") + "/readyz", timeout=10)

@@ -265,3 +265,15 @@ def test_slack_and_email_carry_the_rule_service_count_window_and_link(alerting: 
         assert "payment-service" in text  # the service, in the match details
     rate = next(t for t in texts if "Percentage violation" in t)
     assert " items" in rate  # "... of N items": the count in the window
+
+
+def test_doctor_reports_whether_the_rules_run(alerting: Alerting, webhook: Webhook) -> None:
+    from logplatform.doctor import run_checks
+
+    never = {c.hop: c for c in run_checks(alerting.engine.cluster, None, None, alerts_index="logplatform-nothing")}
+    assert not never["alerting"].ok and "never started" in never["alerting"].detail
+    assert "docker compose logs alerting" in never["alerting"].fix
+    scenario_run(alerting, webhook, "steady")  # every rule runs once, recording its run as the daemon does
+    alerting.engine.refresh(f"{alerting.writeback}_status")
+    ran = {c.hop: c for c in run_checks(alerting.engine.cluster, None, None, alerts_index=alerting.writeback)}
+    assert ran["alerting"].ok and ran["alerting"].detail.startswith(f"{len(NAMES)} rules ran"), ran["alerting"]
