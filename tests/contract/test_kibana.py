@@ -17,7 +17,7 @@ from logplatform import dashboards, names
 from logplatform.assets import mappings_body
 from logplatform.setup import SetupError, setup_kibana
 from tests.support import kql
-from tests.support.lens import lens_layers
+from tests.support.lens import formula_parts, lens_layers
 
 KIBANA = Path(__file__).resolve().parents[2] / "kibana"
 AGGREGATABLE = {"keyword", "ip", "long", "integer", "short", "byte", "double", "float", "date", "boolean"}
@@ -151,18 +151,13 @@ def _uses(d: dict[str, Any]) -> list[tuple[str, str, str]]:
             if col.get("filter"):
                 uses += [(layer.title, f, "query") for f in kql.parse(col["filter"]["query"]).fields()]
             if op == "formula":
-                for text in _kql_in_formula(col["params"]["formula"]):
-                    uses += [(layer.title, f, "query") for f in kql.parse(text).fields()]
+                for function, field, kql_text in formula_parts(col["params"]["formula"]):
+                    if field:
+                        uses.append((layer.title, field, function))
+                    uses += [(layer.title, f, "query") for f in kql.parse(kql_text or "").fields()]
     for control in controls(d).values():
         uses.append((control["explicitInput"]["title"], control["explicitInput"]["fieldName"], "terms"))
     return uses
-
-
-def _kql_in_formula(expression: str) -> list[str]:
-    import ast
-
-    return [kw.value.value for n in ast.walk(ast.parse(expression, mode="eval")) if isinstance(n, ast.Call)
-            for kw in n.keywords if kw.arg == "kql"]
 
 
 def test_every_field_is_mapped_with_a_type_that_suits_its_use() -> None:

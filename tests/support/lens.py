@@ -89,6 +89,11 @@ def _evaluate_formula(expression: str, value_of_call: Callable[[int, ast.Call], 
     return walk(tree)
 
 
+def formula_parts(expression: str) -> list[tuple[str, str | None, str | None]]:
+    """(function, field, kql) of every call in a formula, e.g. ("count", None, "log.level : error")."""
+    return [_call_parts(call) for call in _formula_calls(expression)]
+
+
 def _call_parts(call: ast.Call) -> tuple[str, str | None, str | None]:
     """(function, field, kql) of `count()`, `count(kql='...')`, `unique_count(service.name)`."""
     name = ast.unparse(call.func)
