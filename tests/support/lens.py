@@ -264,15 +264,10 @@ def problems(layer: Layer, engine_rows: list[Row], expected: dict[tuple[Any, ...
                 out.append(f"{layer.title} {key} {col_id}: engine {got}, expected {value}")
     for depth, col_id in enumerate(layer.buckets):
         col = layer.columns[col_id]
-        parents = {k[:depth] for k in expected}
-        for parent in parents:
-            shown_parent = depth == 0 or any(k[:depth] == parent for k in seen)
-            if not shown_parent:
+        shown_parents = {k[:depth] for k in seen}
+        for parent, totals in _docs_by_parent(expected, depth).items():
+            if depth and parent not in shown_parents:  # a parent the panel did not show has no children to check
                 continue
-            totals: dict[Any, int] = defaultdict(int)
-            for k, members in _counts_by_prefix(expected, depth).items():
-                if k[:depth] == parent:
-                    totals[k[depth]] = members
             kept = {k[depth] for k in seen if k[:depth] == parent}
             size = col["params"]["size"] if col["operationType"] == "terms" else len(totals)
             if len(kept) != min(size, len(totals)):
@@ -286,9 +281,10 @@ def problems(layer: Layer, engine_rows: list[Row], expected: dict[tuple[Any, ...
     return out
 
 
-def _counts_by_prefix(expected: dict[tuple[Any, ...], Row], depth: int) -> dict[tuple[Any, ...], int]:
-    """Documents per bucket at `depth`, summed over the buckets below it (from the `_docs` the test adds)."""
-    totals: dict[tuple[Any, ...], int] = defaultdict(int)
+def _docs_by_parent(expected: dict[tuple[Any, ...], Row], depth: int) -> dict[tuple[Any, ...], dict[Any, int]]:
+    """For each group above `depth`: documents per bucket value at `depth`, summed over the buckets below it
+    (from the `_docs` the reference adds)."""
+    out: dict[tuple[Any, ...], dict[Any, int]] = defaultdict(lambda: defaultdict(int))
     for key, row in expected.items():
-        totals[key[:depth + 1]] += row["_docs"]
-    return totals
+        out[key[:depth]][key[depth]] += row["_docs"]
+    return out
