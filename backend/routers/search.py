@@ -38,8 +38,12 @@ def _utc(moment: datetime, name: str) -> str:
     try:
         return (moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
     except OverflowError:
-        raise HTTPException(422, [{"loc": ["query", name], "type": "value_error", "input": moment.isoformat(),
-                                   "msg": "outside the years 1-9999 once in UTC"}]) from None
+        raise _invalid(name, moment.isoformat(), "outside the years 1-9999 once in UTC") from None
+
+
+def _invalid(param: str, value: object, msg: str) -> HTTPException:
+    """A 422 shaped like FastAPI's own validation errors (the HTTPValidationError the document declares)."""
+    return HTTPException(422, [{"loc": ["query", param], "type": "value_error", "input": value, "msg": msg}])
 
 
 def build_query(service: list[str] | None, level: list[str] | None, q: str | None,
@@ -89,9 +93,8 @@ async def search_logs(
     from elasticsearch import ApiError, TransportError
 
     if page * size > MAX_RESULT_WINDOW:
-        raise HTTPException(422, [{"loc": ["query", "page"], "type": "value_error", "input": page,
-                                   "msg": f"page × size must be at most {MAX_RESULT_WINDOW:,}: "
-                                          "narrow the search with since/until instead"}])
+        raise _invalid("page", page, f"page × size must be at most {MAX_RESULT_WINDOW:,}: "
+                                     "narrow the search with since/until instead")
     try:
         resp = await state.search_client.search(
             index=state.settings.data_stream, query=build_query(service, level, q, since, until),
