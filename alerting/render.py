@@ -73,7 +73,7 @@ def _window_text(window: dict[str, int]) -> str:
     return ", ".join(f"{n} {unit if n != 1 else unit.rstrip('s')}" for unit, n in window.items())
 
 
-def notifications(rule: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
+def notifications(rule: dict[str, Any], env: dict[str, str], smtp_auth_file: Path) -> dict[str, Any]:
     """The settings appended to one rule: the channels that are on, and what every alert carries."""
     name, kind, window = rule["name"], rule["type"], _window(rule)
     key = rule.get("query_key", "service.name")
@@ -131,25 +131,26 @@ def notifications(rule: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
         if setting(env, "SMTP_SSL").lower() in {"1", "true", "yes"}:
             out["smtp_ssl"] = True
         if setting(env, "SMTP_USERNAME"):
-            out["smtp_auth_file"] = "smtp_auth.yml"  # render() writes it beside (not in) the rules folder
+            out["smtp_auth_file"] = str(smtp_auth_file)  # render() writes it
     return out
 
 
 def _smtp_auth(out_dir: Path) -> Path:
+    """Beside the rules folder, not in it: ElastAlert2 would load any .yml there as a rule."""
     return out_dir.parent / f"{out_dir.name}-smtp-auth.yml"
 
 
-def render(rules_dir: Path, out_dir: Path, env: dict[str, str]) -> list[Path]:
+def render(rules_dir: Path, out_dir: Path, env: dict[str, str]) -> tuple[list[Path], list[str]]:
+    """Writes the rules into out_dir; returns them and the alerters every rule got."""
     out_dir.mkdir(parents=True, exist_ok=True)
     for old in out_dir.glob("*.yaml"):
         old.unlink()
-    written = []
+    auth = _smtp_auth(out_dir)
+    written, channels = [], []
     for path in sorted(rules_dir.glob("*.yaml")):
         text = fill_thresholds(path.read_text(encoding="utf-8"), env, path.name)
-        rule = yaml.safe_load(text)
-        extra = notifications(rule, env)
-        if "smtp_auth_file" in extra:
-            extra["smtp_auth_file"] = str(_smtp_auth(out_dir))
+        extra = notifications(yaml.safe_load(text), env, auth)
+        channels = extra["alert"]  # the same for every rule: they depend on the environment only
         # JSON is YAML: each value is written as one flow-style line after the rule's own text
         lines = [f"{k}: {json.dumps(v)}" for k, v in extra.items()]
         target = out_dir / path.name
@@ -157,11 +158,10 @@ def render(rules_dir: Path, out_dir: Path, env: dict[str, str]) -> list[Path]:
                           encoding="utf-8")
         written.append(target)
     if setting(env, "SMTP_USERNAME"):
-        auth = _smtp_auth(out_dir)  # not in the rules folder, where ElastAlert would load it as a rule
         auth.write_text(json.dumps({"user": setting(env, "SMTP_USERNAME"),
                                     "password": setting(env, "SMTP_PASSWORD")}) + "\n", encoding="utf-8")
         auth.chmod(0o600)
-    return written
+    return written, channels
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -170,11 +170,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     try:
-        written = render(args.rules, args.out, dict(os.environ))
+        written, channels = render(args.rules, args.out, dict(os.environ))
     except RenderError as exc:
         print(f"alerting: {exc}", file=sys.stderr)
         return 2
-    channels = notifications(yaml.safe_load(written[0].read_text()), dict(os.environ))["alert"] if written else []
     print(f"alerting: {len(written)} rules rendered into {args.out}; channels: {', '.join(channels)}")
     return 0
 
