@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
-from logplatform import names
+from logplatform import names, packaged
 
-ES_DIR = Path(__file__).resolve().parent.parent / "es"
+ES_DIR = packaged.ES_DIR
 
 # The one place where the two engines differ (see assets_for):
 # - OpenSearch has no ILM, so es/lifecycle/ is installed on Elasticsearch only;
@@ -35,11 +34,12 @@ def _for_opensearch(mappings: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_json(relative: str) -> dict[str, Any]:
-    return json.loads((ES_DIR / relative).read_text(encoding="utf-8"))
+    return json.loads((packaged.require(ES_DIR) / relative).read_text(encoding="utf-8"))
 
 
 def normalize_script_source() -> str:
-    return (ES_DIR / "ingest-pipelines" / "logs-logplatform.normalize.painless").read_text(encoding="utf-8")
+    script = packaged.require(ES_DIR) / "ingest-pipelines" / "logs-logplatform.normalize.painless"
+    return script.read_text(encoding="utf-8")
 
 
 def pipeline_body() -> dict[str, Any]:

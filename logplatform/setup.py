@@ -17,10 +17,10 @@ from typing import Any
 
 import httpx
 
-from logplatform import assets, names
+from logplatform import assets, names, packaged
 from logplatform.cluster import Cluster
 
-KIBANA_DIR = Path(__file__).resolve().parent.parent / "kibana"
+KIBANA_DIR = packaged.KIBANA_DIR
 DEFAULT_DATA_VIEW = "logs-logplatform"
 
 ROLES: dict[str, dict[str, Any]] = {
@@ -209,7 +209,7 @@ def setup_kibana(url: str, username: str, password: str, echo: Echo, timeout: fl
     wait_for(f"Kibana at {url}", ready, echo, timeout)
     # one import for every file, so references between files (a dashboard's saved search, every panel's
     # data view) resolve within the request whatever order the files sort in
-    files = sorted(directory.glob("*.ndjson"))
+    files = sorted(packaged.require(directory).glob("*.ndjson"))
     bundle = b"".join(p.read_bytes().rstrip(b"\n") + b"\n" for p in files)
     r = client.post("/api/saved_objects/_import", params={"overwrite": "true"},
                     files={"file": ("logplatform.ndjson", bundle, "application/ndjson")})
