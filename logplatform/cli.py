@@ -10,6 +10,7 @@ import click
 
 from backend.auth import KeyStore
 
+SERVICE_OWNER = (1000, 0)  # every service of the platform runs as uid 1000, gid 0
 DEFAULT_KEYS_FILE = os.environ.get("LOGPLATFORM_API_KEYS_FILE", "/var/lib/logplatform/api-keys.json")
 
 
@@ -70,6 +71,35 @@ def _echo(message: str) -> None:
 @main.group()
 def setup() -> None:
     """Make Elasticsearch and Kibana ready for the platform (idempotent: run it as often as you like)."""
+
+
+@setup.command("certs-and-secrets")
+@click.option("--certs-dir", type=click.Path(path_type=Path), required=True, help="The `certs` volume")
+@click.option("--secrets-dir", type=click.Path(path_type=Path), required=True, help="The `secrets` volume")
+@click.option("--logs-dir", type=click.Path(path_type=Path), default=None,
+              help="The `logs` volume: shared by the services (setgid, group 0 writes)")
+@click.option("--keys-dir", type=click.Path(path_type=Path), default=None,
+              help="The `backend-keys` volume: the backend's alone")
+def setup_certs_cmd(certs_dir: Path, secrets_dir: Path, logs_dir: Path | None, keys_dir: Path | None) -> None:
+    """First in the start order, as root: CA and node certificates, secrets (.env or generated), volume owners."""
+    from logplatform import certificates, secret_store
+
+    try:
+        done = secret_store.ensure(secrets_dir, os.environ, owner=SERVICE_OWNER if os.geteuid() == 0 else None)
+    except secret_store.SecretError as exc:
+        raise click.ClickException(f"{exc}. Fix it in .env, then docker compose up -d") from exc
+    done += certificates.ensure(certs_dir)
+    for directory, mode in ((logs_dir, 0o2775), (keys_dir, 0o700)):
+        if directory is None:
+            continue
+        directory.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            os.chown(directory, *SERVICE_OWNER)
+        directory.chmod(mode)
+    for item in done:
+        _echo(f"certs-and-secrets: {item}")
+    _echo("certs-and-secrets: ready" + ("" if done else " (nothing to do)")
+          + ". The elastic password: docker compose exec -T backend cat /run/logplatform/secrets/elastic_password")
 
 
 @setup.command("elasticsearch")

@@ -104,7 +104,7 @@ def test_every_variable_has_a_default_or_is_in_env_example() -> None:
 def test_one_pinned_elastic_version_everywhere() -> None:
     images = {n: s["image"] for n, s in services().items() if "image" in s}
     elastic = {n: i for n, i in images.items() if i.startswith("docker.elastic.co/")}
-    assert {"es01", "kibana", "filebeat", "setup-certs"} <= elastic.keys()
+    assert {"es01", "kibana", "filebeat"} <= elastic.keys()
     for name, image in elastic.items():
         assert image.endswith(f":${{ELASTIC_VERSION:-{ELASTIC_STACK_VERSION}}}"), f"{name}: {image}"
     assert env_example()["ELASTIC_VERSION"] == ELASTIC_STACK_VERSION
@@ -268,6 +268,7 @@ def test_the_tested_filebeat_is_the_pinned_version() -> None:
 
 def test_alerting_service_runs_the_tested_elastalert_with_our_rules_and_least_privilege() -> None:
     from alerting import render
+    from logplatform import secret_store
     from logplatform.setup import ROLES, USERS
     from tests.alerting.build import VERSION
 
@@ -289,7 +290,7 @@ def test_alerting_service_runs_the_tested_elastalert_with_our_rules_and_least_pr
     # its own user, reading logs and owning only its writeback indices; the password is a generated secret
     role, secret = USERS[conf["es_username"]]
     assert svc["environment"]["ALERTING_PASSWORD_FILE"] == f"/run/logplatform/secrets/{secret}"
-    assert f"secret {secret} " in (REPO / "es/setup/certs-and-secrets.sh").read_text()
+    assert secret in {spec.file for spec in secret_store.SPECS}
     indices = {tuple(i["names"]): i["privileges"] for i in ROLES[role]["indices"]}
     assert indices[(names.INDEX_PATTERN,)] == ["read", "view_index_metadata"]
     assert indices[(f"{names.ALERTS_INDEX}*",)] == ["all"]

@@ -1,0 +1,99 @@
+"""The platform's secrets: generated on first start or taken from .env, kept as files in the `secrets` volume.
+
+A value set in .env is checked first (the rule it breaks is named, with the variable), then written; a value
+changed in .env later replaces the kept one, and the old one is kept as `<name>.previous` so that
+`logplatform setup` can still log in and move Elasticsearch over to the new password.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class SecretError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Spec:
+    file: str  # name of the file in the secrets volume
+    variable: str  # the .env variable that may set it
+    length: int  # of a generated value
+    minimum: int  # shortest value accepted
+
+
+SPECS = (
+    # Elasticsearch refuses native-user passwords under 6 characters (kibana_system's setup would loop)
+    Spec("elastic_password", "ELASTIC_PASSWORD", 24, 6),
+    Spec("kibana_system_password", "KIBANA_SYSTEM_PASSWORD", 24, 6),
+    Spec("filebeat_password", "FILEBEAT_PASSWORD", 24, 6),
+    Spec("backend_password", "BACKEND_ES_PASSWORD", 24, 6),
+    Spec("alerting_password", "ALERTING_ES_PASSWORD", 24, 6),
+    # Kibana crash-loops on encryption keys under 32 characters
+    Spec("kibana_encryption_key", "KIBANA_ENCRYPTION_KEY", 48, 32),
+)
+GENERATOR_API_KEY = "generator_api_key"
+# Kibana's image passes these values through kibana-docker unquoted: whitespace is word-split and glob
+# characters expand, so only characters that survive that are allowed.
+SAFE = re.compile(r"[A-Za-z0-9!#%+,\-./:=@^_~]+")
+ALPHABET = string.ascii_letters + string.digits
+
+
+def generate(length: int) -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(length))
+
+
+def generator_api_key() -> str:
+    """The generator's key for POST /logs, in the shape of the backend's keys (backend.auth.new_key)."""
+    return f"lp_{secrets.token_hex(6)}_{generate(43)}"
+
+
+def validate(spec: Spec, value: str) -> None:
+    if len(value) < spec.minimum:
+        raise SecretError(f"{spec.variable} must have at least {spec.minimum} characters (it has {len(value)})")
+    if not SAFE.fullmatch(value):
+        raise SecretError(f"{spec.variable} may only contain letters, digits and !#%+,-./:=@^_~ "
+                          "(no spaces, quotes, $, *, ? or brackets: Kibana's start script would split or expand them)")
+
+
+def _write(path: Path, value: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(value)
+    os.chmod(tmp, 0o600)  # Elasticsearch insists on 400 or 600 for ELASTIC_PASSWORD_FILE
+    tmp.replace(path)
+
+
+def ensure(directory: Path, environment: Mapping[str, str], owner: tuple[int, int] | None = None) -> list[str]:
+    """Makes every secret that is missing and applies values changed in .env; returns what it did."""
+    for spec in SPECS:  # all checked before anything is written
+        wanted = environment.get(spec.variable, "")
+        if wanted:
+            validate(spec, wanted)
+    directory.mkdir(parents=True, exist_ok=True)
+    done = []
+    for spec in SPECS:
+        path = directory / spec.file
+        wanted = environment.get(spec.variable, "")
+        if wanted and path.exists() and path.read_text() != wanted:
+            path.replace(path.with_name(f"{spec.file}.previous"))
+            done.append(f"{spec.file} changed in .env; the old value is kept as {spec.file}.previous")
+        if not path.exists():
+            _write(path, wanted or generate(spec.length))
+            done.append(f"{spec.file} {'taken from .env' if wanted else 'generated'}")
+    if not (directory / GENERATOR_API_KEY).exists():
+        _write(directory / GENERATOR_API_KEY, generator_api_key())
+        done.append(f"{GENERATOR_API_KEY} generated")
+    os.chmod(directory, 0o700)
+    for path in directory.iterdir():
+        os.chmod(path, 0o600)
+    if owner is not None:
+        for path in [directory, *directory.iterdir()]:
+            os.chown(path, *owner)
+    return done
+
