@@ -145,7 +145,8 @@ def test_outage_loses_and_duplicates_nothing(installed: SearchEngine, data_strea
     assert not errors, [e[-600:] for e in errors[:2]]
     spooled = sorted((tmp_path / "logs" / "spool").glob("backend-spool.ndjson*"))
     assert spooled, "the outage must have sent events to the spool"
-    ship_files(installed.cluster, spooled, data_stream)  # what Filebeat does with the spool
+    shipped = ship_files(installed.cluster, spooled, data_stream)  # what Filebeat does with the spool
+    assert shipped["failed"] == 0, shipped
     found = docs(installed, data_stream)
     ids = [d["event"]["id"] for d in found]
     assert len(ids) == len(set(ids)), "no event indexed twice"

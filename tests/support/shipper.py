@@ -8,6 +8,7 @@ backend's outage test). The real Filebeat runs in tests/filebeat/ (issue "The fi
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from logplatform.cluster import Cluster
@@ -19,21 +20,43 @@ def filebeat_doc(line: str, path: Path, offset: int, host: str = "test-host") ->
             "input": {"type": "filestream"}, "host": {"name": host}, "agent": {"type": "filebeat"}}
 
 
-def ship_files(cluster: Cluster, files: list[Path], data_stream: str) -> dict[str, int]:
-    """Bulk-creates every line; returns counts by outcome ("created", "duplicate", "failed")."""
+def ship_files(cluster: Cluster, files: list[Path], data_stream: str, retry_for_s: float = 60.0) -> dict[str, int]:
+    """Bulk-creates every line; returns counts by outcome ("created", "duplicate", "failed").
+
+    Like Filebeat, items the engine refused for a reason a retry can fix (429, 5xx, and the moment after a
+    restart when the ingest pipeline is not loaded yet) are sent again, for up to retry_for_s seconds.
+    """
     counts = {"created": 0, "duplicate": 0, "failed": 0}
-    ops: list[str] = []
+    pending: list[tuple[str, str]] = []
     for path in files:
         offset = 0
         for raw in path.read_bytes().split(b"\n"):
             if raw:
-                ops.append(json.dumps({"create": {"_index": data_stream}}))
-                ops.append(json.dumps(filebeat_doc(raw.decode("utf-8", "replace"), path, offset)))
+                pending.append((json.dumps({"create": {"_index": data_stream}}),
+                                json.dumps(filebeat_doc(raw.decode("utf-8", "replace"), path, offset))))
             offset += len(raw) + 1
-    for start in range(0, len(ops), 2000):
-        status, body = cluster.request("POST", "/_bulk?refresh=true", "\n".join(ops[start:start + 2000]) + "\n")
-        assert status == 200, body
-        for item in body["items"]:
-            s = item["create"]["status"]
-            counts["created" if s == 201 else "duplicate" if s == 409 else "failed"] += 1
+    deadline = time.monotonic() + retry_for_s
+    while pending:
+        retry: list[tuple[str, str]] = []
+        for start in range(0, len(pending), 1000):
+            chunk = pending[start:start + 1000]
+            ndjson = "".join(f"{action}\n{doc}\n" for action, doc in chunk)
+            status, body = cluster.request("POST", "/_bulk?refresh=true", ndjson)
+            if status != 200:
+                retry += chunk
+                continue
+            for op, item in zip(chunk, body["items"], strict=True):
+                s = item["create"]["status"]
+                if s in (201, 409):
+                    counts["created" if s == 201 else "duplicate"] += 1
+                elif s == 429 or s >= 500 or "pipeline with id" in json.dumps(item["create"].get("error")):
+                    retry.append(op)
+                else:
+                    counts["failed"] += 1
+        if retry and time.monotonic() > deadline:
+            counts["failed"] += len(retry)
+            break
+        if retry:
+            time.sleep(1)
+        pending = retry
     return counts
