@@ -120,7 +120,7 @@ def setup_elasticsearch_cmd(url: str, ca_certs: str | None, secrets_dir: Path | 
     rate = float(generator_rate_limit) if generator_rate_limit.strip() else None
     try:
         changed = setup_elasticsearch(url, ca_certs, secrets_dir, keys_file, rate, _echo, timeout)
-    except SetupError as exc:
+    except (SetupError, RuntimeError) as exc:  # RuntimeError: a cluster answer that stops setup, said as it is
         raise click.ClickException(str(exc)) from exc
     _echo(f"setup elasticsearch: done, {len(changed)} change(s)" if changed else "setup elasticsearch: nothing to do")
 

@@ -89,6 +89,17 @@ def test_start_order_has_no_cycle_and_puts_setup_first() -> None:
                 assert "profiles" not in dep_svc, f"{name} depends on profile-only {dep}"
 
 
+def test_every_one_shot_is_waited_for_so_up_wait_succeeds() -> None:
+    """`docker compose up -d --wait` fails on a container that exited, even with 0, unless some service depends on
+    it with service_completed_successfully (docker/compose v2.40.3 pkg/compose/start.go getDependencyCondition,
+    pkg/compose/convergence.go isServiceHealthy); the rehearsal runs `up -d --wait`."""
+    for name, svc in services().items():
+        if svc.get("restart") == "no":
+            waiters = [n for n, s in services().items()
+                       if (s.get("depends_on") or {}).get(name, {}).get("condition") == "service_completed_successfully"]
+            assert waiters, f"{name} is a one-shot nothing waits for: up -d --wait would fail when it exits 0"
+
+
 def test_every_variable_has_a_default_or_is_in_env_example() -> None:
     documented = env_example()
     text = COMPOSE_FILE.read_text()

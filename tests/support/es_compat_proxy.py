@@ -15,7 +15,8 @@ suite runs against OpenSearch. Elastic's own clients refuse it:
 This proxy rewrites those headers, adds the product header, answers `GET /` with an Elasticsearch
 9.x version and `GET /_license` with an active basic license, holds `_bulk` as just said, and passes
 everything else through untouched. It is never part of the product: the compose stack talks to real
-Elasticsearch.
+Elasticsearch. The rehearsal's Elasticsearch stand-in (tests/stack/standins/elasticsearch) runs it with
+TLS and `Hooks` of its own (security and lifecycle APIs).
 """
 
 from __future__ import annotations
@@ -23,8 +24,11 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import ssl
 import threading
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from logplatform.stack_version import ELASTIC_STACK_VERSION
@@ -43,11 +47,53 @@ def _plain_media_type(value: str) -> str:
     return value
 
 
-class CompatProxy:
-    """Listens on 127.0.0.1:<port> and forwards to upstream_url (the test engine)."""
+@dataclass
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes | None
 
-    def __init__(self, upstream_url: str, port: int = 0) -> None:
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes
+    headers: dict[str, str]
+
+
+class Hooks(Protocol):
+    """What a user of the proxy may add: answer a request itself, change it, change the answer."""
+
+    def before(self, request: Request) -> Reply | None:
+        """A Reply answers the request without forwarding; None forwards `request` (which may be changed)."""
+
+    def after(self, request: Request, reply: Reply) -> Reply: ...
+
+
+class _TLSServer(ThreadingHTTPServer):
+    """The TLS handshake happens in the request's own thread, so a slow client holds up nobody else."""
+
+    context: ssl.SSLContext
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        try:
+            request = self.context.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return
+        super().finish_request(request, client_address)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that went away mid-request is not the server's error
+
+
+class CompatProxy:
+    """Listens on host:<port> (127.0.0.1 unless told) and forwards to upstream_url (the test engine)."""
+
+    def __init__(self, upstream_url: str, port: int = 0, host: str = "127.0.0.1",
+                 ssl_context: ssl.SSLContext | None = None, hooks: Hooks | None = None) -> None:
         self.upstream = urlsplit(upstream_url)
+        self.scheme = "https" if ssl_context else "http"
         proxy = self
         local = threading.local()
         self.ready_pipelines: set[str] = set()  # emptied whenever the engine is unreachable
@@ -85,17 +131,28 @@ class CompatProxy:
 
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else None
-                path = self.path
+                request = Request(self.command, self.path, {
+                    k: _plain_media_type(v) if k.lower() in ("content-type", "accept") else v
+                    for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP},
+                    self.rfile.read(length) if length else None)
+                if hooks is not None:
+                    answer = hooks.before(request)
+                    if answer is not None:
+                        self._reply(answer.status, answer.body, answer.headers)
+                        return
+                reply = self._answer(request)
+                if hooks is not None:
+                    reply = hooks.after(request, reply)
+                self._reply(reply.status, reply.body, reply.headers)
+
+            def _answer(self, request: Request) -> Reply:
+                path, body, headers = request.path, request.body, request.headers
                 bare = path.split("?", 1)[0].rstrip("/")
-                headers = {k: _plain_media_type(v) if k.lower() in ("content-type", "accept") else v
-                           for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
                 if bare.endswith("/_bulk") and not self._pipeline_ready(path):
                     msg = json.dumps({"error": {"type": "unavailable_shards_exception",
                                                 "reason": "engine restarting: ingest pipeline not loaded yet"},
                                       "status": 503}).encode()
-                    self._reply(503, msg, {"Content-Type": "application/json"})
-                    return
+                    return Reply(503, msg, {"Content-Type": "application/json"})
                 try:
                     status, resp_headers, data = self._forward(self.command, path, body, headers)
                 except OSError as exc:
@@ -103,8 +160,7 @@ class CompatProxy:
                     local.conn = None
                     msg = json.dumps({"error": {"type": "proxy_upstream_unavailable", "reason": str(exc)},
                                       "status": 503}).encode()
-                    self._reply(503, msg, {"Content-Type": "application/json"})
-                    return
+                    return Reply(503, msg, {"Content-Type": "application/json"})
                 if bare.endswith("/_bulk") and status == 200 and b"pipeline with id [" in data \
                         and b"does not exist" in data:
                     # the same window seen from inside the answer: retryable as a whole; items that did get
@@ -113,8 +169,7 @@ class CompatProxy:
                     msg = json.dumps({"error": {"type": "unavailable_shards_exception",
                                                 "reason": "engine restarting: ingest pipeline not loaded yet"},
                                       "status": 503}).encode()
-                    self._reply(503, msg, {"Content-Type": "application/json"})
-                    return
+                    return Reply(503, msg, {"Content-Type": "application/json"})
                 if self.command in ("GET", "HEAD") and bare == "" and status == 200:
                     info = json.loads(data)
                     info["version"] = {**info.get("version", {}), "number": ELASTIC_STACK_VERSION,
@@ -129,7 +184,7 @@ class CompatProxy:
                         "issue_date_in_millis": 0, "max_nodes": 1000, "issued_to": "logplatform-tests",
                         "issuer": "elasticsearch", "start_date_in_millis": -1}}).encode()
                     resp_headers = {"Content-Type": "application/json"}
-                self._reply(status, data, resp_headers)
+                return Reply(status, data, resp_headers)
 
             def _pipeline_ready(self, path: str) -> bool:
                 query = parse_qs(urlsplit(path).query)
@@ -170,13 +225,17 @@ class CompatProxy:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle  # noqa: N815 - stdlib names
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        if ssl_context is not None:
+            self.server: ThreadingHTTPServer = _TLSServer((host, port), Handler)
+            self.server.context = ssl_context  # type: ignore[attr-defined]
+        else:
+            self.server = ThreadingHTTPServer((host, port), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, name="es-compat-proxy", daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return f"{self.scheme}://127.0.0.1:{self.server.server_address[1]}"
 
     def start(self) -> CompatProxy:
         self.thread.start()

@@ -1,0 +1,207 @@
+"""The images the compose file names, built in the rehearsal's own daemon: no registry is reachable.
+
+- Base images: each `FROM` of our Dockerfiles (the official `python` image) is made from Debian packages with
+  debootstrap, tagged exactly as the `FROM` line says; its Python is Debian's, not the official image's build.
+  `logplatform-rehearsal/tools` adds the tools Elastic's images carry (curl, bash, jq) for the stand-ins.
+- Our images: `docker compose build`, as a user builds them.
+- Stand-ins for the images we cannot have, under the exact names the compose file uses (standins/, and
+  tests/stack/standins.md for how each differs from the real one).
+Only locally built base images carry the host's CA bundle (for pip behind a TLS-inspecting proxy).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import yaml
+
+from tests.stack.rehearsal.docker_host import CACHE, run
+
+REPO = Path(__file__).resolve().parents[3]
+STANDINS = REPO / "tests" / "stack" / "standins"
+RELEASE = "bookworm"
+TOOLS_IMAGE = f"logplatform-rehearsal/tools:{RELEASE}"
+PYTHON_PACKAGES = ["python3", "python3-pip", "python3-venv", "ca-certificates"]
+TOOL_PACKAGES = ["curl", "jq", "procps", "tini"]
+
+
+def from_lines() -> list[str]:
+    """The base images our own Dockerfiles start from."""
+    tags = set()
+    for dockerfile in (REPO / "backend" / "Dockerfile", REPO / "generator" / "Dockerfile"):
+        tags |= set(re.findall(r"^FROM\s+(\S+)", dockerfile.read_text(), re.M))
+    return sorted(tags)
+
+
+def compose_images() -> dict[str, str]:
+    """service -> image, with the compose file's defaults (no .env)."""
+    services = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]
+    out = {}
+    for name, svc in services.items():
+        image = svc.get("image", "")
+        out[name] = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", image)
+    return out
+
+
+def has_image(env: dict[str, str], tag: str, recipe: str | None = None) -> bool:
+    """The image exists (and was made from this recipe, when one is given)."""
+    proc = run(["docker", "image", "inspect", "-f", '{{index .Config.Labels "logplatform.recipe"}}', tag], env=env,
+               check=False)
+    return proc.returncode == 0 and (recipe is None or proc.stdout.strip() == recipe)
+
+
+def _recipe() -> str:
+    """What the base images are made of: a change rebuilds them."""
+    return hashlib.sha256(" ".join([RELEASE, *PYTHON_PACKAGES, "|", *TOOL_PACKAGES]).encode()).hexdigest()[:16]
+
+
+def _mirror() -> str:
+    for source in [Path("/etc/apt/sources.list.d/debian.sources"), Path("/etc/apt/sources.list")]:
+        if source.exists():
+            m = re.search(r"(?:URIs:|deb)\s+(https?://\S+/debian)\b", source.read_text())
+            if m:
+                return m.group(1)
+    return "http://deb.debian.org/debian"
+
+
+def _chroot_install(root: Path, packages: list[str]) -> None:
+    shutil.copy("/etc/resolv.conf", root / "etc" / "resolv.conf")
+    run(["mount", "--bind", "/proc", str(root / "proc")])
+    try:
+        env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+        run(["chroot", str(root), "apt-get", "update", "-qq"], env=env, timeout=900)
+        run(["chroot", str(root), "apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
+            env=env, timeout=1800)
+        run(["chroot", str(root), "apt-get", "clean"], env=env)
+    finally:
+        run(["umount", str(root / "proc")], check=False)
+    shutil.rmtree(root / "var" / "lib" / "apt" / "lists", ignore_errors=True)
+    (root / "var" / "lib" / "apt" / "lists" / "partial").mkdir(parents=True, exist_ok=True)
+
+
+def _import(env: dict[str, str], root: Path, tag: str, changes: list[str]) -> None:
+    tar = subprocess.Popen(["tar", "-C", str(root), "--numeric-owner", "-c", "."], stdout=subprocess.PIPE)
+    args = ["docker", "import"]
+    for change in changes:
+        args += ["-c", change]
+    proc = subprocess.run([*args, "-", tag], stdin=tar.stdout, env=env, capture_output=True, text=True)
+    tar.wait()
+    if proc.returncode != 0 or tar.returncode != 0:
+        raise RuntimeError(f"docker import {tag} failed: {proc.stderr[-2000:]}")
+
+
+def base_images(env: dict[str, str]) -> list[str]:
+    """The `python` base images and the stand-ins' tools image; made once, kept in the daemon's data-root."""
+    wanted = [*from_lines(), TOOLS_IMAGE]
+    recipe = _recipe()
+    if all(has_image(env, tag, recipe) for tag in wanted):
+        return wanted
+    started = time.monotonic()
+    root = CACHE / "rootfs" / RELEASE
+    shutil.rmtree(root, ignore_errors=True)
+    root.parent.mkdir(parents=True, exist_ok=True)
+    print(f"rehearsal: debootstrap {RELEASE} (Debian packages) for {', '.join(wanted)}", flush=True)
+    run(["debootstrap", "--variant=minbase", RELEASE, str(root), _mirror()], timeout=1800)
+    _chroot_install(root, PYTHON_PACKAGES)
+    # the official image's layout: python and pip in /usr/local/bin, pip allowed to install system-wide
+    for name, target in (("python", "/usr/bin/python3"), ("python3", "/usr/bin/python3"), ("pip", "/usr/bin/pip3"),
+                         ("pip3", "/usr/bin/pip3")):
+        link = root / "usr" / "local" / "bin" / name
+        link.unlink(missing_ok=True)
+        link.symlink_to(target)
+    for marker in (root / "usr" / "lib").glob("python3*/EXTERNALLY-MANAGED"):
+        marker.unlink()
+    shutil.copy("/etc/ssl/certs/ca-certificates.crt", root / "etc" / "ssl" / "certs" / "ca-certificates.crt")
+    python_env = ["ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin", "ENV LANG=C.UTF-8",
+                  f"LABEL logplatform.recipe={recipe}", 'CMD ["python3"]']
+    for tag in from_lines():
+        _import(env, root, tag, python_env)
+    _chroot_install(root, TOOL_PACKAGES)
+    shutil.copy("/etc/ssl/certs/ca-certificates.crt", root / "etc" / "ssl" / "certs" / "ca-certificates.crt")
+    _import(env, root, TOOLS_IMAGE, python_env[:3])
+    shutil.rmtree(root, ignore_errors=True)
+    print(f"rehearsal: base images ready in {time.monotonic() - started:.0f}s", flush=True)
+    return wanted
+
+
+def _context(name: str) -> Path:
+    ctx = CACHE / "contexts" / name
+    shutil.rmtree(ctx, ignore_errors=True)
+    shutil.copytree(STANDINS / name, ctx)
+    return ctx
+
+
+def _link_tree(source: Path, target: Path) -> None:
+    """A copy made of hard links where the filesystem allows (a JDK is 300 MB)."""
+    try:
+        shutil.copytree(source, target, copy_function=lambda s, d: Path(d).hardlink_to(s), symlinks=True)
+    except OSError:
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(source, target, symlinks=True)
+
+
+def _build(env: dict[str, str], tag: str, ctx: Path, args: dict[str, str] | None = None) -> None:
+    cmd = ["docker", "build", "--quiet", "-t", tag]
+    for k, v in (args or {}).items():
+        cmd += ["--build-arg", f"{k}={v}"]
+    # the classic builder: the docker CLI here may lack the buildx plugin that BuildKit builds need
+    run([*cmd, str(ctx)], env={**env, "DOCKER_BUILDKIT": "0"}, timeout=1800)
+
+
+def elasticsearch_standin(env: dict[str, str], tag: str) -> None:
+    from tests.engine.engine import TARGET, build, find_java_home
+
+    java_home = find_java_home()
+    classpath = build(java_home, quiet=True)
+    ctx = _context("elasticsearch")
+    _link_tree(java_home.resolve(), ctx / "jdk")
+    lib = ctx / "lib"
+    lib.mkdir()
+    for entry in classpath:
+        path = Path(entry)
+        if path == TARGET / "classes":
+            shutil.copytree(path, lib / "classes")
+        else:
+            (lib / path.name).hardlink_to(path) if path.stat().st_dev == lib.stat().st_dev else shutil.copy(path, lib)
+    standin = ctx / "standin"
+    shutil.copytree(STANDINS / "elasticsearch", standin, ignore=shutil.ignore_patterns("Dockerfile", "*.sh"))
+    shutil.copy(REPO / "tests" / "support" / "es_compat_proxy.py", standin)
+    (standin / "logplatform").mkdir()
+    (standin / "logplatform" / "__init__.py").write_text("")
+    shutil.copy(REPO / "logplatform" / "stack_version.py", standin / "logplatform")
+    _build(env, tag, ctx)
+
+
+def filebeat_standin(env: dict[str, str], tag: str) -> None:
+    from tests.filebeat.build import build
+
+    ctx = _context("filebeat")
+    shutil.copy(build(quiet=True), ctx / "filebeat")
+    _build(env, tag, ctx)
+
+
+def kibana_standin(env: dict[str, str], tag: str) -> None:
+    _build(env, tag, _context("kibana"))
+
+
+def elastalert_standin(env: dict[str, str], tag: str) -> None:
+    _build(env, tag, _context("elastalert2"), {"ELASTALERT_VERSION": tag.rsplit(":", 1)[1]})
+
+
+def standins(env: dict[str, str]) -> dict[str, str]:
+    """Builds every stand-in; returns service -> image."""
+    images = compose_images()
+    builders = {"es01": elasticsearch_standin, "kibana": kibana_standin, "filebeat": filebeat_standin,
+                "alerting": elastalert_standin}
+    built = {}
+    for service, builder in builders.items():
+        started = time.monotonic()
+        builder(env, images[service])
+        built[service] = images[service]
+        print(f"rehearsal: image {images[service]} (stand-in) built in {time.monotonic() - started:.0f}s", flush=True)
+    return built

@@ -1,0 +1,192 @@
+"""What the rehearsal proves, one function a scenario: each returns what it saw, or raises saying what is wrong."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from typing import Any
+
+import httpx
+
+from tests.stack.rehearsal.stack import ONE_SHOTS, REPO, Stack, wait_until
+
+GENERATOR_SERVICES = {"auth-service", "payment-service", "order-service", "inventory-service", "api-gateway",
+                      "notification-service"}
+# what differs between the same event shipped from a file and POSTed: how it travelled, when, and its id
+TRANSPORT = ("log.file", "log.offset", "input", "agent", "host", "event.ingested", "event.original", "event.id",
+             "ecs", "data_stream", "tags")
+
+
+def first_start(stack: Stack) -> str:
+    stack.down(volumes=True)  # from nothing: no container, no volume of an earlier run
+    started = time.monotonic()
+    up = stack.compose("up", "-d", "--wait", "--wait-timeout", "900", check=False, timeout=1200)
+    took = time.monotonic() - started
+    states = stack.services()
+    problems = []
+    for name, row in states.items():
+        if name in ONE_SHOTS:
+            if row["State"] != "exited" or row.get("ExitCode") != 0:
+                problems.append(f"{name}: {row['State']} exit {row.get('ExitCode')}")
+        elif row.get("Health") != "healthy":
+            problems.append(f"{name}: {row['State']} {row.get('Health') or ''}".strip())
+    expected = {"setup-certs", "es01", "setup", "kibana", "kibana-setup", "filebeat", "backend", "generator",
+                "alerting"}
+    missing = expected - states.keys()
+    if up.returncode != 0 or problems or missing:
+        logs = stack.compose("logs", "--no-color", "--tail", "30", check=False).stdout[-6000:]
+        raise AssertionError(f"up -d --wait exited {up.returncode}: {up.stderr[-1500:]}; problems: {problems}; "
+                             f"missing: {sorted(missing)}\n{logs}")
+    return f"{len(states)} services converged in {took:.0f}s (one-shots exited 0, the rest healthy)"
+
+
+def _strip(doc: dict[str, Any]) -> dict[str, Any]:
+    doc = json.loads(json.dumps(doc))
+    for dotted in TRANSPORT:
+        head, _, leaf = dotted.partition(".")
+        if leaf and isinstance(doc.get(head), dict):
+            doc[head].pop(leaf, None)
+            if not doc[head]:
+                doc.pop(head)
+        elif not leaf:
+            doc.pop(head, None)
+    return doc
+
+
+def ingest_paths_follow_the_contract(stack: Stack) -> str:
+    shipped = wait_until("generator lines shipped by the Filebeat container", lambda: stack.count(
+        {"bool": {"filter": [{"term": {"agent.type": "filebeat"}},
+                             {"terms": {"service.name": sorted(GENERATOR_SERVICES)}}]}}), 180)
+    key = stack.secret("generator_api_key")
+    marker = uuid.uuid4().hex[:12]
+    event = {"@timestamp": "2026-12-01T10:00:00.000Z", "service": "rehearsal-contract", "level": "ERROR",
+             "message": f"Payment declined {marker}", "trace": {"id": marker},
+             "meta": {"user_id": 123, "ip": "203.0.113.9", "amount": 12.5}}
+    posted_id, line_id = f"rehearsal-{marker}-post", f"rehearsal-{marker}-file"
+    r = httpx.post("http://127.0.0.1:8000/logs", headers={"X-API-Key": key},
+                   json={**event, "event": {"id": posted_id}}, timeout=30)
+    if r.status_code != 200 or r.json()["items"][0]["status"] != "indexed":
+        raise AssertionError(f"POST /logs answered {r.status_code}: {r.text[:500]}")
+    line = json.dumps({**event, "event": {"id": line_id}}) + "\n"
+    stack.compose("exec", "-T", "backend", "sh", "-c", "cat >> /var/log/logplatform/services/rehearsal-contract.log",
+                  input_text=line)
+    docs = wait_until("both copies of the event indexed", lambda: (lambda hits: hits if len(hits) == 2 else None)(
+        stack.search({"term": {"trace.id": marker}})), 120)
+    by_id = {d["_source"]["event"]["id"]: d["_source"] for d in docs}
+    file_doc, post_doc = by_id[line_id], by_id[posted_id]
+    if file_doc.get("agent", {}).get("type") != "filebeat":
+        raise AssertionError(f"the line did not come through Filebeat: {file_doc.get('agent')}")
+    if _strip(file_doc) != _strip(post_doc):
+        raise AssertionError(f"not the same document:\nfile: {_strip(file_doc)}\npost: {_strip(post_doc)}")
+    return (f"{shipped} generator lines via Filebeat; one event as a line and as POST /logs became the same "
+            f"document ({len(_strip(post_doc))} top-level fields)")
+
+
+def doctor_reports_every_hop_ok(stack: Stack) -> str:
+    readme = (REPO / "README.md").read_text()
+    command = re.search(r"`(docker compose run --rm setup logplatform doctor[^`]*)`", readme)
+    if command is None:
+        raise AssertionError("the README no longer shows how to run doctor")
+    args = command.group(1).split()[2:]
+
+    def all_ok() -> str | None:
+        result = stack.compose(*args, check=False, timeout=300)
+        lines = [ln for ln in result.stdout.splitlines() if ln.startswith(("ok", "FAIL"))]
+        if result.returncode == 0 and lines and all(ln.startswith("ok") for ln in lines):
+            return f"{len(lines)} hops ok: " + ", ".join(ln[5:20].strip() for ln in lines)
+        raise AssertionError(result.stdout[-2000:] + result.stderr[-1000:])
+
+    return wait_until("doctor reports every hop ok", all_ok, 240, every=15)
+
+
+def second_up_changes_nothing_and_down_up_keeps_data(stack: Stack) -> str:
+    before = stack.container_ids()
+    started = {name: stack.started_at(name) for name in before}
+    stack.compose("up", "-d", "--wait", "--wait-timeout", "600", timeout=900)
+    after = stack.container_ids()
+    if after != before or any(stack.started_at(n) != started[n] for n in before):
+        raise AssertionError(f"a second up -d recreated or restarted services: {before} -> {after}")
+    setup_log = stack.compose("logs", "--no-color", "setup").stdout
+    if "setup elasticsearch: nothing to do" not in setup_log.splitlines()[-1]:
+        raise AssertionError(f"setup changed something on the second run:\n{setup_log[-1500:]}")
+    documents = stack.count()
+    keys = stack.file("backend", "/var/lib/logplatform/api-keys.json")
+    password = stack.secret("elastic_password")
+    stack.reset_clients()
+    stack.down()
+    stack.compose("up", "-d", "--wait", "--wait-timeout", "900", timeout=1200)
+    after_documents = stack.count()
+    if after_documents < documents:
+        raise AssertionError(f"down/up lost documents: {documents} -> {after_documents}")
+    if stack.file("backend", "/var/lib/logplatform/api-keys.json") != keys:
+        raise AssertionError("down/up changed the API keys")
+    if stack.secret("elastic_password") != password:
+        raise AssertionError("down/up changed the elastic password")
+    return (f"second up: same {len(before)} containers, setup did nothing; down/up: {documents} -> {after_documents} "
+            f"documents, API keys and secrets unchanged")
+
+
+def es_restart_loses_and_duplicates_nothing(stack: Stack) -> str:
+    service = f"rehearsal-restart-{uuid.uuid4().hex[:6]}"
+    count = 1500
+    stack.compose("run", "-d", "--rm", "--no-deps", "--name", f"{service}-generator", "generator",
+                  "--rate", "25", "--count", str(count), "--services", service, "--quiet")
+    wait_until("the generator's first lines indexed", lambda: stack.count({"term": {"service.name": service}}), 120)
+    stack.compose("restart", "es01", timeout=600)
+    stack.reset_clients()
+    wait_until("es01 healthy again", lambda: stack.services()["es01"].get("Health") == "healthy", 300)
+
+    def all_in() -> int | None:
+        n = stack.count({"term": {"service.name": service}})
+        if n > count:
+            raise AssertionError(f"{n} documents for {count} lines: duplicates")
+        return n if n == count else None
+
+    n = wait_until(f"all {count} lines indexed after the restart", all_in, 300, every=5)
+    time.sleep(5)  # a late duplicate would show up now
+    final = stack.count({"term": {"service.name": service}})
+    if final != count:
+        raise AssertionError(f"{final} documents for {count} lines")
+    return f"es01 restarted mid-run: {n} of {count} lines indexed, none twice"
+
+
+def readme_commands_run_as_printed(stack: Stack) -> str:
+    """The README's compose commands, run by bash in a directory of their own, exactly as printed."""
+    readme = (REPO / "README.md").read_text()
+    blocks = {}
+    for heading in ("### Credentials", "### Send a first log"):
+        section = readme[readme.index(heading):]
+        blocks[heading] = re.search(r"```sh\n(.*?)```", section, re.S).group(1)  # type: ignore[union-attr]
+    inline = ["docker compose ps", "docker compose run --rm setup", "docker compose logs alerting",
+              "curl localhost:8000/readyz"]
+    for command in inline:
+        if command not in readme:
+            raise AssertionError(f"the README no longer prints `{command}`")
+    workdir = stack.workdir / "readme"
+    workdir.mkdir(exist_ok=True)
+    ran = []
+    for heading, block in blocks.items():
+        script = "set -euo pipefail\n" + re.sub(r"\s+#.*$", "", block, flags=re.M)
+        result = stack.compose_shell(script, workdir)
+        if result.returncode != 0:
+            raise AssertionError(f"{heading} block failed ({result.returncode}):\n{result.stdout[-1500:]}"
+                                 f"\n{result.stderr[-1500:]}")
+        ran.append((heading, result.stdout))
+    credentials, send = ran[0][1], ran[1][1]
+    if credentials.strip() != stack.secret("elastic_password") or not (workdir / "ca.crt").exists():
+        copied = (workdir / "ca.crt").exists()
+        raise AssertionError(f"Credentials block printed {credentials!r}; ca.crt copied: {copied}")
+    if '"status":"indexed"' not in send.replace(" ", "") or "Login failed" not in send:
+        raise AssertionError(f"Send a first log: the POST was not indexed or GET did not find it:\n{send[-1500:]}")
+    for command in inline:
+        result = stack.compose_shell(command, workdir)
+        if result.returncode != 0:
+            raise AssertionError(f"`{command}` exited {result.returncode}: {result.stderr[-1000:]}")
+    return f"{sum(b.count(chr(10)) for b in blocks.values())} block lines and {len(inline)} inline commands ran"
+
+
+SCENARIOS = [first_start, ingest_paths_follow_the_contract, doctor_reports_every_hop_ok,
+             second_up_changes_nothing_and_down_up_keeps_data, es_restart_loses_and_duplicates_nothing,
+             readme_commands_run_as_printed]

@@ -1,0 +1,89 @@
+"""The Elasticsearch stand-in's node: the test engine (OpenSearch) on 127.0.0.1 inside the container, and in
+front of it, on 0.0.0.0:9200 with TLS, the compatibility proxy with the security and lifecycle APIs our setup
+uses (security.py). Settings are read from the environment the way Elasticsearch's image reads them (dotted
+names); what the stand-in cannot do, it refuses with a message (tests/stack/standins.md).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import ssl
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from es_compat_proxy import CompatProxy  # beside this file in the image
+from security import Security
+
+HOME = Path("/usr/share/elasticsearch")
+CONFIG = HOME / "config"
+ENGINE_PORT = 9250
+READY_MARK = "LOGPLATFORM-ENGINE-READY"
+
+
+def setting(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(name, os.environ.get("ES_SETTING_" + name.upper().replace("_", "__").replace(".", "_"),
+                                               default))
+
+
+def config_file(name: str) -> Path:
+    value = setting(name)
+    if not value:
+        sys.exit(f"ERROR: {name} must be set when xpack.security.http.ssl.enabled is true")
+    path = (CONFIG / value).resolve()
+    # Elasticsearch 8.18+ refuses SSL files outside its config directory
+    if not str(path).startswith(str(CONFIG) + "/"):
+        sys.exit(f"ERROR: [{name}] {value} is outside the config directory {CONFIG}")
+    if not path.is_file():
+        sys.exit(f"ERROR: [{name}] cannot read {path}")
+    return path
+
+
+def main() -> None:
+    if (setting("discovery.type") or "") != "single-node":
+        sys.exit("ERROR (stand-in): only discovery.type=single-node is supported; "
+                 "the cluster profile needs the real image")
+    if (setting("xpack.security.enabled") or "true") != "true" or setting("xpack.security.http.ssl.enabled") != "true":
+        sys.exit("ERROR (stand-in): runs with security and HTTP TLS on only, as our compose file sets them")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(config_file("xpack.security.http.ssl.certificate"),
+                            config_file("xpack.security.http.ssl.key"))
+    password_file = os.environ.get("ELASTIC_PASSWORD_FILE")
+    bootstrap = Path(password_file).read_text().strip() if password_file else os.environ.get("ELASTIC_PASSWORD")
+
+    data = HOME / "data"
+    heap = os.environ.get("LOGPLATFORM_STANDIN_HEAP", "768m")
+    engine = subprocess.Popen(
+        [str(HOME / "jdk" / "bin" / "java"), f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseG1GC",
+         "-Djava.awt.headless=true", "-Dlog4j2.disable.jmx=true", "-cp", f"{HOME / 'lib'}/*:{HOME / 'lib' / 'classes'}",
+         "logplatform.testengine.TestEngine", str(data / "engine"), str(ENGINE_PORT)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def stop(signum: int, _frame: object) -> None:
+        engine.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    assert engine.stdout is not None
+    proxy = None
+    for line in engine.stdout:
+        print(line, end="", flush=True)
+        if proxy is None and READY_MARK in line:
+            security = Security(data / "standin-security.json", bootstrap, setting("cluster.name") or "docker-cluster",
+                                setting("node.name") or "es01")
+            proxy = CompatProxy(f"http://127.0.0.1:{ENGINE_PORT}", 9200, host="0.0.0.0", ssl_context=context,
+                                hooks=security)
+            threading.Thread(target=proxy.server.serve_forever, daemon=True).start()
+            print("stand-in: Elasticsearch API on https://0.0.0.0:9200 (security on)", flush=True)
+    code = engine.wait()
+    if proxy is not None:
+        proxy.server.shutdown()
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()
