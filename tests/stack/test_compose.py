@@ -95,8 +95,8 @@ def test_every_one_shot_is_waited_for_so_up_wait_succeeds() -> None:
     pkg/compose/convergence.go isServiceHealthy); the rehearsal runs `up -d --wait`."""
     for name, svc in services().items():
         if svc.get("restart") == "no":
-            waiters = [n for n, s in services().items()
-                       if (s.get("depends_on") or {}).get(name, {}).get("condition") == "service_completed_successfully"]
+            waiters = [n for n, s in services().items() if (s.get("depends_on") or {}).get(name, {})
+                       .get("condition") == "service_completed_successfully"]
             assert waiters, f"{name} is a one-shot nothing waits for: up -d --wait would fail when it exits 0"
 
 
