@@ -17,7 +17,7 @@ def main() -> None:
                   settings.log_console_format)
     uvicorn.run(create_app(settings), host=os.environ.get("LOGPLATFORM_HOST", "0.0.0.0"),
                 port=int(os.environ.get("LOGPLATFORM_PORT", "8000")), log_config=None, proxy_headers=True,
-                timeout_graceful_shutdown=20)
+                timeout_graceful_shutdown=20, limit_concurrency=settings.max_connections)
 
 
 if __name__ == "__main__":

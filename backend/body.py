@@ -6,6 +6,7 @@ anything is buffered past it; gzip bodies are inflated with the same limit (no g
 
 from __future__ import annotations
 
+import asyncio
 import json
 import zlib
 from collections.abc import AsyncIterator
@@ -25,7 +26,19 @@ JSON_TYPES = ("application/json",)
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl", "application/json-seq")
 
 
-async def read_limited(stream: AsyncIterator[bytes], encoding: str | None, max_bytes: int) -> bytes:
+async def read_limited(stream: AsyncIterator[bytes], encoding: str | None, max_bytes: int,
+                       timeout_s: float | None = None) -> bytes:
+    """The body, inflated, within max_bytes and (when given) timeout_s seconds for all of it to arrive."""
+    if timeout_s is None:
+        return await _read(stream, encoding, max_bytes)
+    try:
+        async with asyncio.timeout(timeout_s):
+            return await _read(stream, encoding, max_bytes)
+    except TimeoutError:
+        raise BodyError(408, f"the body did not arrive within {timeout_s:g} s; send it at once") from None
+
+
+async def _read(stream: AsyncIterator[bytes], encoding: str | None, max_bytes: int) -> bytes:
     encoding = (encoding or "identity").strip().lower()
     if encoding not in ("identity", "gzip", "deflate"):
         raise BodyError(415, f"unsupported Content-Encoding {encoding!r}: use gzip, deflate or none",

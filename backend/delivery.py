@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import random
+import re
 import time
 from dataclasses import dataclass
 from typing import Protocol
@@ -24,15 +25,17 @@ log = logging.getLogger("backend.delivery")
 
 INDEXED = "indexed"
 QUEUED = "queued"
-FAILED = "failed"
+FAILED = "failed"  # not durable, and a retry can fix it (the answer is 503 with Retry-After)
+REJECTED = "rejected"  # the engine refused this event as sent: a retry cannot fix it
 
 
 @dataclass
 class ItemStatus:
-    """What the sink said of one line: ok (created or already there), retry, or error."""
+    """What the sink said of one line: ok (created or already there), retry, or error (refused for good)."""
 
     kind: str  # "ok" | "retry" | "error"
     reason: str = ""
+    field: str = "$"
 
 
 class SinkUnavailable(Exception):
@@ -47,8 +50,9 @@ class Sink(Protocol):
 
 @dataclass
 class Result:
-    status: str  # INDEXED | QUEUED | FAILED
+    status: str  # INDEXED | QUEUED | FAILED | REJECTED
     reason: str = ""
+    field: str = "$"
 
 
 @dataclass
@@ -153,8 +157,8 @@ class Delivery:
                 elif status.kind == "retry":
                     retry.append(item)
                 else:
-                    item.future.set_result(Result(FAILED, status.reason))
-                    self.metrics.events.labels("failed").inc()
+                    item.future.set_result(Result(REJECTED, status.reason, status.field))
+                    self.metrics.events.labels("refused").inc()
             pending = retry
             if not pending:
                 return
@@ -214,6 +218,10 @@ def bulk_body(lines: list[str], data_stream: str) -> str:
     return "\n".join(parts) + "\n"
 
 
+# the engine names the field as "failed to parse field [a.b]" or "object mapping for [a.b] tried to parse ..."
+_FIELD_IN_REASON = re.compile(r"(?:object mapping for|failed to parse field|field) \[([^\]]+)\]")
+
+
 def item_status(item: dict) -> ItemStatus:
     """One item of a _bulk response. A 200 response can hold failed items."""
     result = next(iter(item.values()))
@@ -225,7 +233,9 @@ def item_status(item: dict) -> ItemStatus:
     # retry, then spool, rather than fail the event
     if status == 429 or status >= 500 or "pipeline with id" in reason:
         return ItemStatus("retry", reason)
-    return ItemStatus("error", reason)
+    # any other 4xx is about this document (it does not parse, map or fit): refused for good, field named if known
+    found = _FIELD_IN_REASON.search(reason)
+    return ItemStatus("error", f"refused by Elasticsearch: {reason}", found.group(1) if found else "$")
 
 
 def _reason(result: dict) -> str:
@@ -252,7 +262,11 @@ class ElasticsearchSink:
         except ApiError as exc:
             if exc.meta.status == 429 or exc.meta.status >= 500:
                 raise SinkUnavailable(f"_bulk answered {exc.meta.status}") from exc
-            return [ItemStatus("error", f"_bulk answered {exc.meta.status}: {str(exc)[:300]}")] * len(lines)
+            if len(lines) > 1:  # one line can spoil a whole request: halve until it is alone, the others go in
+                half = len(lines) // 2
+                return [*await self.bulk(lines[:half]), *await self.bulk(lines[half:])]
+            return [ItemStatus("error", f"refused by Elasticsearch: _bulk answered {exc.meta.status}: "
+                                        f"{str(exc)[:300]}")]
         except TransportError as exc:
             raise SinkUnavailable(f"{type(exc).__name__}: {exc}") from exc
         items = resp.body["items"]

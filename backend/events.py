@@ -106,6 +106,20 @@ class EventModel(BaseModel):
 # Control characters that move a terminal's cursor, recolor it or hide text (log injection into viewers).
 # Tab, line feed and CR LF stay allowed: multi-line messages are legitimate and stored as one event.
 _FORBIDDEN_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]|\r(?!\n)")
+# A lone surrogate (`"\ud800"` in JSON) is valid JSON syntax but no character: no UTF-8 encodes it, and the engine
+# refuses the whole document. A retry cannot fix it, so it is a per-event rejection, never a 503.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _character_error(text: str) -> str | None:
+    """Why a string that is not printable may not be stored, or None (tab, LF, CR LF and the like are fine)."""
+    if (bad := _FORBIDDEN_CONTROL.search(text)) is not None:
+        return (f"control character U+{ord(bad.group()[0]):04X} at position {bad.start()} is not allowed "
+                "(terminal escape / log injection)")
+    if (bad := _SURROGATE.search(text)) is not None:
+        return (f"invalid Unicode: lone surrogate \\u{ord(bad.group()):04x} at position {bad.start()} (half of a "
+                "UTF-16 pair; send the character itself or both halves)")
+    return None
 
 SEED_EXAMPLE = {"service": "auth-service", "level": "ERROR", "message": "Login failed",
                 "meta": {"user_id": 123, "ip": "1.1.1.1"}}
@@ -146,6 +160,10 @@ def _structure_errors(value: Any, limits: Limits) -> list[FieldError]:
                 if len(k) > 256:
                     errors.append(FieldError(_path(here, k[:32]) + "…", "key longer than 256 characters"))
                     continue
+                if not k.isprintable() and (why := _character_error(k)) is not None:
+                    shown = k.encode("utf-8", "backslashreplace").decode()
+                    errors.append(FieldError(_path(here, shown), f"key: {why}"))
+                    continue
                 stack.append((here, k, child, depth + 1))
         elif isinstance(v, list):
             here = _path(parent, key)
@@ -162,9 +180,8 @@ def _structure_errors(value: Any, limits: Limits) -> list[FieldError]:
             if len(v) > limit:
                 errors.append(FieldError(_path(parent, key), f"longer than {limit} characters"))
             # isprintable() (in C) is true for most strings and rules out every control character at once
-            elif not v.isprintable() and (bad := _FORBIDDEN_CONTROL.search(v)) is not None:
-                errors.append(FieldError(_path(parent, key), f"control character U+{ord(bad.group()[0]):04X} at "
-                                         f"position {bad.start()} is not allowed (terminal escape / log injection)"))
+            elif not v.isprintable() and (why := _character_error(v)) is not None:
+                errors.append(FieldError(_path(parent, key), why))
         elif isinstance(v, float) and not math.isfinite(v):
             errors.append(FieldError(_path(parent, key), "NaN and Infinity are not JSON"))
     return errors

@@ -20,5 +20,8 @@ class Metrics:
         self.elasticsearch_up = Gauge("logplatform_elasticsearch_up",
                                       "1 when the last bulk request reached Elasticsearch",
                                       registry=self.registry)
+        self.client_disconnects = Counter("logplatform_client_disconnects",
+                                          "Requests whose client went away before its body was complete",
+                                          registry=self.registry)
         self.requests_rejected = Counter("logplatform_requests_rejected", "Requests refused, by HTTP status",
                                          ["status"], registry=self.registry)

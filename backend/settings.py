@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     max_field_chars: int = 8 * 1024
     max_depth: int = 8
     max_keys: int = 200
+    # a request body must arrive whole within this many seconds (slow clients get 408 and the connection closes)
+    body_timeout_s: float = 30.0
+    # connections and requests served at once; beyond that the server answers 503 at once (uvicorn's
+    # limit_concurrency), so slow or idle clients cannot take every connection
+    max_connections: int = 1000
 
     # authentication
     api_keys_file: Path = Path("/var/lib/logplatform/api-keys.json")

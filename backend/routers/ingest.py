@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.requests import ClientDisconnect
 
 from backend.auth import ApiKey
 from backend.body import NDJSON_TYPES, BadLine, BodyError, decode, media_type, read_limited
-from backend.delivery import FAILED, INDEXED, QUEUED
+from backend.delivery import FAILED, INDEXED, QUEUED, REJECTED
 from backend.events import SEED_EXAMPLE, Accepted, FieldError, Limits, Rejected, check_events
 from backend.security import require_api_key
 from backend.state import AppState, get_state
 
 router = APIRouter(tags=["ingest"])
+log = logging.getLogger("backend.ingest")
 
 
 class ItemError(BaseModel):
@@ -63,12 +66,25 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     202: {"model": IngestResponse, "description": "Accepted; some events are queued in the spool for later indexing"},
     400: {"model": ErrorResponse, "description": "Body is not valid JSON / UTF-8 / gzip"},
     401: {"description": "Missing, unknown or revoked API key"},
+    408: {"model": ErrorResponse, "description": "The body did not arrive within the body timeout"},
     413: {"model": ErrorResponse, "description": "Body or event count over the limit"},
     415: {"model": ErrorResponse, "description": "Content-Type or Content-Encoding not supported"},
-    422: {"model": IngestResponse, "description": "No event was valid"},
+    422: {"model": IngestResponse, "description": "No event could be indexed as sent: each item says why"},
     429: {"model": ErrorResponse, "description": "Rate limit of this API key; see Retry-After"},
     503: {"model": IngestResponse, "description": "Events could not be made durable; retry after Retry-After"},
 }
+
+
+def _status(counts: dict[str, int]) -> tuple[int, dict[str, str]]:
+    """One rule for every outcome. 503 + Retry-After only while an event is not durable and a retry can fix
+    that (`failed`); events that can never be indexed as sent (`rejected`) never make a request retryable."""
+    if counts[FAILED]:
+        return 503, {"Retry-After": "5"}
+    if counts[QUEUED]:
+        return 202, {}
+    if counts[INDEXED]:
+        return 200, {}
+    return 422, {}
 
 
 def _error(status: int, reason: str, field: str = "body", headers: dict[str, str] | None = None) -> JSONResponse:
@@ -84,11 +100,17 @@ async def _ingest(request: Request, state: AppState, key: ApiKey | None, force_n
         elif media_type(content_type) not in NDJSON_TYPES:
             return _error(415, "this endpoint takes application/x-ndjson", "content-type")
     try:
-        body = await read_limited(request.stream(), request.headers.get("content-encoding"), s.max_body_bytes)
+        body = await read_limited(request.stream(), request.headers.get("content-encoding"), s.max_body_bytes,
+                                  s.body_timeout_s)
         events = decode(body, content_type)
+    except ClientDisconnect:
+        # the client went away mid-body: nothing was accepted, nobody is there to answer; not our error
+        state.metrics.client_disconnects.inc()
+        log.debug("client disconnected while sending the body of %s", request.url.path)
+        return _error(400, "client disconnected before the body was complete")
     except BodyError as exc:
         state.metrics.requests_rejected.labels(str(exc.status)).inc()
-        return _error(exc.status, exc.reason, exc.field)
+        return _error(exc.status, exc.reason, exc.field, {"Connection": "close"} if exc.status == 408 else None)
     if not events:
         return _error(400, "no events in the body")
     if len(events) > s.max_events_per_request:
@@ -115,30 +137,20 @@ async def _ingest(request: Request, state: AppState, key: ApiKey | None, force_n
     items: list[dict[str, Any]] = [{"index": r.index, "status": "rejected",
                                     "errors": [{"field": e.field, "reason": e.reason} for e in r.errors]}
                                    for r in rejected.values()]
-    counts = {INDEXED: 0, QUEUED: 0, FAILED: 0}
+    counts = {INDEXED: 0, QUEUED: 0, FAILED: 0, REJECTED: len(rejected)}
     for a, result in zip(accepted, results, strict=True):
         counts[result.status] += 1
+        # a refused event is "rejected" like an invalid one: its status, field and reason, never retried
         item: dict[str, Any] = {"index": a.index, "status": result.status, "id": a.event_id}
         if result.reason:
-            item["errors"] = [{"field": "$", "reason": result.reason}]
+            item["errors"] = [{"field": result.field, "reason": result.reason}]
         items.append(item)
-    if rejected:
+    if counts[REJECTED]:
         items.sort(key=lambda i: i["index"])
-    response = {"accepted": len(accepted), "indexed": counts[INDEXED], "queued": counts[QUEUED],
-                "rejected": len(rejected), "failed": counts[FAILED], "errors": bool(rejected or counts[FAILED]),
-                "items": items}
-    headers = {}
-    if counts[FAILED] and not counts[INDEXED] and not counts[QUEUED]:
-        status = 503
-        headers["Retry-After"] = "5"
-    elif not accepted:
-        status = 422
-    elif counts[QUEUED] or counts[FAILED]:
-        status = 202 if not counts[FAILED] else 503
-        if counts[FAILED]:
-            headers["Retry-After"] = "5"
-    else:
-        status = 200
+    status, headers = _status(counts)
+    response = {"accepted": counts[INDEXED] + counts[QUEUED] + counts[FAILED], "indexed": counts[INDEXED],
+                "queued": counts[QUEUED], "rejected": counts[REJECTED], "failed": counts[FAILED],
+                "errors": bool(counts[REJECTED] or counts[FAILED]), "items": items}
     if status >= 400:
         state.metrics.requests_rejected.labels(str(status)).inc()
     return JSONResponse(response, status_code=status, headers=headers)

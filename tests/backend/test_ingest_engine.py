@@ -28,8 +28,15 @@ def backend(installed: SearchEngine, data_stream: str, tmp_path: Path) -> Iterat
 
 
 def docs(engine: SearchEngine, data_stream: str, query: dict | None = None) -> list[dict]:
-    body = {"size": 10000, "query": query or {"match_all": {}}}
-    return [h["_source"] | {"_id": h["_id"]} for h in engine.search(data_stream, body)["hits"]["hits"]]
+    """Every matching document, paged by event.id (one search stops at 10,000 hits: a fast run acks more)."""
+    out: list[dict] = []
+    body: dict = {"size": 5000, "query": query or {"match_all": {}}, "sort": [{"event.id": "asc"}]}
+    while True:
+        hits = engine.search(data_stream, body)["hits"]["hits"]
+        out += [h["_source"] | {"_id": h["_id"]} for h in hits]
+        if len(hits) < body["size"]:
+            return out
+        body["search_after"] = hits[-1]["sort"]
 
 
 def without(doc: dict, fields: tuple[str, ...]) -> dict:
