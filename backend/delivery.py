@@ -260,7 +260,9 @@ class ElasticsearchSink:
             resp = await self.client.bulk(operations=bulk_body(lines, self.data_stream),  # type: ignore[attr-defined]
                                           pipeline=self.pipeline)
         except ApiError as exc:
-            if exc.meta.status == 429 or exc.meta.status >= 500:
+            # only a malformed or oversized request can be the events' fault; 401/403 (credentials, or a security
+            # index still recovering after a restart), 404, 429 and 5xx are the cluster's: a retry can fix them
+            if exc.meta.status not in (400, 413):
                 raise SinkUnavailable(f"_bulk answered {exc.meta.status}") from exc
             if len(lines) > 1:  # one line can spoil a whole request: halve until it is alone, the others go in
                 half = len(lines) // 2

@@ -106,21 +106,37 @@ def _authenticates(url: str, ca: str | None, user: str, password: str) -> bool:
         probe.close()
 
 
-def elastic_login(url: str, ca: str | None, secrets: Secrets, echo: Echo) -> Cluster:
-    """Logs in as elastic; if only the previous password works, moves elastic to the current one."""
+def elastic_login(url: str, ca: str | None, secrets: Secrets, echo: Echo, timeout: float = 180) -> Cluster:
+    """Logs in as elastic; if only the previous password works, moves elastic to the current one.
+
+    Elasticsearch answers HTTP (and the anonymous 401 the healthcheck looks for) before its security index has
+    recovered, and until then it refuses even the right password with the same 401 as a wrong one. So a refusal
+    is tried again for up to `timeout` seconds, as Elastic's own compose example and start-local loop on an
+    authenticated call, before it is taken to mean the kept password is wrong.
+    """
     current = secrets.get("elastic_password")
-    if _authenticates(url, ca, "elastic", current):
-        return Cluster(url, "elastic", current, ca_certs=ca)
     old = secrets.previous("elastic_password")
-    if old and _authenticates(url, ca, "elastic", old):
-        admin = Cluster(url, "elastic", old, ca_certs=ca)
+    working: list[str] = []
+
+    def logged_in() -> str | None:
+        for password in (current, old):
+            if password and _authenticates(url, ca, "elastic", password):
+                working.append(password)
+                return None
+        return "elastic is refused (401): the security index may still be recovering"
+
+    try:
+        wait_for("Elasticsearch login as elastic", logged_in, echo, timeout)
+    except SetupError:
+        raise SetupError("cannot log in as elastic with the kept password. If you changed ELASTIC_PASSWORD after "
+                         "the first start, keep the old one as secrets/elastic_password.previous, or reset: "
+                         "docker compose down -v (deletes all data)") from None
+    if working[-1] != current:
+        admin = Cluster(url, "elastic", working[-1], ca_certs=ca)
         admin.ok("POST", "/_security/user/elastic/_password", {"password": current})
         echo("elastic: password changed to the one in .env")
         admin.close()
-        return Cluster(url, "elastic", current, ca_certs=ca)
-    raise SetupError("cannot log in as elastic with the kept password. If you changed ELASTIC_PASSWORD after the "
-                     "first start, keep the old one as secrets/elastic_password.previous, or reset: "
-                     "docker compose down -v (deletes all data)")
+    return Cluster(url, "elastic", current, ca_certs=ca)
 
 
 def ensure_security(admin: Cluster, url: str, ca: str | None, secrets: Secrets, echo: Echo) -> list[str]:

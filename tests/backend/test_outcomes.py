@@ -69,6 +69,27 @@ class _OneBadLineClient:
         pass
 
 
+def test_a_whole_bulk_refused_for_the_clusters_reasons_is_retryable() -> None:
+    from backend.delivery import SinkUnavailable
+
+    class Refusing(_OneBadLineClient):
+        def __init__(self, status: int) -> None:
+            super().__init__()
+            self.status = status
+
+        async def bulk(self, operations: str, pipeline: str) -> object:
+            meta = ApiResponseMeta(self.status, "1.1", HttpHeaders(), 0.0, NodeConfig("http", "localhost", 9200))
+            raise BadRequestError("refused", meta, {"error": "security_exception"})
+
+    for status in (401, 403, 404, 429, 503):
+        sink = ElasticsearchSink(Refusing(status), "logs-x-default", "p")
+        try:
+            asyncio.run(sink.bulk(["{}", "{}"]))
+        except SinkUnavailable:
+            continue
+        raise AssertionError(f"a whole _bulk answered {status} made events permanent failures")
+
+
 def test_a_whole_bulk_refused_is_halved_until_the_poison_line_is_alone() -> None:
     client = _OneBadLineClient()
     sink = ElasticsearchSink(client, "logs-x-default", "p")

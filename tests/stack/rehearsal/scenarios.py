@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from tests.stack.rehearsal.docker_host import run
 from tests.stack.rehearsal.stack import ONE_SHOTS, REPO, Stack, wait_until
 
 GENERATOR_SERVICES = {"auth-service", "payment-service", "order-service", "inventory-service", "api-gateway",
@@ -187,6 +188,47 @@ def readme_commands_run_as_printed(stack: Stack) -> str:
     return f"{sum(b.count(chr(10)) for b in blocks.values())} block lines and {len(inline)} inline commands ran"
 
 
+def restart_es01_then_up_five_times(stack: Stack) -> str:
+    """After a restart Elasticsearch answers HTTP before its security index has recovered (the stand-in refuses
+    every password for 30 s, as Elasticsearch's 401 looks then); setup must wait for a login, not fail."""
+    took = []
+    for _ in range(5):
+        started = time.monotonic()
+        stack.compose("restart", "es01", timeout=600)
+        up = stack.compose("up", "-d", "--wait", "--wait-timeout", "600", check=False, timeout=900)
+        if up.returncode != 0:
+            logs = stack.compose("logs", "--no-color", "--tail", "20", "setup", check=False).stdout
+            raise AssertionError(f"up -d after a restart of es01 failed: {up.stderr[-800:]}\n{logs}")
+        took.append(time.monotonic() - started)
+    stack.reset_clients()
+    setup_log = stack.compose("logs", "--no-color", "setup").stdout
+    waited = setup_log.count("Elasticsearch login as elastic: waiting")
+    if not waited:
+        raise AssertionError("setup never met the recovering security index: the scenario proved nothing")
+    return f"5 of 5 converged ({', '.join(f'{t:.0f}s' for t in took)}); setup waited for a login {waited} times"
+
+
+def secrets_and_keys_are_guarded(stack: Stack) -> str:
+    """The CA key is readable by no service; a secret from .env that breaks a rule stops the start, naming it."""
+    readers = []
+    for service, certs in (("backend", "/certs"), ("filebeat", "/usr/share/filebeat/certs"),
+                           ("kibana", "/usr/share/kibana/config/certs"), ("alerting", "/usr/share/elastalert/certs"),
+                           ("es01", "/usr/share/elasticsearch/config/certs")):
+        if stack.compose("exec", "-T", service, "cat", f"{certs}/ca/ca.key", check=False).returncode == 0:
+            readers.append(service)
+        if stack.compose("exec", "-T", service, "cat", f"{certs}/ca/ca.crt", check=False).returncode != 0:
+            raise AssertionError(f"{service} cannot read the CA certificate")
+    if readers:
+        raise AssertionError(f"the CA private key is readable in {readers}")
+    env = {**stack.env, "KIBANA_ENCRYPTION_KEY": "only-20-characters.."}
+    bad = run(["docker", "compose", "up", "-d"], env=env, check=False, timeout=600, cwd=stack.workdir)
+    said = stack.compose("logs", "--no-color", "setup-certs", check=False).stdout
+    if bad.returncode == 0 or "KIBANA_ENCRYPTION_KEY must have at least 32 characters" not in said:
+        raise AssertionError(f"a short KIBANA_ENCRYPTION_KEY was not refused: {bad.stderr[-500:]}\n{said[-800:]}")
+    stack.compose("up", "-d", "--wait", "--wait-timeout", "600", timeout=900)  # back to the kept secrets
+    return "CA key unreadable in 5 services, CA certificate readable; a short KIBANA_ENCRYPTION_KEY stopped the start"
+
+
 SCENARIOS = [first_start, ingest_paths_follow_the_contract, doctor_reports_every_hop_ok,
              second_up_changes_nothing_and_down_up_keeps_data, es_restart_loses_and_duplicates_nothing,
-             readme_commands_run_as_printed]
+             restart_es01_then_up_five_times, secrets_and_keys_are_guarded, readme_commands_run_as_printed]

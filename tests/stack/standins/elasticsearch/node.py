@@ -74,7 +74,8 @@ def main() -> None:
         print(line, end="", flush=True)
         if proxy is None and READY_MARK in line:
             security = Security(data / "standin-security.json", bootstrap, setting("cluster.name") or "docker-cluster",
-                                setting("node.name") or "es01")
+                                setting("node.name") or "es01",
+                                float(os.environ.get("LOGPLATFORM_STANDIN_SECURITY_RECOVERY_S", "30")))
             proxy = CompatProxy(f"http://127.0.0.1:{ENGINE_PORT}", 9200, host="0.0.0.0", ssl_context=context,
                                 hooks=security)
             threading.Thread(target=proxy.server.serve_forever, daemon=True).start()

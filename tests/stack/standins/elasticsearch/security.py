@@ -9,7 +9,9 @@
 - `_ilm/policy`: stored and returned; the engine has no lifecycle, so `index.lifecycle.*` settings are taken
   out of component templates before they reach it and put back in what GET returns.
 - `flattened` fields become the engine's `flat_object` on the way in and `flattened` again on the way out.
-Users, roles and policies are kept in the data volume, so they survive a restart like the security index.
+Users, roles and policies are kept in the data volume, so they survive a restart like the security index; and
+like Elasticsearch after a restart, for a while (`recovery_s`) every password is refused with the same
+401 as a wrong one, as if the `.security` index had not recovered yet, while HTTP already answers.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import json
 import re
 import secrets
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -75,8 +78,11 @@ def _without_lifecycle(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 class Security:
-    def __init__(self, store: Path, bootstrap_password: str | None, cluster_name: str, node_name: str) -> None:
+    def __init__(self, store: Path, bootstrap_password: str | None, cluster_name: str, node_name: str,
+                 recovery_s: float = 0.0) -> None:
         self.path = store
+        # a restart (the store exists) starts with the security index "recovering": every password refused
+        self.recovered_at = time.monotonic() + (recovery_s if store.exists() else 0.0)
         self.bootstrap = bootstrap_password
         self.cluster_name = cluster_name
         self.node_name = node_name
@@ -94,6 +100,8 @@ class Security:
     # --- authentication -------------------------------------------------------------------------------------
     def _password_ok(self, user: str, password: str) -> bool:
         stored = self.state["users"].get(user)
+        if time.monotonic() < self.recovered_at:  # the reserved realm too (elastic's bootstrap password)
+            return False
         if stored is None:
             return user == "elastic" and self.bootstrap is not None and secrets.compare_digest(password, self.bootstrap)
         key = hashlib.sha256(f"{user}:{password}".encode()).hexdigest()
