@@ -7,6 +7,7 @@ for what ELASTICSEARCH_ONLY lists: the lifecycle (ILM) pieces under es/lifecycle
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -74,6 +75,29 @@ def mapped_field_types() -> dict[str, str]:
 
 
 @dataclass(frozen=True)
+class Retention:
+    """How long logs are kept and when the data stream rolls over to a new backing index (ILM, Elasticsearch)."""
+
+    keep: str = "30d"  # delete a backing index this long after it rolled over
+    rollover_size: str = "25gb"  # roll over at this primary shard size (or daily, whichever comes first)
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[1-9]\d*[dh]", self.keep):
+            raise ValueError(f"LOG_RETENTION must be days or hours such as 30d or 12h, not {self.keep!r}")
+        if not re.fullmatch(r"[1-9]\d*(mb|gb|tb)", self.rollover_size):
+            raise ValueError(f"LOG_ROLLOVER_SIZE must be a size such as 25gb or 500mb, not {self.rollover_size!r}")
+
+    def policy(self) -> dict[str, Any]:
+        body = load_json("lifecycle/logs-logplatform.ilm-policy.json")
+        phases = body["policy"]["phases"]
+        phases["hot"]["actions"]["rollover"]["max_primary_shard_size"] = self.rollover_size
+        phases["delete"]["min_age"] = self.keep
+        body["policy"]["_meta"]["description"] = (f"Roll over daily or at {self.rollover_size} per primary shard, "
+                                                  f"delete {self.keep} after rollover")
+        return body
+
+
+@dataclass(frozen=True)
 class Asset:
     """One PUT that makes the cluster hold one of our assets."""
 
@@ -82,8 +106,9 @@ class Asset:
     body: dict[str, Any]
 
 
-def assets_for(engine: str) -> list[Asset]:
+def assets_for(engine: str, retention: Retention | None = None) -> list[Asset]:
     """The assets in install order; engine is "elasticsearch" or "opensearch"."""
+    retention = retention or Retention()
     composed_of = [names.SETTINGS_COMPONENT, names.MAPPINGS_COMPONENT]
     index_template = load_json("index-templates/logs-logplatform.json")
     items = [
@@ -97,8 +122,7 @@ def assets_for(engine: str) -> list[Asset]:
     ]
     if engine == "elasticsearch":  # es/lifecycle/: ILM, which OpenSearch does not have
         items += [
-            Asset(names.ILM_POLICY, f"/_ilm/policy/{names.ILM_POLICY}",
-                  load_json("lifecycle/logs-logplatform.ilm-policy.json")),
+            Asset(names.ILM_POLICY, f"/_ilm/policy/{names.ILM_POLICY}", retention.policy()),
             Asset(names.LIFECYCLE_COMPONENT, f"/_component_template/{names.LIFECYCLE_COMPONENT}",
                   load_json("lifecycle/logs-logplatform@lifecycle.json")),
         ]
@@ -164,11 +188,11 @@ class InstallResult:
     changed: bool
 
 
-def install(http: Http, engine: str | None = None) -> list[InstallResult]:
+def install(http: Http, engine: str | None = None, retention: Retention | None = None) -> list[InstallResult]:
     """PUTs every asset that is missing or differs; leaves identical ones alone (idempotent)."""
     engine = engine or detect_engine(http)
     results = []
-    for asset in assets_for(engine):
+    for asset in assets_for(engine, retention):
         if _same(_normalized(asset), _current(http, asset)):
             results.append(InstallResult(asset.name, changed=False))
             continue

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from logplatform import assets, names
+from logplatform import assets, disk, names
 from logplatform.cluster import Cluster
 
 
@@ -64,6 +64,23 @@ def run_checks(cluster: Cluster, backend_url: str | None, kibana: tuple[str, str
         return "installed"
 
     check("index template", template, "docker compose run --rm setup")
+
+    def retention() -> str:
+        if assets.detect_engine(cluster) != "elasticsearch":
+            return "no lifecycle on this engine (ILM is Elasticsearch's): logs are kept until deleted"
+        status, body = cluster.request("GET", f"/_ilm/policy/{names.ILM_POLICY}")
+        if status != 200:
+            raise RuntimeError(f"the lifecycle policy {names.ILM_POLICY} is missing ({status})")
+        phases = body[names.ILM_POLICY]["policy"]["phases"]
+        rollover = phases.get("hot", {}).get("actions", {}).get("rollover", {})
+        keep = phases.get("delete", {}).get("min_age", "forever")
+        return (f"logs kept {keep} after rollover; rollover at {rollover.get('max_primary_shard_size', '?')} "
+                f"or {rollover.get('max_age', '?')}")
+
+    check("retention", retention, "docker compose run --rm setup (LOG_RETENTION, LOG_ROLLOVER_SIZE in .env)")
+    check("disk", lambda: disk.check(cluster),
+          "free disk space on the Docker host (or move the volume); indices unlock by themselves once below the "
+          "high watermark; ES_DISK_WATERMARK_* in .env set the thresholds")
 
     def receiving() -> str:
         n = _recent(cluster, {"match_all": {}})

@@ -168,7 +168,8 @@ def ensure_security(admin: Cluster, url: str, ca: str | None, secrets: Secrets, 
 
 
 def setup_elasticsearch(url: str, ca: str | None, secrets_dir: Path | None, keys_file: Path | None,
-                        generator_rate_limit: float | None, echo: Echo, timeout: float = 600) -> list[str]:
+                        generator_rate_limit: float | None, echo: Echo, timeout: float = 600,
+                        retention: assets.Retention | None = None) -> list[str]:
     """Returns what it changed (empty on a second run)."""
     anonymous = Cluster(url, ca_certs=ca)
     wait_for(f"Elasticsearch at {url}", lambda: _probe(anonymous), echo, timeout)
@@ -185,7 +186,9 @@ def setup_elasticsearch(url: str, ca: str | None, secrets_dir: Path | None, keys
         admin = anonymous
         engine = assets.detect_engine(anonymous)
         echo(f"security: off on this cluster ({engine}), users and roles skipped")
-    for result in assets.install(admin, engine):
+    if engine == "elasticsearch" and retention is not None:
+        echo(f"retention: logs kept {retention.keep} after rollover, rollover daily or at {retention.rollover_size}")
+    for result in assets.install(admin, engine, retention):
         echo(f"asset {result.name}: {'installed' if result.changed else 'already up to date'}")
         if result.changed:
             changed.append(f"asset {result.name}")

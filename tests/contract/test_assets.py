@@ -62,3 +62,16 @@ def test_data_stream_uses_our_mapping_and_pipeline(installed: SearchEngine, data
         {"term": {"service.name": "auth-service"}}, {"term": {"log.level": "error"}},
         {"term": {"source.ip": "1.1.1.0/24"}}, {"match": {"message": "login"}}]}}})["hits"]["hits"]
     assert len(hits) == 1 and hits[0]["_source"]["user"]["id"] == "123"
+
+
+def test_retention_from_env_shapes_the_lifecycle_policy() -> None:
+    policy = next(a for a in assets.assets_for("elasticsearch", assets.Retention("7d", "5gb"))
+                  if a.path.startswith("/_ilm/"))
+    phases = policy.body["policy"]["phases"]
+    assert phases["delete"]["min_age"] == "7d"
+    assert phases["hot"]["actions"]["rollover"]["max_primary_shard_size"] == "5gb"
+    default = next(a for a in assets.assets_for("elasticsearch") if a.path.startswith("/_ilm/"))
+    assert default.body["policy"]["phases"]["delete"]["min_age"] == "30d"
+    for bad in (("30 days", "5gb"), ("0d", "5gb"), ("7d", "big")):
+        with pytest.raises(ValueError, match="LOG_"):
+            assets.Retention(*bad)

@@ -6,12 +6,14 @@ names); what the stand-in cannot do, it refuses with a message (tests/stack/stan
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import ssl
 import subprocess
 import sys
 import threading
+import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -41,6 +43,18 @@ def config_file(name: str) -> Path:
     if not path.is_file():
         sys.exit(f"ERROR: [{name}] cannot read {path}")
     return path
+
+
+def apply_disk_watermarks() -> None:
+    """The watermark settings our compose file gives, applied to the engine (the test engine starts without)."""
+    wanted = {k: v for k, v in os.environ.items() if k.startswith("cluster.routing.allocation.disk.")}
+    if not wanted:
+        return
+    body = json.dumps({"persistent": {"cluster.routing.allocation.disk.threshold_enabled": True, **wanted}}).encode()
+    request = urllib.request.Request(f"http://127.0.0.1:{ENGINE_PORT}/_cluster/settings", data=body, method="PUT",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        print(f"stand-in: disk watermarks {wanted}: {answer.status}", flush=True)
 
 
 def main() -> None:
@@ -78,6 +92,7 @@ def main() -> None:
                                 float(os.environ.get("LOGPLATFORM_STANDIN_SECURITY_RECOVERY_S", "30")))
             proxy = CompatProxy(f"http://127.0.0.1:{ENGINE_PORT}", 9200, host="0.0.0.0", ssl_context=context,
                                 hooks=security)
+            apply_disk_watermarks()
             threading.Thread(target=proxy.server.serve_forever, daemon=True).start()
             print("stand-in: Elasticsearch API on https://0.0.0.0:9200 (security on)", flush=True)
     code = engine.wait()
