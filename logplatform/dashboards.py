@@ -12,6 +12,7 @@ named `<panelIndex>:indexpattern-datasource-layer-<layerId>` and `controlGroup_<
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import sys
 from dataclasses import dataclass, field
@@ -46,17 +47,76 @@ def unique_count(field_name: str, label: str) -> dict[str, Any]:
             "params": {"emptyAsNull": False}}
 
 
-def formula(label: str, expression: str, percent: bool = False) -> dict[str, Any]:
-    """Kibana expands a formula into its helper columns when it loads the panel."""
+_TINYMATH = {ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply", ast.Div: "divide"}
+
+
+def formula(column_id: str, label: str, expression: str, percent: bool = False) -> dict[str, dict[str, Any]]:
+    """A formula column and the helper columns Kibana stores with it, as its formula editor saves them.
+
+    Kibana builds a panel's query from the stored columns only: one helper column per function the formula calls
+    (`<id>X0`, `<id>X1`, ...), a `math` column holding the expression as a tinymath tree over them, and the
+    formula column referencing the math column. It rebuilds them only in the editor, never when a dashboard
+    loads (Lens form_based/loader.ts; operations/definitions/formula/formula.tsx), so a formula stored without
+    them draws nothing. The shape follows Kibana's own sample objects (home/server/services/sample_data/
+    data_sets/logs/saved_objects.ts). Supported here: count(), count(kql='...'), unique_count(field), numbers,
+    + - * /.
+    """
+    part = f"Part of {label}"
+    helpers: dict[str, dict[str, Any]] = {}
+
+    def tree(node: ast.AST) -> Any:
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+            return node.value
+        if isinstance(node, ast.BinOp) and type(node.op) in _TINYMATH:
+            return {"type": "function", "name": _TINYMATH[type(node.op)], "args": [tree(node.left), tree(node.right)]}
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            helper_id = f"{column_id}X{len(helpers)}"
+            kql = next((k.value.value for k in node.keywords if k.arg == "kql" and isinstance(k.value, ast.Constant)),
+                       None)
+            if node.func.id == "count" and not node.args:
+                helper = {**count(part, kql)}
+            elif node.func.id == "unique_count" and len(node.args) == 1 and kql is None:
+                helper = unique_count(ast.unparse(node.args[0]), part)
+            else:
+                raise ValueError(f"formula {expression!r}: {ast.unparse(node)} is not supported by this builder")
+            helpers[helper_id] = helper
+            return helper_id
+        raise ValueError(f"formula {expression!r}: {ast.unparse(node)} is not supported by this builder")
+
+    root = tree(ast.parse(expression, mode="eval").body)
+    math_id = f"{column_id}X{len(helpers)}"
+    if isinstance(root, dict):
+        root = {**root, "location": {"min": 0, "max": len(expression)}, "text": expression}
+    math = {"label": part, "customLabel": True, "dataType": "number", "isBucketed": False, "operationType": "math",
+            "scale": "ratio", "params": {"tinymathAst": root}, "references": list(helpers)}
     params: dict[str, Any] = {"formula": expression, "isFormulaBroken": False}
     if percent:
         params["format"] = {"id": "percent", "params": {"decimals": 1}}
-    return {"label": label, "customLabel": True, "dataType": "number", "isBucketed": False,
-            "operationType": "formula", "scale": "ratio", "params": params, "references": []}
+    main = {"label": label, "customLabel": True, "dataType": "number", "isBucketed": False,
+            "operationType": "formula", "scale": "ratio", "params": params, "references": [math_id]}
+    # the order Kibana saves them in: the formula column, then its helpers, then the math column
+    return {column_id: main, **helpers, math_id: math}
+
+
+_KIBANA_TYPES = {"keyword": "string", "constant_keyword": "string", "wildcard": "string", "text": "string",
+                 "match_only_text": "string", "ip": "ip", "date": "date", "date_nanos": "date", "boolean": "boolean",
+                 **dict.fromkeys(["long", "integer", "short", "byte", "double", "float", "half_float",
+                                  "scaled_float", "unsigned_long"], "number")}
+
+
+def data_type(field_name: str) -> str:
+    """The dataType Kibana gives a column on this field: its data view's type for the mapped field."""
+    from logplatform.assets import mapped_field_types
+
+    types = mapped_field_types()
+    parent, _, leaf = field_name.rpartition(".")
+    if field_name not in types and leaf == "keyword" and parent in types:  # a keyword multi-field (message.keyword)
+        return "string"
+    return _KIBANA_TYPES[types[field_name]]
 
 
 def terms(field_name: str, label: str, size: int, order_by: str, other: bool = False) -> dict[str, Any]:
-    return {"label": label, "customLabel": True, "dataType": "string", "isBucketed": True,
+    return {"label": label, "customLabel": True, "dataType": data_type(field_name), "isBucketed": True,
             "operationType": "terms", "sourceField": field_name, "scale": "ordinal",
             "params": {"size": size, "orderBy": {"type": "column", "columnId": order_by},
                        "orderDirection": "desc", "otherBucket": other, "missingBucket": False,
@@ -198,7 +258,9 @@ class Dashboard:
 # --- the dashboards -----------------------------------------------------------------------------
 
 def _kpi(title: str, column: dict[str, Any], answers: str, query: str = "") -> Lens:
-    return Lens(title, "lnsMetric", {"value": column}, metric_vis("value"), query=query, answers=answers)
+    """A single-number panel; `column` is one column, or the columns formula() makes (the first one is shown)."""
+    columns = column if "operationType" not in column else {"value": column}
+    return Lens(title, "lnsMetric", columns, metric_vis(next(iter(columns))), query=query, answers=answers)
 
 
 OVERVIEW = Dashboard(
@@ -210,7 +272,8 @@ OVERVIEW = Dashboard(
         ("total", _kpi("Total logs", count("Logs"), "How many events arrived in the time range."), (0, 0, 12, 6)),
         ("errors", _kpi("ERROR logs", count("Errors", ERROR_KQL),
                         "How many of them are at level error or critical."), (12, 0, 12, 6)),
-        ("error-rate", _kpi("Error rate", formula("Error rate", f"count(kql='{ERROR_KQL}') / count()", percent=True),
+        ("error-rate", _kpi("Error rate", formula("value", "Error rate", f"count(kql='{ERROR_KQL}') / count()",
+                                                          percent=True),
                             "The share of events that are errors: the first number to watch."), (24, 0, 12, 6)),
         ("services", _kpi("Services reporting", unique_count("service.name", "Services"),
                           "How many services sent anything: a drop means one went silent."), (36, 0, 12, 6)),

@@ -147,3 +147,27 @@ def _get(doc: dict[str, Any], dotted: str) -> Any:
         doc = doc.get(part)  # type: ignore[assignment]
     return doc
 
+
+
+def test_a_long_error_message_is_counted_in_top_error_messages(installed: SearchEngine, tmp_path) -> None:
+    """A 1,000-character error (a long SQL error, a wrapped exception) is what Top error messages is for; with
+    `ignore_above: 256` it had no message.keyword and the table silently left it out."""
+    now = datetime.now(UTC)
+    long_message = "Payment provider rejected the request: " + "x" * 961
+    events = [{"@timestamp": (now - timedelta(minutes=i)).isoformat().replace("+00:00", "Z"),
+               "service": "payment-service", "level": "ERROR", "message": long_message} for i in range(1, 4)]
+    events.append({"@timestamp": now.isoformat().replace("+00:00", "Z"), "service": "auth-service",
+                   "level": "ERROR", "message": "Login failed"})
+    path = tmp_path / "long.log"
+    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+    index = f"logs-logplatform-long{uuid.uuid4().hex[:8]}"
+    ship_files(installed.cluster, [path], index)
+    try:
+        layer = next(x for x in lens.lens_layers(dashboard("logplatform-overview")) if x.title == "Top error messages")
+        end = int(now.timestamp() * 1000) + 60_000
+        rows = lens.on_engine(lambda body: installed.cluster.ok("POST", f"/{index}/_search", body), layer,
+                              (str(end - DAY_MS), str(end)))
+        messages = {row["message"]: row["count"] for row in rows}
+        assert len(long_message) == 1000 and messages.get(long_message) == 3, list(messages)[:3]
+    finally:
+        installed.cluster.request("DELETE", f"/_data_stream/{index}")

@@ -7,6 +7,12 @@
 A panel is right when both agree. Supported: count (with a KQL filter), unique_count, formula over
 count/unique_count, terms ordered by count, date_histogram (at a fixed interval the test chooses).
 Anything else raises, so a new kind of panel needs this interpreter taught before its test can pass.
+
+The engine side runs what Kibana runs: the stored columns only. A formula is computed from the helper columns
+and the `math` column its `references` name (Lens form_based/to_expression.ts builds the query from the
+columns; formula/formula.tsx rebuilds helpers only in the editor), so a formula stored without them fails here
+as it would draw nothing in Kibana. The Python side reads the formula's text, so the two also check that the
+stored helpers say what the text says.
 """
 
 from __future__ import annotations
@@ -108,7 +114,35 @@ def _call_parts(call: ast.Call) -> tuple[str, str | None, str | None]:
     return name, field, kql_text
 
 
-# --- on the engine -------------------------------------------------------------------------------
+# --- on the engine ---------------------------------------------------------------------------------
+
+_MATH = {"add": lambda a, b: a + b, "subtract": lambda a, b: a - b, "multiply": lambda a, b: a * b,
+         "divide": lambda a, b: None if b == 0 else a / b}
+
+
+def _tinymath(node: Any, values: Row) -> float | None:
+    """A stored tinymath tree over column ids (what a formula's `math` column holds)."""
+    if isinstance(node, str):
+        return values[node]
+    if isinstance(node, (int, float)):
+        return float(node)
+    if isinstance(node, dict) and node.get("type") == "function" and node.get("name") in _MATH:
+        args = [_tinymath(a, values) for a in node["args"]]
+        return None if None in args else _MATH[node["name"]](*args)
+    raise ValueError(f"tinymath node {json.dumps(node)[:80]} is not supported here")
+
+
+def _formula_target(layer: Layer, col_id: str) -> str:
+    """The math column a formula column stands for; a formula without one is what Kibana cannot draw."""
+    refs = layer.columns[col_id].get("references") or []
+    if len(refs) != 1 or layer.columns.get(refs[0], {}).get("operationType") != "math":
+        raise ValueError(f"{layer.title}: formula column {col_id} has references {refs}: Kibana builds no "
+                         "aggregation from a formula's text, so this panel would draw nothing")
+    for helper in layer.columns[refs[0]].get("references") or []:
+        if helper not in layer.columns:
+            raise ValueError(f"{layer.title}: math column {refs[0]} references a missing column {helper}")
+    return refs[0]
+
 
 def _metric_aggs(layer: Layer) -> dict[str, Any]:
     aggs: dict[str, Any] = {}
@@ -121,12 +155,8 @@ def _metric_aggs(layer: Layer) -> dict[str, Any]:
         elif op == "unique_count":
             aggs[col_id] = {"cardinality": {"field": col["sourceField"]}}
         elif op == "formula":
-            for i, call in enumerate(_formula_calls(col["params"]["formula"])):
-                name, field, kql_text = _call_parts(call)
-                inner = {"cardinality": {"field": field}} if name == "unique_count" else None
-                query = kql.to_dsl(kql.parse(kql_text or ""))
-                aggs[f"{col_id}__{i}"] = {"filter": query, "aggs": {"v": inner}} if inner else {"filter": query}
-        else:
+            _formula_target(layer, col_id)
+        elif op != "math":  # computed from the columns it references
             raise ValueError(f"{layer.title}: operation {op!r} is not supported here")
     return aggs
 
@@ -135,17 +165,16 @@ def _metric_values(layer: Layer, bucket: dict[str, Any]) -> Row:
     row: Row = {}
     for col_id in layer.metrics:
         col = layer.columns[col_id]
-        op = col["operationType"]
-        if op == "count":
+        if col["operationType"] == "count":
             row[col_id] = bucket[col_id]["doc_count"] if col.get("filter") else bucket["doc_count"]
-        elif op == "unique_count":
+        elif col["operationType"] == "unique_count":
             row[col_id] = bucket[col_id]["value"]
-        else:
-            def value(i: int, _call: ast.Call, col_id: str = col_id) -> float:
-                sub = bucket[f"{col_id}__{i}"]
-                return sub["v"]["value"] if "v" in sub else sub["doc_count"]
-
-            row[col_id] = _evaluate_formula(col["params"]["formula"], value)
+    for col_id in layer.metrics:
+        if layer.columns[col_id]["operationType"] == "math":
+            row[col_id] = _tinymath(layer.columns[col_id]["params"]["tinymathAst"], row)
+    for col_id in layer.metrics:
+        if layer.columns[col_id]["operationType"] == "formula":
+            row[col_id] = row[_formula_target(layer, col_id)]
     return row
 
 
@@ -231,7 +260,7 @@ def _reference_metrics(layer: Layer, members: list[dict[str, Any]]) -> Row:
             row[col_id] = count(col.get("filter", {}).get("query"))
         elif col["operationType"] == "unique_count":
             row[col_id] = unique(col["sourceField"])
-        else:
+        elif col["operationType"] == "formula":  # from its text: an independent reading of what it means
             def value(_i: int, call: ast.Call) -> float:
                 name, field, kql_text = _call_parts(call)
                 return float(unique(field or "")) if name == "unique_count" else float(count(kql_text))
