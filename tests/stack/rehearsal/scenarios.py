@@ -233,6 +233,39 @@ def secrets_and_keys_are_guarded(stack: Stack) -> str:
     return "CA key unreadable in 5 services, CA certificate readable; a short KIBANA_ENCRYPTION_KEY stopped the start"
 
 
+def passwords_changed_in_env_reach_every_service(stack: Stack) -> str:
+    """Every password set anew in .env: after `up -d`, Kibana is ready, Filebeat still ships, POST /logs still
+    indexes (not spools), and doctor logs in with the new elastic password."""
+    new = {var: f"rehearsal-{var.lower().replace('_', '-')}-{uuid.uuid4().hex[:8]}"
+           for var in ("ELASTIC_PASSWORD", "KIBANA_SYSTEM_PASSWORD", "FILEBEAT_PASSWORD", "BACKEND_ES_PASSWORD",
+                       "ALERTING_ES_PASSWORD")}
+    env = {**stack.env, **new}
+    changed_at = time.time()
+    up = run(["docker", "compose", "up", "-d", "--wait", "--wait-timeout", "600"], env=env, check=False,
+             timeout=900, cwd=stack.workdir)
+    if up.returncode != 0:
+        logs = stack.compose("logs", "--no-color", "--tail", "15", "setup", "kibana", "filebeat", check=False).stdout
+        raise AssertionError(f"up -d with new passwords failed: {up.stderr[-800:]}\n{logs[-3000:]}")
+    stack.reset_clients()
+    if stack.secret("elastic_password") != new["ELASTIC_PASSWORD"]:
+        raise AssertionError("the elastic password in the secrets volume is not the one from .env")
+    since = {"range": {"event.ingested": {"gte": int(changed_at * 1000) + 15_000}}}
+    shipped = wait_until("Filebeat ships with its new password", lambda: stack.count(
+        {"bool": {"filter": [{"term": {"agent.type": "filebeat"}}, since]}}), 180)
+    r = httpx.post("http://127.0.0.1:8000/logs", headers={"X-API-Key": stack.secret("generator_api_key")},
+                   json={"service": "rehearsal-passwords", "message": "after the change"}, timeout=30)
+    if r.status_code != 200 or r.json()["items"][0]["status"] != "indexed":
+        raise AssertionError(f"the backend does not index with its new password: {r.status_code} {r.text[:300]}")
+    doctor = run(["docker", "compose", "run", "--rm", "--no-deps", "setup", "logplatform", "doctor",
+                  "--kibana-url", "http://kibana:5601"], env=env, check=False, timeout=300, cwd=stack.workdir)
+    if doctor.returncode != 0:
+        raise AssertionError(f"doctor after the change: {doctor.stdout[-1500:]}")
+    # back to no .env values: the services read the secret files, which now hold the new passwords
+    stack.compose("up", "-d", "--wait", "--wait-timeout", "600", timeout=900)
+    return f"5 passwords changed: Kibana ready, {shipped} lines shipped since, POST indexed, doctor all ok"
+
+
 SCENARIOS = [first_start, ingest_paths_follow_the_contract, doctor_reports_every_hop_ok,
              second_up_changes_nothing_and_down_up_keeps_data, es_restart_loses_and_duplicates_nothing,
-             restart_es01_then_up_five_times, secrets_and_keys_are_guarded, readme_commands_run_as_printed]
+             restart_es01_then_up_five_times, secrets_and_keys_are_guarded,
+             passwords_changed_in_env_reach_every_service, readme_commands_run_as_printed]
