@@ -8,7 +8,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.events = Counter("logplatform_events", "Events by outcome: accepted, indexed, spooled, rejected, failed",
+        self.events = Counter("logplatform_events", "Events by outcome: accepted, indexed, spooled, rejected "
+                              "(invalid), refused (by Elasticsearch), failed",
                               ["outcome"], registry=self.registry)
         self.bulk_seconds = Histogram("logplatform_bulk_seconds", "Latency of one _bulk request to Elasticsearch",
                                       registry=self.registry,

@@ -119,10 +119,13 @@ def elastic_login(url: str, ca: str | None, secrets: Secrets, echo: Echo, timeou
     working: list[str] = []
 
     def logged_in() -> str | None:
-        for password in (current, old):
-            if password and _authenticates(url, ca, "elastic", password):
-                working.append(password)
-                return None
+        try:
+            for password in (current, old):
+                if password and _authenticates(url, ca, "elastic", password):
+                    working.append(password)
+                    return None
+        except httpx.HTTPError as exc:  # Elasticsearch went away again (restarting): wait for it as well
+            return f"{type(exc).__name__}: {exc}"
         return "elastic is refused (401): the security index may still be recovering"
 
     try:
