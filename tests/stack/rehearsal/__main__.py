@@ -44,7 +44,18 @@ def _stop_on_sigterm(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt  # the finally blocks below take the stack and the daemon down
 
 
+def chosen(names: list[str]) -> list:
+    """Every scenario, or the first start and those named (`scripts/rehearse doctor_reports_every_hop_ok`)."""
+    if not names:
+        return SCENARIOS
+    unknown = set(names) - {s.__name__ for s in SCENARIOS}
+    if unknown:
+        raise SystemExit(f"rehearsal: no scenario {sorted(unknown)}; there are {[s.__name__ for s in SCENARIOS]}")
+    return [s for s in SCENARIOS if s is SCENARIOS[0] or s.__name__ in names]
+
+
 def main() -> int:
+    scenarios = chosen(sys.argv[1:])
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     ci = os.environ.get("CI") == "true"
     daemon = Daemon()
@@ -61,9 +72,9 @@ def main() -> int:
             return 0
         stack = Stack(daemon.env)
         try:
-            for scenario in SCENARIOS:
+            for scenario in scenarios:
                 name = scenario.__name__.replace("_", " ")
-                if failed and scenario is not SCENARIOS[0] and passed == 0:
+                if failed and scenario is not scenarios[0] and passed == 0:
                     print(f"FAIL  {name}: not run, the first start failed", flush=True)
                     failed += 1
                     continue

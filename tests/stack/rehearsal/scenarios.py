@@ -265,7 +265,36 @@ def passwords_changed_in_env_reach_every_service(stack: Stack) -> str:
     return f"5 passwords changed: Kibana ready, {shipped} lines shipped since, POST indexed, doctor all ok"
 
 
+def readme_generator_stories_run_as_printed(stack: Stack) -> str:
+    """Two of *The generator*'s commands, exactly as printed: the attack (120 s, through Filebeat) and the load
+    through the backend (100,000 events over HTTP with the generated key). The other two take 5 and 10 minutes."""
+    readme = (REPO / "README.md").read_text()
+    block = re.search(r"### The generator.*?```sh\n(.*?)```", readme, re.S).group(1)  # type: ignore[union-attr]
+    attack_line, load_line = (next(ln for ln in block.splitlines() if marker in ln)
+                              for marker in ("--scenario attack", "--mode http"))
+    workdir = stack.workdir / "readme"
+    workdir.mkdir(exist_ok=True)
+    failed_logins = {"bool": {"filter": [{"term": {"event.action": "user-login"}},
+                                         {"term": {"event.outcome": "failure"}}]}}
+    logins_before = stack.count(failed_logins)
+    said = []
+    for line in (attack_line, load_line):
+        command = re.sub(r"\s+#.*$", "", line)
+        started = time.time()
+        result = stack.compose_shell(command, workdir)
+        if result.returncode != 0:
+            raise AssertionError(f"`{command}` exited {result.returncode}: {result.stderr[-800:]}")
+        said.append(f"`{command}` {time.time() - started:.0f}s")
+    since_load = {"range": {"event.ingested": {"gte": int(started * 1000)}}}
+    attack = wait_until("the attack's failed logins indexed", lambda: (lambda n: n if n >= 1000 else None)(
+        stack.count(failed_logins) - logins_before), 180)
+    loaded = wait_until("100,000 events through the backend", lambda: (lambda n: n if n >= 100_000 else None)(
+        stack.count(since_load)), 300, every=5)
+    return f"{'; '.join(said)}: {attack} failed logins via Filebeat, {loaded} events indexed since the load began"
+
+
 SCENARIOS = [first_start, ingest_paths_follow_the_contract, doctor_reports_every_hop_ok,
              second_up_changes_nothing_and_down_up_keeps_data, es_restart_loses_and_duplicates_nothing,
              restart_es01_then_up_five_times, secrets_and_keys_are_guarded,
-             passwords_changed_in_env_reach_every_service, readme_commands_run_as_printed]
+             passwords_changed_in_env_reach_every_service, readme_commands_run_as_printed,
+             readme_generator_stories_run_as_printed]
