@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import resource
+import shutil
 import ssl
 import subprocess
 import tempfile
@@ -118,3 +119,4 @@ class Stack:
 
     def close(self) -> None:
         self.reset_clients()
+        shutil.rmtree(self.workdir, ignore_errors=True)  # the CA copy and what the README's commands wrote
