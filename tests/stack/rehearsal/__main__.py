@@ -12,16 +12,17 @@ import signal
 import sys
 import time
 import traceback
+from collections.abc import Callable
 
 from tests.stack.rehearsal import images
-from tests.stack.rehearsal.docker_host import CannotRun, Daemon, apt_install, compose_plugin, preflight, run
+from tests.stack.rehearsal.docker_host import CannotRun, Daemon, compose_plugin, install_tools, preflight, run
 from tests.stack.rehearsal.scenarios import SCENARIOS
 from tests.stack.rehearsal.stack import REPO, Stack
 
 
 def prepare(daemon: Daemon) -> None:
     preflight()
-    apt_install(["docker.io", "debootstrap", "iptables"])
+    install_tools()
     compose_plugin()
     daemon.start()
     engine, compose = daemon.versions()
@@ -44,7 +45,7 @@ def _stop_on_sigterm(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt  # the finally blocks below take the stack and the daemon down
 
 
-def chosen(names: list[str]) -> list:
+def chosen(names: list[str]) -> list[Callable[[Stack], str]]:
     """Every scenario, or the first start and those named (`scripts/rehearse doctor_reports_every_hop_ok`)."""
     if not names:
         return SCENARIOS

@@ -43,10 +43,15 @@ def run(cmd: list[str], *, env: dict[str, str] | None = None, check: bool = True
 def preflight() -> None:
     if os.geteuid() != 0:
         raise CannotRun("the rehearsal runs its own dockerd, which needs root (run scripts/rehearse as root)")
-    if not Path("/proc/sys/net/bridge").exists() and run(["modprobe", "br_netfilter"], check=False).returncode != 0:
-        pass  # bridges work without br_netfilter on most kernels; dockerd says so itself if not
     if not Path("/sys/fs/cgroup").is_dir():
         raise CannotRun("no cgroup filesystem at /sys/fs/cgroup: containers cannot run on this kernel")
+
+
+def install_tools() -> None:
+    """Docker Engine (Debian's docker.io) unless a dockerd is already installed, debootstrap, iptables."""
+    wanted = {"docker.io": "dockerd", "debootstrap": "debootstrap", "iptables": "iptables"}
+    apt_install([package for package, command in wanted.items() if shutil.which(command) is None
+                 and not Path(f"/usr/sbin/{command}").exists()])
 
 
 def apt_install(packages: list[str]) -> None:
