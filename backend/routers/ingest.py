@@ -145,7 +145,7 @@ async def _ingest(request: Request, state: AppState, key: ApiKey | None, force_n
         if result.reason:
             item["errors"] = [{"field": result.field, "reason": result.reason}]
         items.append(item)
-    if counts[REJECTED]:
+    if rejected:  # the invalid events were listed first; the engine's answers come in submission order
         items.sort(key=lambda i: i["index"])
     status, headers = _status(counts)
     response = {"accepted": counts[INDEXED] + counts[QUEUED] + counts[FAILED], "indexed": counts[INDEXED],
