@@ -11,6 +11,7 @@ import json
 import time
 from pathlib import Path
 
+from backend.delivery import item_status
 from logplatform.cluster import Cluster
 
 
@@ -46,10 +47,10 @@ def ship_files(cluster: Cluster, files: list[Path], data_stream: str, retry_for_
                 retry += chunk
                 continue
             for op, item in zip(chunk, body["items"], strict=True):
-                s = item["create"]["status"]
-                if s in (201, 409):
-                    counts["created" if s == 201 else "duplicate"] += 1
-                elif s == 429 or s >= 500 or "pipeline with id" in json.dumps(item["create"].get("error")):
+                outcome = item_status(item).kind  # the backend's rule for what a retry can fix
+                if outcome == "ok":
+                    counts["created" if item["create"]["status"] == 201 else "duplicate"] += 1
+                elif outcome == "retry":
                     retry.append(op)
                 else:
                     counts["failed"] += 1
