@@ -69,10 +69,9 @@ def _formula_calls(expression: str) -> list[ast.Call]:
     return [n for n in ast.walk(ast.parse(expression, mode="eval")) if isinstance(n, ast.Call)]
 
 
-def _evaluate_formula(expression: str, value_of_call: Callable[[int, ast.Call], float]) -> float | None:
-    """value_of_call gets each call with its position among the formula's calls (as _formula_calls lists them)."""
+def _evaluate_formula(expression: str, value_of_call: Callable[[ast.Call], float]) -> float | None:
+    """The formula's value, with value_of_call giving each function call's."""
     tree = ast.parse(expression, mode="eval")
-    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
 
     def walk(node: ast.AST) -> float | None:
         if isinstance(node, ast.Expression):
@@ -80,7 +79,7 @@ def _evaluate_formula(expression: str, value_of_call: Callable[[int, ast.Call], 
         if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
             return float(node.value)
         if isinstance(node, ast.Call):
-            return value_of_call(calls.index(node), node)
+            return value_of_call(node)
         if isinstance(node, ast.BinOp):
             left, right = walk(node.left), walk(node.right)
             if left is None or right is None:
@@ -261,7 +260,7 @@ def _reference_metrics(layer: Layer, members: list[dict[str, Any]]) -> Row:
         elif col["operationType"] == "unique_count":
             row[col_id] = unique(col["sourceField"])
         elif col["operationType"] == "formula":  # from its text: an independent reading of what it means
-            def value(_i: int, call: ast.Call) -> float:
+            def value(call: ast.Call) -> float:
                 name, field, kql_text = _call_parts(call)
                 return float(unique(field or "")) if name == "unique_count" else float(count(kql_text))
 
