@@ -16,6 +16,7 @@ import ast
 import json
 import sys
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +75,7 @@ def formula(column_id: str, label: str, expression: str, percent: bool = False) 
             kql = next((k.value.value for k in node.keywords if k.arg == "kql" and isinstance(k.value, ast.Constant)),
                        None)
             if node.func.id == "count" and not node.args:
-                helper = {**count(part, kql)}
+                helper = count(part, kql)
             elif node.func.id == "unique_count" and len(node.args) == 1 and kql is None:
                 helper = unique_count(ast.unparse(node.args[0]), part)
             else:
@@ -104,11 +105,16 @@ _KIBANA_TYPES = {"keyword": "string", "constant_keyword": "string", "wildcard": 
                                   "scaled_float", "unsigned_long"], "number")}
 
 
-def data_type(field_name: str) -> str:
-    """The dataType Kibana gives a column on this field: its data view's type for the mapped field."""
+@cache
+def _field_types() -> dict[str, str]:
     from logplatform.assets import mapped_field_types
 
-    types = mapped_field_types()
+    return mapped_field_types()
+
+
+def data_type(field_name: str) -> str:
+    """The dataType Kibana gives a column on this field: its data view's type for the mapped field."""
+    types = _field_types()
     parent, _, leaf = field_name.rpartition(".")
     if field_name not in types and leaf == "keyword" and parent in types:  # a keyword multi-field (message.keyword)
         return "string"
