@@ -136,13 +136,12 @@ def _context(name: str) -> Path:
     return ctx
 
 
-def _link_tree(source: Path, target: Path) -> None:
-    """A copy made of hard links where the filesystem allows (a JDK is 300 MB)."""
+def _link_or_copy(source: str, target: str) -> None:
+    """A hard link where the filesystem allows (a JDK is 300 MB), else a copy."""
     try:
-        shutil.copytree(source, target, copy_function=lambda s, d: Path(d).hardlink_to(s), symlinks=True)
+        Path(target).hardlink_to(source)
     except OSError:
-        shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(source, target, symlinks=True)
+        shutil.copy2(source, target)
 
 
 def _build(env: dict[str, str], tag: str, ctx: Path, args: dict[str, str] | None = None) -> None:
@@ -159,7 +158,7 @@ def elasticsearch_standin(env: dict[str, str], tag: str) -> None:
     java_home = find_java_home()
     classpath = build(java_home, quiet=True)
     ctx = _context("elasticsearch")
-    _link_tree(java_home.resolve(), ctx / "jdk")
+    shutil.copytree(java_home.resolve(), ctx / "jdk", copy_function=_link_or_copy, symlinks=True)
     lib = ctx / "lib"
     lib.mkdir()
     for entry in classpath:
@@ -167,7 +166,7 @@ def elasticsearch_standin(env: dict[str, str], tag: str) -> None:
         if path == TARGET / "classes":
             shutil.copytree(path, lib / "classes")
         else:
-            (lib / path.name).hardlink_to(path) if path.stat().st_dev == lib.stat().st_dev else shutil.copy(path, lib)
+            _link_or_copy(str(path), str(lib / path.name))
     standin = ctx / "standin"
     shutil.copytree(STANDINS / "elasticsearch", standin, ignore=shutil.ignore_patterns("Dockerfile", "*.sh"))
     shutil.copy(REPO / "tests" / "support" / "es_compat_proxy.py", standin)
@@ -193,15 +192,12 @@ def elastalert_standin(env: dict[str, str], tag: str) -> None:
     _build(env, tag, _context("elastalert2"), {"ELASTALERT_VERSION": tag.rsplit(":", 1)[1]})
 
 
-def standins(env: dict[str, str]) -> dict[str, str]:
-    """Builds every stand-in; returns service -> image."""
+def standins(env: dict[str, str]) -> None:
+    """Builds every stand-in under the image name the compose file gives its service."""
     images = compose_images()
     builders = {"es01": elasticsearch_standin, "kibana": kibana_standin, "filebeat": filebeat_standin,
                 "alerting": elastalert_standin}
-    built = {}
     for service, builder in builders.items():
         started = time.monotonic()
         builder(env, images[service])
-        built[service] = images[service]
         print(f"rehearsal: image {images[service]} (stand-in) built in {time.monotonic() - started:.0f}s", flush=True)
-    return built

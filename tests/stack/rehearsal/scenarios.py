@@ -6,11 +6,11 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
-from tests.stack.rehearsal.docker_host import run
 from tests.stack.rehearsal.stack import ONE_SHOTS, REPO, Stack, wait_until
 
 GENERATOR_SERVICES = {"auth-service", "payment-service", "order-service", "inventory-service", "api-gateway",
@@ -18,6 +18,20 @@ GENERATOR_SERVICES = {"auth-service", "payment-service", "order-service", "inven
 # what differs between the same event shipped from a file and POSTed: how it travelled, when, and its id
 TRANSPORT = ("log.file", "log.offset", "input", "agent", "host", "event.ingested", "event.original", "event.id",
              "ecs", "data_stream", "tags")
+
+
+def _readme_block(heading: str) -> str:
+    """The first ```sh block under a README heading, without its trailing comments (as a shell would run it)."""
+    readme = (REPO / "README.md").read_text()
+    block = re.search(r"```sh\n(.*?)```", readme[readme.index(heading):], re.S)
+    if block is None:
+        raise AssertionError(f"the README has no sh block under {heading!r}")
+    return re.sub(r"\s+#.*$", "", block.group(1), flags=re.M)
+
+
+def _reaching(minimum: int, measure: Callable[[], int]) -> Callable[[], int | None]:
+    """For wait_until: the measure once it reaches minimum, else None."""
+    return lambda: (lambda n: n if n >= minimum else None)(measure())
 
 
 def first_start(stack: Stack) -> str:
@@ -160,10 +174,7 @@ def es_restart_loses_and_duplicates_nothing(stack: Stack) -> str:
 def readme_commands_run_as_printed(stack: Stack) -> str:
     """The README's compose commands, run by bash in a directory of their own, exactly as printed."""
     readme = (REPO / "README.md").read_text()
-    blocks = {}
-    for heading in ("### Credentials", "### Send a first log"):
-        section = readme[readme.index(heading):]
-        blocks[heading] = re.search(r"```sh\n(.*?)```", section, re.S).group(1)  # type: ignore[union-attr]
+    blocks = {heading: _readme_block(heading) for heading in ("### Credentials", "### Send a first log")}
     inline = ["docker compose ps", "docker compose run --rm setup", "docker compose logs alerting",
               "curl localhost:8000/readyz"]
     for command in inline:
@@ -173,7 +184,7 @@ def readme_commands_run_as_printed(stack: Stack) -> str:
     workdir.mkdir(exist_ok=True)
     ran = []
     for heading, block in blocks.items():
-        script = "set -euo pipefail\n" + re.sub(r"\s+#.*$", "", block, flags=re.M)
+        script = "set -euo pipefail\n" + block
         result = stack.compose_shell(script, workdir)
         if result.returncode != 0:
             raise AssertionError(f"{heading} block failed ({result.returncode}):\n{result.stdout[-1500:]}"
@@ -224,8 +235,7 @@ def secrets_and_keys_are_guarded(stack: Stack) -> str:
             raise AssertionError(f"{service} cannot read the CA certificate")
     if readers:
         raise AssertionError(f"the CA private key is readable in {readers}")
-    env = {**stack.env, "KIBANA_ENCRYPTION_KEY": "only-20-characters.."}
-    bad = run(["docker", "compose", "up", "-d"], env=env, check=False, timeout=600, cwd=stack.workdir)
+    bad = stack.compose("up", "-d", check=False, timeout=600, dotenv={"KIBANA_ENCRYPTION_KEY": "only-20-characters.."})
     said = stack.compose("logs", "--no-color", "setup-certs", check=False).stdout
     if bad.returncode == 0 or "KIBANA_ENCRYPTION_KEY must have at least 32 characters" not in said:
         raise AssertionError(f"a short KIBANA_ENCRYPTION_KEY was not refused: {bad.stderr[-500:]}\n{said[-800:]}")
@@ -239,10 +249,8 @@ def passwords_changed_in_env_reach_every_service(stack: Stack) -> str:
     new = {var: f"rehearsal-{var.lower().replace('_', '-')}-{uuid.uuid4().hex[:8]}"
            for var in ("ELASTIC_PASSWORD", "KIBANA_SYSTEM_PASSWORD", "FILEBEAT_PASSWORD", "BACKEND_ES_PASSWORD",
                        "ALERTING_ES_PASSWORD")}
-    env = {**stack.env, **new}
     changed_at = time.time()
-    up = run(["docker", "compose", "up", "-d", "--wait", "--wait-timeout", "600"], env=env, check=False,
-             timeout=900, cwd=stack.workdir)
+    up = stack.compose("up", "-d", "--wait", "--wait-timeout", "600", check=False, timeout=900, dotenv=new)
     if up.returncode != 0:
         logs = stack.compose("logs", "--no-color", "--tail", "15", "setup", "kibana", "filebeat", check=False).stdout
         raise AssertionError(f"up -d with new passwords failed: {up.stderr[-800:]}\n{logs[-3000:]}")
@@ -256,8 +264,8 @@ def passwords_changed_in_env_reach_every_service(stack: Stack) -> str:
                    json={"service": "rehearsal-passwords", "message": "after the change"}, timeout=30)
     if r.status_code != 200 or r.json()["items"][0]["status"] != "indexed":
         raise AssertionError(f"the backend does not index with its new password: {r.status_code} {r.text[:300]}")
-    doctor = run(["docker", "compose", "run", "--rm", "--no-deps", "setup", "logplatform", "doctor",
-                  "--kibana-url", "http://kibana:5601"], env=env, check=False, timeout=300, cwd=stack.workdir)
+    doctor = stack.compose("run", "--rm", "--no-deps", "setup", "logplatform", "doctor", "--kibana-url",
+                           "http://kibana:5601", check=False, timeout=300, dotenv=new)
     if doctor.returncode != 0:
         raise AssertionError(f"doctor after the change: {doctor.stdout[-1500:]}")
     # back to no .env values: the services read the secret files, which now hold the new passwords
@@ -268,29 +276,27 @@ def passwords_changed_in_env_reach_every_service(stack: Stack) -> str:
 def readme_generator_stories_run_as_printed(stack: Stack) -> str:
     """Two of *The generator*'s commands, exactly as printed: the attack (120 s, through Filebeat) and the load
     through the backend (100,000 events over HTTP with the generated key). The other two take 5 and 10 minutes."""
-    readme = (REPO / "README.md").read_text()
-    block = re.search(r"### The generator.*?```sh\n(.*?)```", readme, re.S).group(1)  # type: ignore[union-attr]
-    attack_line, load_line = (next(ln for ln in block.splitlines() if marker in ln)
-                              for marker in ("--scenario attack", "--mode http"))
+    block = _readme_block("### The generator")
+    attack, load = (next(ln.strip() for ln in block.splitlines() if marker in ln)
+                    for marker in ("--scenario attack", "--mode http"))
     workdir = stack.workdir / "readme"
     workdir.mkdir(exist_ok=True)
     failed_logins = {"bool": {"filter": [{"term": {"event.action": "user-login"}},
                                          {"term": {"event.outcome": "failure"}}]}}
     logins_before = stack.count(failed_logins)
     said = []
-    for line in (attack_line, load_line):
-        command = re.sub(r"\s+#.*$", "", line)
+    for command in (attack, load):
         started = time.time()
         result = stack.compose_shell(command, workdir)
         if result.returncode != 0:
             raise AssertionError(f"`{command}` exited {result.returncode}: {result.stderr[-800:]}")
         said.append(f"`{command}` {time.time() - started:.0f}s")
-    since_load = {"range": {"event.ingested": {"gte": int(started * 1000)}}}
-    attack = wait_until("the attack's failed logins indexed", lambda: (lambda n: n if n >= 1000 else None)(
-        stack.count(failed_logins) - logins_before), 180)
-    loaded = wait_until("100,000 events through the backend", lambda: (lambda n: n if n >= 100_000 else None)(
-        stack.count(since_load)), 300, every=5)
-    return f"{'; '.join(said)}: {attack} failed logins via Filebeat, {loaded} events indexed since the load began"
+    load_began = {"range": {"event.ingested": {"gte": int(started * 1000)}}}  # the load ran last
+    logins = wait_until("the attack's failed logins indexed",
+                        _reaching(1000, lambda: stack.count(failed_logins) - logins_before), 180)
+    loaded = wait_until("100,000 events through the backend", _reaching(100_000, lambda: stack.count(load_began)),
+                        300, every=5)
+    return f"{'; '.join(said)}: {logins} failed logins via Filebeat, {loaded} events indexed since the load began"
 
 
 SCENARIOS = [first_start, ingest_paths_follow_the_contract, doctor_reports_every_hop_ok,

@@ -54,9 +54,10 @@ class Stack:
                 "LOGPLATFORM_REHEARSAL_NOFILE": str(nofile)}
 
     def compose(self, *args: str, check: bool = True, timeout: float = 900, input_text: str | None = None,
-                cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-        return run(["docker", "compose", *args], env=self.env, check=check, timeout=timeout, cwd=cwd or self.workdir,
-                   input_text=input_text)
+                dotenv: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """`docker compose ARGS` as a user runs it; `dotenv` stands for values the user set in .env."""
+        return run(["docker", "compose", *args], env={**self.env, **(dotenv or {})}, check=check, timeout=timeout,
+                   cwd=self.workdir, input_text=input_text)
 
     def compose_shell(self, script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         """A user's shell: bash running the script with our daemon and compose files in its environment."""
