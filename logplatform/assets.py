@@ -38,13 +38,13 @@ def load_json(relative: str) -> dict[str, Any]:
     return json.loads((packaged.require(ES_DIR) / relative).read_text(encoding="utf-8"))
 
 
-def normalize_script_source() -> str:
-    script = packaged.require(ES_DIR) / "ingest-pipelines" / "logs-logplatform.normalize.painless"
-    return script.read_text(encoding="utf-8")
+def script_source(script_id: str) -> str:
+    """A stored painless script, es/ingest-pipelines/<id>.painless."""
+    return (packaged.require(ES_DIR) / "ingest-pipelines" / f"{script_id}.painless").read_text(encoding="utf-8")
 
 
-def pipeline_body() -> dict[str, Any]:
-    return load_json("ingest-pipelines/logs-logplatform.json")
+def pipeline_body(name: str = names.PIPELINE) -> dict[str, Any]:
+    return load_json(f"ingest-pipelines/{name}.json")
 
 
 def mappings_body() -> dict[str, Any]:
@@ -110,11 +110,14 @@ def assets_for(engine: str, retention: Retention | None = None) -> list[Asset]:
     """The assets in install order; engine is "elasticsearch" or "opensearch"."""
     retention = retention or Retention()
     composed_of = [names.SETTINGS_COMPONENT, names.MAPPINGS_COMPONENT]
-    index_template = load_json("index-templates/logs-logplatform.json")
+    index_template = load_json(f"index-templates/{names.INDEX_TEMPLATE}.json")
+    dead_letter_template = load_json(f"index-templates/{names.DEAD_LETTER_TEMPLATE}.json")
     items = [
-        Asset(names.NORMALIZE_SCRIPT, f"/_scripts/{names.NORMALIZE_SCRIPT}",
-              {"script": {"lang": "painless", "source": normalize_script_source()}}),
-        Asset(names.PIPELINE, f"/_ingest/pipeline/{names.PIPELINE}", pipeline_body()),
+        *(Asset(script, f"/_scripts/{script}", {"script": {"lang": "painless", "source": script_source(script)}})
+          for script in (names.NORMALIZE_SCRIPT, names.DEAD_LETTER_SCRIPT)),
+        # the sub-pipelines before the entry pipeline that names them
+        *(Asset(pipeline, f"/_ingest/pipeline/{pipeline}", pipeline_body(pipeline))
+          for pipeline in (names.EVENT_PIPELINE, names.DEAD_LETTER_PIPELINE, names.PIPELINE)),
         Asset(names.SETTINGS_COMPONENT, f"/_component_template/{names.SETTINGS_COMPONENT}",
               load_json("component-templates/logs-logplatform@settings.json")),
         Asset(names.MAPPINGS_COMPONENT, f"/_component_template/{names.MAPPINGS_COMPONENT}",
@@ -127,8 +130,10 @@ def assets_for(engine: str, retention: Retention | None = None) -> list[Asset]:
                   load_json("lifecycle/logs-logplatform@lifecycle.json")),
         ]
         composed_of.append(names.LIFECYCLE_COMPONENT)
+        dead_letter_template["composed_of"] = [names.LIFECYCLE_COMPONENT]
     index_template["composed_of"] = composed_of
-    items.append(Asset(names.INDEX_TEMPLATE, f"/_index_template/{names.INDEX_TEMPLATE}", index_template))
+    items += [Asset(names.INDEX_TEMPLATE, f"/_index_template/{names.INDEX_TEMPLATE}", index_template),
+              Asset(names.DEAD_LETTER_TEMPLATE, f"/_index_template/{names.DEAD_LETTER_TEMPLATE}", dead_letter_template)]
     return items
 
 

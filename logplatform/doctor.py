@@ -30,6 +30,28 @@ def _recent(cluster: Cluster, query: dict, minutes: int = 5) -> int:
     return body["count"]
 
 
+def dead_letters(cluster: Cluster, hours: int = 24) -> str:
+    """The lines the engine refused and Filebeat set aside; raises when any arrived in the last `hours`."""
+    status, body = cluster.request("POST", f"/{names.DEAD_LETTER_STREAM}/_search", {
+        "size": 1, "track_total_hits": True, "sort": [{"event.ingested": "desc"}],
+        "_source": ["error.type", "error.message", "log.file.path"],
+        "aggs": {"recent": {"filter": {"range": {"event.ingested": {"gte": f"now-{hours}h"}}}},
+                 "reasons": {"terms": {"field": "error.type", "size": 3}}}})
+    if status == 404:
+        return "no line set aside"
+    if status != 200:
+        raise RuntimeError(f"searching {names.DEAD_LETTER_STREAM} answered {status}: {json.dumps(body)[:200]}")
+    total, recent = body["hits"]["total"]["value"], body["aggregations"]["recent"]["doc_count"]
+    if not recent:
+        return f"{total} lines set aside, none in the last {hours} h" if total else "no line set aside"
+    reasons = ", ".join(f"{b['key']} ({b['doc_count']})" for b in body["aggregations"]["reasons"]["buckets"])
+    latest = body["hits"]["hits"][0]["_source"]
+    where = (latest.get("log") or {}).get("file", {}).get("path", "?")
+    raise RuntimeError(f"{recent} lines refused by Elasticsearch in the last {hours} h were set aside in "
+                       f"{names.DEAD_LETTER_STREAM} ({total} in all; {reasons}); the latest, from {where}: "
+                       f"{(latest.get('error') or {}).get('message', '')}"[:600])
+
+
 def run_checks(cluster: Cluster, backend_url: str | None, kibana: tuple[str, str, str] | None,
                alerts_index: str = names.ALERTS_INDEX) -> list[Check]:
     checks: list[Check] = []
@@ -97,6 +119,9 @@ def run_checks(cluster: Cluster, backend_url: str | None, kibana: tuple[str, str
         return f"{n} events shipped in the last 5 minutes"
 
     check("filebeat", filebeat, "docker compose logs filebeat; are files being written to the logs volume?")
+    check("lines set aside", lambda: dead_letters(cluster),
+          "Kibana, Discover, saved search \"Lines set aside\": each refused line with the engine's reason; "
+          "README, Operations: lines set aside")
 
     def alerting() -> str:
         # ElastAlert2 records every rule run in <writeback>_status and every failure in <writeback>_error

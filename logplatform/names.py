@@ -4,11 +4,19 @@ ECS_VERSION = "9.4.0"
 
 DATA_STREAM = "logs-logplatform-default"
 INDEX_PATTERN = "logs-logplatform-*"
-PIPELINE = "logs-logplatform"
-NORMALIZE_SCRIPT = "logs-logplatform-normalize"
+PIPELINE = "logs-logplatform"  # the entry every writer names: routes a document to one of the two below
+EVENT_PIPELINE = "logs-logplatform@event"  # a raw line becomes an ECS document
+DEAD_LETTER_PIPELINE = "logs-logplatform@dead-letter"  # a line the engine refused, as Filebeat re-sends it
+NORMALIZE_SCRIPT = "logs-logplatform-normalize"  # stored scripts: es/ingest-pipelines/<name>.painless
+DEAD_LETTER_SCRIPT = "logs-logplatform-dead-letter"
 INDEX_TEMPLATE = "logs-logplatform"
 SETTINGS_COMPONENT = "logs-logplatform@settings"
 MAPPINGS_COMPONENT = "logs-logplatform@mappings"
 LIFECYCLE_COMPONENT = "logs-logplatform@lifecycle"
 ILM_POLICY = "logs-logplatform"
+# Lines the engine refused, set aside by Filebeat (output.elasticsearch.non_indexable_policy): outside
+# INDEX_PATTERN on purpose, so they never count as logs on a dashboard or in an alert.
+DEAD_LETTER_STREAM = "logs-logplatform.deadletter-default"
+DEAD_LETTER_PATTERN = "logs-logplatform.deadletter-*"
+DEAD_LETTER_TEMPLATE = "logs-logplatform.deadletter"
 ALERTS_INDEX = "logplatform-alerts"  # ElastAlert2 writeback_index (alerting/config.yaml)

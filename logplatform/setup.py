@@ -26,7 +26,8 @@ DEFAULT_DATA_VIEW = "logs-logplatform"
 ROLES: dict[str, dict[str, Any]] = {
     "logplatform_filebeat": {
         "cluster": ["monitor", "read_pipeline"],
-        "indices": [{"names": [names.INDEX_PATTERN],
+        # the dead-letter stream: where Filebeat sets aside the lines the engine refuses
+        "indices": [{"names": [names.INDEX_PATTERN, names.DEAD_LETTER_PATTERN],
                      "privileges": ["create_doc", "auto_configure", "view_index_metadata"]}],
     },
     "logplatform_backend": {

@@ -11,7 +11,7 @@ from tests.conftest import SearchEngine
 
 
 def test_pipeline_type_table_equals_the_mapping() -> None:
-    script = next(p["script"] for p in assets.pipeline_body()["processors"] if "script" in p)
+    script = next(p["script"] for p in assets.pipeline_body(names.EVENT_PIPELINE)["processors"] if "script" in p)
     assert script["id"] == names.NORMALIZE_SCRIPT
     assert script["params"]["fields"] == assets.mapped_field_types(), (
         "the pipeline's params.fields must be regenerated from the mapping: "

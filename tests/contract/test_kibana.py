@@ -13,13 +13,14 @@ import httpx
 import pytest
 import yaml
 
-from logplatform import dashboards, names
+from logplatform import assets, dashboards, names
 from logplatform.assets import mappings_body
 from logplatform.setup import SetupError, setup_kibana
 from tests.support import kql
 from tests.support.lens import formula_parts, lens_layers
 
 KIBANA = Path(__file__).resolve().parents[2] / "kibana"
+DEAD_LETTER_VIEW = "logplatform-dead-letters"
 AGGREGATABLE = {"keyword", "ip", "long", "integer", "short", "byte", "double", "float", "date", "boolean"}
 
 
@@ -132,6 +133,7 @@ def test_every_reference_resolves_and_every_panel_and_control_has_its_reference(
     views = {v["id"]: v["attributes"] for v in by_type("index-pattern")}
     assert (views[dashboards.DATA_VIEW]["title"], views[dashboards.DATA_VIEW]["timeFieldName"]) == \
         (names.INDEX_PATTERN, "@timestamp")
+    assert views[DEAD_LETTER_VIEW]["title"] == names.DEAD_LETTER_PATTERN
     # the alert history: ElastAlert2's writeback index, named in alerting/config.yaml
     writeback = yaml.safe_load((KIBANA.parent / "alerting" / "config.yaml").read_text())["writeback_index"]
     assert (views[names.ALERTS_INDEX]["title"], views[names.ALERTS_INDEX]["timeFieldName"]) == \
@@ -174,7 +176,13 @@ def test_every_field_is_mapped_with_a_type_that_suits_its_use() -> None:
                 problems.append(f"{d['id']} / {where}: date histogram on {field}, a {kind}")
             elif op == "query" and kind not in AGGREGATABLE:
                 problems.append(f"{d['id']} / {where}: exact-value query on {field}, a {kind}")
+    dead_letter_fields = assets.field_table(
+        assets.load_json(f"index-templates/{names.DEAD_LETTER_TEMPLATE}.json")["template"]["mappings"]["properties"])
     for search in by_type("search"):
+        if search["references"][0]["id"] == DEAD_LETTER_VIEW:
+            problems += [f"search {search['id']}: column {c} is not mapped in the dead-letter stream"
+                         for c in search["attributes"]["columns"] if c not in dead_letter_fields]
+            continue
         if search["references"][0]["id"] != dashboards.DATA_VIEW:
             continue  # the alert history: checked against ElastAlert2's own mapping in tests/alerting
         for column in search["attributes"]["columns"]:
@@ -241,7 +249,7 @@ def test_security_dashboard_shows_failed_logins_by_time_ip_and_account() -> None
 
 def test_saved_searches_show_the_seed_columns_newest_first() -> None:
     searches = {s["attributes"]["title"]: s for s in by_type("search")}
-    assert set(searches) == {"All logs", "Errors", "Security events", "Alerts sent"}
+    assert set(searches) == {"All logs", "Errors", "Security events", "Alerts sent", "Lines set aside"}
     for s in (searches["All logs"], searches["Errors"], searches["Security events"]):
         assert s["attributes"]["columns"][:3] == ["service.name", "log.level", "message"]
         assert s["attributes"]["sort"] == [["@timestamp", "desc"]]

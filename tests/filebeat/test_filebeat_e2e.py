@@ -9,13 +9,17 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from backend.events import SEED_EXAMPLE, Limits, check_events
 from backend.spool import Spool
+from logplatform import assets, doctor, names
 from tests.conftest import SearchEngine
 from tests.support.backend_app import Backend, live_backend
 from tests.support.filebeat import Filebeat, lines_on_volume, wait_for_docs
@@ -123,3 +127,53 @@ def test_filebeat_and_post_make_the_same_document(installed: SearchEngine, strea
     for doc_id, doc in shipped.items():
         assert strip(doc) == strip(posted[doc_id])
         assert json.loads(doc["event"]["original"]) == json.loads(posted[doc_id]["event"]["original"])
+
+
+@contextmanager
+def refused_field(engine: SearchEngine, parent: str, leaf: str, mapped_as: str) -> Iterator[None]:
+    """Makes the engine refuse one kind of line: the template maps `parent.leaf` with a type the pipeline
+    does not expect, as a mapping edited by hand would. Put back afterwards."""
+    asset = next(a for a in assets.assets_for(engine.kind) if a.name == names.MAPPINGS_COMPONENT)
+    drifted = json.loads(json.dumps(asset.body))
+    drifted["template"]["mappings"]["properties"][parent]["properties"][leaf] = {"type": mapped_as}
+    engine.cluster.ok("PUT", asset.path, drifted)
+    try:
+        yield
+    finally:
+        engine.cluster.ok("PUT", asset.path, asset.body)
+
+
+def test_a_line_the_engine_refuses_is_set_aside_and_the_lines_around_it_arrive_once(
+        installed: SearchEngine, stream: str, filebeat: Filebeat, tmp_path: Path) -> None:
+    volume = tmp_path / "volume"
+    installed.cluster.request("DELETE", f"/_data_stream/{names.DEAD_LETTER_STREAM}")
+    before = [a.line for a in check_events([{**SEED_EXAMPLE, "message": f"before {i}"} for i in range(10)],
+                                           Limits()).accepted]
+    after = [a.line for a in check_events([{**SEED_EXAMPLE, "message": f"after {i}"} for i in range(10)],
+                                          Limits()).accepted]
+    poison = json.dumps({"service": {"name": "checkout", "version": "1.2.3"}, "level": "error",
+                         "message": "a version the engine cannot take", "event": {"id": "poison-1"}})
+    Spool(volume / "spool", 10**9, 10**9).append([*before, poison, *after])
+    try:
+        with refused_field(installed, "service", "version", "long"):
+            filebeat.start()
+            docs = wait_for_docs(installed, stream, 20)
+            set_aside = wait_for_docs(installed, names.DEAD_LETTER_STREAM, 1)
+            filebeat.stop()
+            # Filebeat restarted from its registry: nothing is sent twice, the set-aside line included
+            filebeat.start()
+            time.sleep(5)
+            docs = wait_for_docs(installed, stream, 20)
+            set_aside = wait_for_docs(installed, names.DEAD_LETTER_STREAM, 1)
+        assert sorted(d["message"] for d in docs) == sorted(json.loads(x)["message"] for x in before + after)
+        assert len({d["event"]["id"] for d in docs}) == 20
+        (dead,) = set_aside
+        assert dead["message"] == poison  # the line as it was in the spool
+        assert dead["logplatform"]["dead_letter"]["status"] == 400
+        assert "service.version" in dead["error"]["message"]
+        assert dead["log"]["file"]["path"] == str(volume / "spool" / Spool.NAME)
+        with pytest.raises(RuntimeError, match=r"1 lines refused .* set aside in logs-logplatform\.deadletter"):
+            doctor.dead_letters(installed.cluster)
+        assert doctor.dead_letters(installed.cluster, hours=0) == "1 lines set aside, none in the last 0 h"
+    finally:
+        installed.cluster.request("DELETE", f"/_data_stream/{names.DEAD_LETTER_STREAM}")
