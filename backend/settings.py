@@ -45,8 +45,6 @@ class Settings(BaseSettings):
     # limits
     max_body_bytes: int = 5 * 1024 * 1024
     max_events_per_request: int = 1000
-    max_message_chars: int = 32 * 1024
-    max_field_chars: int = 8 * 1024
     max_depth: int = 8
     max_keys: int = 200
     # a request body must arrive whole within this many seconds (slow clients get 408 and the connection closes)

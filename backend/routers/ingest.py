@@ -123,7 +123,7 @@ async def _ingest(request: Request, state: AppState, key: ApiKey | None, force_n
             return _error(429, f"rate limit of this API key ({key.rate_limit_per_s:g} events/s)", "api_key",
                           {"Retry-After": str(int(wait))})
 
-    limits = Limits(s.max_message_chars, s.max_field_chars, s.max_depth, s.max_keys)
+    limits = Limits(s.max_depth, s.max_keys)
     checked = check_events(events, limits)
     # a BadLine is not an object, so it is rejected there; say why the line was not an event
     rejected = {r.index: Rejected(r.index, [FieldError("$", events[r.index].reason)])

@@ -21,6 +21,7 @@ from backend.events import SEED_EXAMPLE, Limits, check_events
 from backend.spool import Spool
 from logplatform import assets, doctor, names
 from tests.conftest import SearchEngine
+from tests.filebeat import hostile_lines
 from tests.support.backend_app import Backend, live_backend
 from tests.support.filebeat import Filebeat, lines_on_volume, wait_for_docs
 from tests.support.reference import REPO
@@ -114,19 +115,51 @@ def test_filebeat_and_post_make_the_same_document(installed: SearchEngine, strea
     posted = {d["_id"]: d for d in wait_for_docs(installed, data_stream, 40)}
     assert shipped.keys() == posted.keys() and len(shipped) == 40
 
-    def strip(doc: dict) -> dict:
-        doc = json.loads(json.dumps(doc))
-        for field in SHIPPER_FIELDS:
-            head, _, leaf = field.partition(".")
-            if leaf:
-                doc.get(head, {}).pop(leaf, None)
-            else:
-                doc.pop(head, None)
-        return doc
-
     for doc_id, doc in shipped.items():
         assert strip(doc) == strip(posted[doc_id])
         assert json.loads(doc["event"]["original"]) == json.loads(posted[doc_id]["event"]["original"])
+
+
+def strip(doc: dict) -> dict:
+    """A document without what only the shipper adds (Filebeat's fields, ingest time, the raw line)."""
+    doc = json.loads(json.dumps(doc))
+    for field in SHIPPER_FIELDS:
+        head, _, leaf = field.partition(".")
+        if leaf:
+            doc.get(head, {}).pop(leaf, None)
+        else:
+            doc.pop(head, None)
+    return doc
+
+
+def test_a_long_stack_trace_is_kept_cut_the_same_way_from_a_file_and_from_post(
+        installed: SearchEngine, stream: str, filebeat: Filebeat, data_stream: str, tmp_path: Path) -> None:
+    frames = "".join(f"\tat com.example.shop.Frame{i}.call(Frame{i}.java:{i})\n" for i in range(900))
+    trace = f"java.lang.IllegalStateException: order 4711 failed\n{frames}Caused by: java.io.IOException: disk full\n"
+    assert len(trace) > 40_000
+    event = {"@timestamp": "2026-03-01T12:00:00.000Z", "service": "checkout", "level": "error",
+             "message": "order failed", "event": {"id": "long-trace-1"}, "error": {"stack_trace": trace},
+             "url": {"original": "https://shop.example/search?q=" + "a" * 40_000}}
+    volume = tmp_path / "volume"
+    (volume / "services").mkdir(parents=True)
+    (volume / "services" / "checkout.log").write_text(json.dumps(event) + "\n")
+    gen = live_backend(tmp_path / "backend", installed.client_url, data_stream)
+    backend: Backend = next(gen)
+    try:
+        answer = backend.post([event]).json()
+        assert answer["indexed"] == 1, answer
+    finally:
+        gen.close()
+    filebeat.start()
+    (shipped,) = wait_for_docs(installed, stream, 1)
+    (posted,) = wait_for_docs(installed, data_stream, 1)
+    assert strip(shipped) == strip(posted)
+    kept = shipped["error"]["stack_trace"]
+    assert len(kept) <= 32_768 and kept.startswith("java.lang.IllegalStateException: order 4711 failed")
+    assert kept.endswith("Caused by: java.io.IOException: disk full\n")  # the root cause survives the cut
+    assert "characters cut]" in kept
+    assert "_lp_value_cut" in shipped["tags"]
+    assert shipped["logplatform"]["cut_fields"] == ["error.stack_trace", "url.original"]
 
 
 @contextmanager
@@ -177,3 +210,50 @@ def test_a_line_the_engine_refuses_is_set_aside_and_the_lines_around_it_arrive_o
         assert doctor.dead_letters(installed.cluster, hours=0) == "1 lines set aside, none in the last 0 h"
     finally:
         installed.cluster.request("DELETE", f"/_data_stream/{names.DEAD_LETTER_STREAM}")
+
+
+def test_every_hostile_line_is_indexed_or_set_aside_none_unaccounted_for(
+        installed: SearchEngine, stream: str, filebeat: Filebeat, tmp_path: Path) -> None:
+    volume = tmp_path / "volume"
+    (volume / "services").mkdir(parents=True)
+    installed.cluster.request("DELETE", f"/_data_stream/{names.DEAD_LETTER_STREAM}")
+    path = volume / "services" / "hostile.log"
+    offsets, offset = {}, 0
+    with open(path, "w", encoding="utf-8") as f:
+        for name, line in hostile_lines.LINES:
+            offsets[offset] = name
+            offset += len(line.encode("utf-8")) + 1
+            f.write(line + "\n")
+    try:
+        filebeat.start()
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            indexed = _offsets(installed, stream, path)
+            set_aside = _offsets(installed, names.DEAD_LETTER_STREAM, path)
+            if len(indexed) + len(set_aside) >= len(offsets):
+                break
+            time.sleep(2)
+        time.sleep(3)  # anything sent twice would show up now
+        indexed = _offsets(installed, stream, path)
+        set_aside = _offsets(installed, names.DEAD_LETTER_STREAM, path)
+        missing = [offsets[o] for o in offsets if o not in indexed and o not in set_aside]
+        assert not missing, f"lines neither indexed nor set aside: {missing}"
+        twice = [offsets[o] for o in offsets if indexed.count(o) + set_aside.count(o) > 1]
+        assert not twice, f"lines stored twice: {twice}"
+        assert sorted(indexed + set_aside) == sorted(offsets)
+        print(f"\n{len(offsets)} hostile lines: {len(indexed)} indexed, {len(set_aside)} set aside "
+              f"({', '.join(offsets[o] for o in set_aside) or 'none'})")
+        assert not filebeat.errors(), filebeat.errors()[:3]
+    finally:
+        installed.cluster.request("DELETE", f"/_data_stream/{names.DEAD_LETTER_STREAM}")
+
+
+def _offsets(engine: SearchEngine, stream: str, path: Path) -> list[int]:
+    """The file offsets of the documents in `stream` that came from `path`, one per document."""
+    status, _ = engine.cluster.request("POST", f"/{stream}/_refresh")
+    if status == 404:
+        return []
+    body = engine.cluster.ok("POST", f"/{stream}/_search", {
+        "size": 1000, "_source": False, "docvalue_fields": ["log.offset"],
+        "query": {"term": {"log.file.path": str(path)}}})
+    return [h["fields"]["log.offset"][0] for h in body["hits"]["hits"]]
