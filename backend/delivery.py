@@ -226,6 +226,11 @@ def item_status(item: dict) -> ItemStatus:
     """One item of a _bulk response. A 200 response can hold failed items."""
     result = next(iter(item.values()))
     status = result.get("status", 500)
+    if status < 300 and result.get("failure_store") == "used":
+        # Elasticsearch 9.1+ with the failure store on (es/lifecycle/failure-store.json): the document was
+        # refused, and kept in <stream>::failures instead of the data stream; a retry would be refused again
+        return ItemStatus("error", "refused by Elasticsearch, kept in the data stream's failure store "
+                                   f"({result.get('_index', 'the data stream')}); see logplatform doctor", "$")
     if status < 300 or status == 409:  # 409: the same event.id is already indexed
         return ItemStatus("ok")
     reason = _reason(result)

@@ -16,8 +16,11 @@ from logplatform import names, packaged
 ES_DIR = packaged.ES_DIR
 
 # The one place where the two engines differ (see assets_for):
-# - OpenSearch has no ILM, so es/lifecycle/ is installed on Elasticsearch only;
-# - Elasticsearch's `flattened` type (labels: any number of keys, one mapped field) is `flat_object` there.
+# - es/lifecycle/ is installed on Elasticsearch only: ILM (OpenSearch has none), the logsdb index mode and
+#   the data stream's failure store (Elasticsearch 9.1+; docs/storage.md);
+# - Elasticsearch's `flattened` type (labels: any number of keys, one mapped field) is `flat_object` there;
+# - a `constant_keyword` without a value (data_stream.namespace: set by the first document, as in Elastic's
+#   logs template) is a plain keyword there, where constant_keyword requires its value up front.
 
 
 def _for_opensearch(mappings: dict[str, Any]) -> dict[str, Any]:
@@ -27,6 +30,8 @@ def _for_opensearch(mappings: dict[str, Any]) -> dict[str, Any]:
         for name, spec in props.items():
             if spec.get("type") == "flattened":
                 props[name] = {"type": "flat_object"}
+            elif spec.get("type") == "constant_keyword" and "value" not in spec:
+                props[name] = {"type": "keyword", "ignore_above": 1024}
             elif "properties" in spec:
                 walk(spec["properties"])
 
@@ -112,6 +117,8 @@ def assets_for(engine: str, retention: Retention | None = None) -> list[Asset]:
     composed_of = [names.SETTINGS_COMPONENT, names.MAPPINGS_COMPONENT]
     index_template = load_json(f"index-templates/{names.INDEX_TEMPLATE}.json")
     dead_letter_template = load_json(f"index-templates/{names.DEAD_LETTER_TEMPLATE}.json")
+    if engine != "elasticsearch":
+        dead_letter_template = _for_opensearch(dead_letter_template)
     items = [
         *(Asset(script, f"/_scripts/{script}", {"script": {"lang": "painless", "source": script_source(script)}})
           for script in (names.NORMALIZE_SCRIPT, names.DEAD_LETTER_SCRIPT)),
@@ -128,9 +135,13 @@ def assets_for(engine: str, retention: Retention | None = None) -> list[Asset]:
             Asset(names.ILM_POLICY, f"/_ilm/policy/{names.ILM_POLICY}", retention.policy()),
             Asset(names.LIFECYCLE_COMPONENT, f"/_component_template/{names.LIFECYCLE_COMPONENT}",
                   load_json("lifecycle/logs-logplatform@lifecycle.json")),
+            Asset(names.INDEX_MODE_COMPONENT, f"/_component_template/{names.INDEX_MODE_COMPONENT}",
+                  load_json("lifecycle/logs-logplatform@index-mode.json")),
         ]
-        composed_of.append(names.LIFECYCLE_COMPONENT)
+        composed_of += [names.LIFECYCLE_COMPONENT, names.INDEX_MODE_COMPONENT]
         dead_letter_template["composed_of"] = [names.LIFECYCLE_COMPONENT]
+        # data stream options are applied once, when the data stream is created (Elastic's failure store docs)
+        index_template["template"] = load_json("lifecycle/failure-store.json")
     index_template["composed_of"] = composed_of
     items += [Asset(names.INDEX_TEMPLATE, f"/_index_template/{names.INDEX_TEMPLATE}", index_template),
               Asset(names.DEAD_LETTER_TEMPLATE, f"/_index_template/{names.DEAD_LETTER_TEMPLATE}", dead_letter_template)]

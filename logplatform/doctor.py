@@ -30,26 +30,42 @@ def _recent(cluster: Cluster, query: dict, minutes: int = 5) -> int:
     return body["count"]
 
 
-def dead_letters(cluster: Cluster, hours: int = 24) -> str:
-    """The lines the engine refused and Filebeat set aside; raises when any arrived in the last `hours`."""
-    status, body = cluster.request("POST", f"/{names.DEAD_LETTER_STREAM}/_search", {
-        "size": 1, "track_total_hits": True, "sort": [{"event.ingested": "desc"}],
+def _set_aside(cluster: Cluster, target: str, hours: int) -> tuple[int, int, str, str] | None:
+    """(total, in the last `hours`, the commonest reasons, the latest reason) of what `target` holds; None when
+    it does not exist."""
+    status, body = cluster.request("POST", f"/{target}/_search", {
+        "size": 1, "track_total_hits": True, "sort": [{"@timestamp": "desc"}],
         "_source": ["error.type", "error.message", "log.file.path"],
-        "aggs": {"recent": {"filter": {"range": {"event.ingested": {"gte": f"now-{hours}h"}}}},
+        "aggs": {"recent": {"filter": {"range": {"@timestamp": {"gte": f"now-{hours}h"}}}},
                  "reasons": {"terms": {"field": "error.type", "size": 3}}}})
     if status == 404:
-        return "no line set aside"
+        return None
     if status != 200:
-        raise RuntimeError(f"searching {names.DEAD_LETTER_STREAM} answered {status}: {json.dumps(body)[:200]}")
-    total, recent = body["hits"]["total"]["value"], body["aggregations"]["recent"]["doc_count"]
+        raise RuntimeError(f"searching {target} answered {status}: {json.dumps(body)[:200]}")
+    hits = body["hits"]["hits"]
+    latest = hits[0]["_source"] if hits else {}
+    where = (latest.get("log") or {}).get("file", {}).get("path")
+    reasons = ", ".join(f"{b['key']} ({b['doc_count']})" for b in body.get("aggregations", {}).get(
+        "reasons", {}).get("buckets", []))
+    return (body["hits"]["total"]["value"], body.get("aggregations", {}).get("recent", {}).get("doc_count", 0),
+            reasons, (f"from {where}: " if where else "") + str((latest.get("error") or {}).get("message", "")))
+
+
+def dead_letters(cluster: Cluster, hours: int = 24) -> str:
+    """What the engine refused and kept aside: lines Filebeat set aside in the dead-letter stream and, on
+    Elasticsearch 9.1+, documents in the data stream's failure store. Raises when any arrived in the last
+    `hours`."""
+    places = [names.DEAD_LETTER_STREAM]
+    if assets.detect_engine(cluster) == "elasticsearch":
+        places.append(f"{names.DATA_STREAM}::failures")
+    found = {place: _set_aside(cluster, place, hours) for place in places}
+    recent = {p: f for p, f in found.items() if f and f[1]}
+    total = sum(f[0] for f in found.values() if f)
     if not recent:
         return f"{total} lines set aside, none in the last {hours} h" if total else "no line set aside"
-    reasons = ", ".join(f"{b['key']} ({b['doc_count']})" for b in body["aggregations"]["reasons"]["buckets"])
-    latest = body["hits"]["hits"][0]["_source"]
-    where = (latest.get("log") or {}).get("file", {}).get("path", "?")
-    raise RuntimeError(f"{recent} lines refused by Elasticsearch in the last {hours} h were set aside in "
-                       f"{names.DEAD_LETTER_STREAM} ({total} in all; {reasons}); the latest, from {where}: "
-                       f"{(latest.get('error') or {}).get('message', '')}"[:600])
+    place, (all_, new, reasons, latest) = next(iter(recent.items()))
+    raise RuntimeError(f"{new} lines refused by Elasticsearch in the last {hours} h were set aside in {place} "
+                       f"({all_} in all; {reasons}); the latest, {latest}"[:600])
 
 
 def run_checks(cluster: Cluster, backend_url: str | None, kibana: tuple[str, str, str] | None,

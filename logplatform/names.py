@@ -13,6 +13,7 @@ INDEX_TEMPLATE = "logs-logplatform"
 SETTINGS_COMPONENT = "logs-logplatform@settings"
 MAPPINGS_COMPONENT = "logs-logplatform@mappings"
 LIFECYCLE_COMPONENT = "logs-logplatform@lifecycle"
+INDEX_MODE_COMPONENT = "logs-logplatform@index-mode"
 ILM_POLICY = "logs-logplatform"
 # Lines the engine refused, set aside by Filebeat (output.elasticsearch.non_indexable_policy): outside
 # INDEX_PATTERN on purpose, so they never count as logs on a dashboard or in an alert.

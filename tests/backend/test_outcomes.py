@@ -30,6 +30,15 @@ def test_an_engine_refusal_is_permanent_and_names_the_field() -> None:
     assert item_status(conflict).field == "http.response"
 
 
+def test_an_event_kept_in_the_failure_store_is_rejected_not_indexed() -> None:
+    # Elasticsearch 9.1+ answers a document it redirected to the failure store with a 2xx and this flag
+    redirected = {"create": {"_index": ".fs-logs-logplatform-default-2026.12.01-000001", "status": 201,
+                             "failure_store": "used"}}
+    status = item_status(redirected)
+    assert status.kind == "error" and "failure store" in status.reason
+    assert item_status({"create": {"status": 201, "failure_store": "not_applicable_or_unknown"}}).kind == "ok"
+
+
 def test_a_refused_event_is_rejected_not_retryable(memory_backend: Backend) -> None:
     memory_backend.sink.scripted = [[ItemStatus("error", "refused by Elasticsearch: mapper_parsing_exception",
                                                 "http.response.status_code")]]

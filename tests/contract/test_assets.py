@@ -29,9 +29,13 @@ def test_index_template_outranks_elasticsearch_builtin_logs_template() -> None:
 def test_elasticsearch_only_pieces_are_only_installed_on_elasticsearch() -> None:
     on_os = {a.path for a in assets.assets_for("opensearch")}
     on_es = {a.path for a in assets.assets_for("elasticsearch")}
-    assert on_es - on_os == {f"/_ilm/policy/{names.ILM_POLICY}", f"/_component_template/{names.LIFECYCLE_COMPONENT}"}
-    es_template = next(a for a in assets.assets_for("elasticsearch") if a.path.startswith("/_index_template/"))
-    assert names.LIFECYCLE_COMPONENT in es_template.body["composed_of"]
+    assert on_es - on_os == {f"/_ilm/policy/{names.ILM_POLICY}", f"/_component_template/{names.LIFECYCLE_COMPONENT}",
+                             f"/_component_template/{names.INDEX_MODE_COMPONENT}"}
+    es_template = next(a for a in assets.assets_for("elasticsearch") if a.path == f"/_index_template/{names.INDEX_TEMPLATE}")
+    assert {names.LIFECYCLE_COMPONENT, names.INDEX_MODE_COMPONENT} <= set(es_template.body["composed_of"])
+    assert es_template.body["template"]["data_stream_options"] == {"failure_store": {"enabled": True}}
+    os_template = next(a for a in assets.assets_for("opensearch") if a.path == f"/_index_template/{names.INDEX_TEMPLATE}")
+    assert "template" not in os_template.body
 
 
 @pytest.mark.engine

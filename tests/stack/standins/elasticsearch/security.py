@@ -8,7 +8,11 @@
   stored and returned, not enforced (standins.md).
 - `_ilm/policy`: stored and returned; the engine has no lifecycle, so `index.lifecycle.*` settings are taken
   out of component templates before they reach it and put back in what GET returns.
-- `flattened` fields become the engine's `flat_object` on the way in and `flattened` again on the way out.
+- Templates (component and index) are stored as sent and returned so on GET; what reaches the engine has no
+  `index.lifecycle.*` or `index.mode` setting (no ILM, no logsdb there) and no `data_stream_options` (no
+  failure store); `flattened` fields become the engine's `flat_object`, a `constant_keyword` without a value a
+  `keyword` (the engine's constant_keyword needs its value up front).
+- `<stream>::failures` (the failure store) answers a search as an empty failure store does.
 Users, roles and policies are kept in the data volume, so they survive a restart like the security index; and
 like Elasticsearch after a restart, for a while (`recovery_s`) every password is refused with the same
 401 as a wrong one, as if the `.security` index had not recovered yet, while HTTP already answers.
@@ -68,13 +72,34 @@ def _as_strings(settings: Any) -> Any:
     return str(settings).lower() if isinstance(settings, bool) else str(settings)
 
 
-def _without_lifecycle(settings: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in settings.items() if not k.startswith(("index.lifecycle.", "lifecycle."))}
+def _without_elasticsearch_only(settings: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in settings.items() if not k.startswith(("index.lifecycle.", "lifecycle.", "index.mode"))
+           and k != "mode"}
     if isinstance(out.get("index"), dict):
-        out["index"] = {k: v for k, v in out["index"].items() if k != "lifecycle"}
+        out["index"] = {k: v for k, v in out["index"].items() if k not in ("lifecycle", "mode")}
         if not out["index"]:
             del out["index"]
     return out
+
+
+def _for_engine(template: dict[str, Any]) -> dict[str, Any]:
+    """The `template` part of a component or index template as the engine can take it."""
+    template = copy.deepcopy(template)
+    template.pop("data_stream_options", None)
+    if "settings" in template:
+        template["settings"] = _without_elasticsearch_only(template["settings"])
+    if "mappings" in template:
+        template["mappings"] = _translate(template["mappings"], "flattened", "flat_object")
+        template["mappings"] = _translate_valueless_constant_keyword(template["mappings"])
+    return template
+
+
+def _translate_valueless_constant_keyword(mappings: Any) -> Any:
+    if isinstance(mappings, dict):
+        if mappings.get("type") == "constant_keyword" and "value" not in mappings:
+            return {"type": "keyword"}
+        return {k: _translate_valueless_constant_keyword(v) for k, v in mappings.items()}
+    return mappings
 
 
 class Security:
@@ -88,7 +113,8 @@ class Security:
         self.node_name = node_name
         self.lock = threading.Lock()
         self.verified: dict[str, str] = {}  # sha256(user:password) -> the stored hash it matched
-        self.state: dict[str, Any] = {"users": {}, "roles": {}, "ilm": {}, "component_templates": {}}
+        self.state: dict[str, Any] = {"users": {}, "roles": {}, "ilm": {}, "component_templates": {},
+                                      "index_templates": {}}
         if store.exists():
             self.state.update(json.loads(store.read_text()))
 
@@ -145,7 +171,11 @@ class Security:
             return refused
         path = request.path.split("?", 1)[0].rstrip("/")
         method = request.method
-        if not path.startswith(("/_security", "/_ilm/", "/_component_template/")):
+        if "::failures" in path:  # no failure store on the engine: answered as an empty one
+            return _reply(200, {"took": 0, "timed_out": False, "hits": {"total": {"value": 0, "relation": "eq"},
+                                                                         "hits": []},
+                                "aggregations": {"recent": {"doc_count": 0}, "reasons": {"buckets": []}}})
+        if not path.startswith(("/_security", "/_ilm/", "/_component_template/", "/_index_template/")):
             return None  # everything else, _bulk's NDJSON included, goes to the engine as it came
         try:
             body = json.loads(request.body) if request.body else {}
@@ -167,16 +197,13 @@ class Security:
             return _error(400, "illegal_argument_exception", f"stand-in: {method} {path} is not implemented")
         if m := re.fullmatch(r"/_ilm/policy/([^/]+)", path):
             return self._ilm(method, m.group(1), body)
-        if (m := re.fullmatch(r"/_component_template/([^/]+)", path)) and method in ("PUT", "POST"):
+        if (m := re.fullmatch(r"/_(component|index)_template/([^/]+)", path)) and method in ("PUT", "POST"):
             with self.lock:
-                self.state["component_templates"][m.group(1)] = body
+                self.state[f"{m.group(1)}_templates"][m.group(2)] = body
                 self._save()
             engine_body = copy.deepcopy(body)
-            template = engine_body.get("template", {})
-            if "settings" in template:
-                template["settings"] = _without_lifecycle(template["settings"])
-            if "mappings" in template:
-                template["mappings"] = _translate(template["mappings"], "flattened", "flat_object")
+            if "template" in engine_body:
+                engine_body["template"] = _for_engine(engine_body["template"])
             request.body = json.dumps(engine_body).encode()
         return None
 
@@ -187,15 +214,17 @@ class Security:
             info["version"].pop("distribution", None)
             info.update(name=self.node_name, cluster_name=self.cluster_name)
             return _reply(200, info)
-        if re.fullmatch(r"/_component_template/[^/]+", path) and request.method == "GET" and reply.status == 200:
+        if (m := re.fullmatch(r"/_(component|index)_template/[^/]+", path)) and request.method == "GET" \
+                and reply.status == 200:
+            kind = f"{m.group(1)}_template"
             answer = json.loads(reply.body)
-            for item in answer.get("component_templates", []):
-                original = self.state["component_templates"].get(item["name"])
+            for item in answer.get(f"{kind}s", []):
+                original = self.state[f"{kind}s"].get(item["name"])
                 template = copy.deepcopy(original) if original is not None else \
-                    _translate(item["component_template"], "flat_object", "flattened")
+                    _translate(item[kind], "flat_object", "flattened")
                 if "settings" in template.get("template", {}):
                     template["template"]["settings"] = _as_strings(template["template"]["settings"])
-                item["component_template"] = template
+                item[kind] = template
             return _reply(200, answer)
         return reply
 

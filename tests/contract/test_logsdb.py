@@ -1,0 +1,62 @@
+"""Our mappings against what Elasticsearch's logsdb index mode requires and changes (the test engine has no
+logsdb, so these are checked here, from Elastic's documentation: "Logs data stream" and "Configure a logs data
+stream", elastic.co/docs/manage-data/data-store/data-streams/logs-data-stream)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from logplatform import assets, names
+
+
+def _fields(props: dict[str, Any], prefix: str = "") -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for name, spec in props.items():
+        if "properties" in spec:
+            out |= _fields(spec["properties"], f"{prefix}{name}.")
+        else:
+            out[f"{prefix}{name}"] = spec
+    return out
+
+
+MAPPED = _fields(assets.mappings_body()["template"]["mappings"]["properties"])
+ON_ELASTICSEARCH = assets.assets_for("elasticsearch")
+
+
+def test_the_index_mode_is_chosen_explicitly_on_elasticsearch() -> None:
+    component = next(a for a in ON_ELASTICSEARCH if a.name == names.INDEX_MODE_COMPONENT)
+    assert component.body["template"]["settings"]["index"]["mode"] == "logsdb"
+
+
+def test_the_sort_fields_are_there_with_the_types_logsdb_sorts_on() -> None:
+    # logsdb sorts on host.name and @timestamp; host.name must be a keyword, or only @timestamp is used
+    assert MAPPED["host.name"]["type"] == "keyword" and MAPPED["@timestamp"]["type"] == "date"
+    settings = assets.load_json("component-templates/logs-logplatform@settings.json")["template"]["settings"]
+    assert "sort" not in settings["index"], "an index.sort of our own would replace logsdb's"
+
+
+def test_nothing_logsdb_refuses_or_rewrites() -> None:
+    mappings = assets.mappings_body()["template"]["mappings"]
+    assert "_source" not in mappings  # logsdb chooses the source mode (synthetic with the license for it)
+    assert mappings["dynamic"] is False  # logsdb's ignore_dynamic_beyond_limit never comes into play
+
+
+def test_keyword_fields_bound_indexing_the_same_way_on_both_engines() -> None:
+    # logsdb sets ignore_above 8191 on the keyword family unless the mapping says otherwise; ours always says,
+    # so a value is searchable on Elasticsearch exactly when it is on the test engine
+    for field, spec in MAPPED.items():
+        if spec["type"] in {"keyword", "wildcard", "flattened"} and spec.get("index", True):
+            assert 0 < spec.get("ignore_above", 0) <= 8191, field
+
+
+def test_malformed_values_are_kept_the_same_way_on_both_engines() -> None:
+    # logsdb defaults ignore_malformed to true; ours sets it where a malformed value can arrive
+    for field, spec in MAPPED.items():
+        if spec["type"] in {"long", "ip"}:
+            assert spec.get("ignore_malformed") is True, field
+
+
+def test_data_stream_fields_are_elastic_logs_template_ones() -> None:
+    assert MAPPED["data_stream.type"] == {"type": "constant_keyword", "value": "logs"}
+    assert MAPPED["data_stream.dataset"] == {"type": "constant_keyword", "value": names.DATA_STREAM.split("-")[1]}
+    assert MAPPED["data_stream.namespace"] == {"type": "constant_keyword"}
