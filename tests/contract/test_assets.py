@@ -31,10 +31,11 @@ def test_elasticsearch_only_pieces_are_only_installed_on_elasticsearch() -> None
     on_es = {a.path for a in assets.assets_for("elasticsearch")}
     assert on_es - on_os == {f"/_ilm/policy/{names.ILM_POLICY}", f"/_component_template/{names.LIFECYCLE_COMPONENT}",
                              f"/_component_template/{names.INDEX_MODE_COMPONENT}"}
-    es_template = next(a for a in assets.assets_for("elasticsearch") if a.path == f"/_index_template/{names.INDEX_TEMPLATE}")
+    template_path = f"/_index_template/{names.INDEX_TEMPLATE}"
+    es_template = next(a for a in assets.assets_for("elasticsearch") if a.path == template_path)
     assert {names.LIFECYCLE_COMPONENT, names.INDEX_MODE_COMPONENT} <= set(es_template.body["composed_of"])
     assert es_template.body["template"]["data_stream_options"] == {"failure_store": {"enabled": True}}
-    os_template = next(a for a in assets.assets_for("opensearch") if a.path == f"/_index_template/{names.INDEX_TEMPLATE}")
+    os_template = next(a for a in assets.assets_for("opensearch") if a.path == template_path)
     assert "template" not in os_template.body
 
 
