@@ -19,7 +19,9 @@ from tests.support.shipper import ship_files
 
 pytestmark = pytest.mark.engine
 
-SHIPPER_FIELDS = ("log.file", "log.offset", "input", "agent", "host", "event.ingested", "event.original")
+# what only the shipper adds, and the namespace of the stream written to (the two copies go to two streams)
+SHIPPER_FIELDS = ("log.file", "log.offset", "input", "agent", "host", "event.ingested", "event.original",
+                  "data_stream.namespace")
 
 
 @pytest.fixture

@@ -28,7 +28,9 @@ from tests.support.reference import REPO
 
 pytestmark = pytest.mark.engine
 
-SHIPPER_FIELDS = ("log", "input", "agent", "host", "event.ingested", "event.original")
+# what only the shipper adds, and the namespace of the stream written to (these tests write the two copies
+# of an event to two streams)
+SHIPPER_FIELDS = ("log", "input", "agent", "host", "event.ingested", "event.original", "data_stream.namespace")
 
 
 def generate(volume: Path, *args: str) -> list[dict]:
