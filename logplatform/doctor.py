@@ -51,12 +51,12 @@ def _set_aside(cluster: Cluster, target: str, hours: int) -> tuple[int, int, str
             reasons, (f"from {where}: " if where else "") + str((latest.get("error") or {}).get("message", "")))
 
 
-def dead_letters(cluster: Cluster, hours: int = 24) -> str:
+def dead_letters(cluster: Cluster, hours: int = 24, engine: str | None = None) -> str:
     """What the engine refused and kept aside: lines Filebeat set aside in the dead-letter stream and, on
     Elasticsearch 9.1+, documents in the data stream's failure store. Raises when any arrived in the last
     `hours`."""
     places = [names.DEAD_LETTER_STREAM]
-    if assets.detect_engine(cluster) == "elasticsearch":
+    if (engine or assets.detect_engine(cluster)) == "elasticsearch":
         places.append(f"{names.DATA_STREAM}::failures")
     found = {place: _set_aside(cluster, place, hours) for place in places}
     recent = {p: f for p, f in found.items() if f and f[1]}
@@ -88,6 +88,7 @@ def run_checks(cluster: Cluster, backend_url: str | None, kibana: tuple[str, str
 
     if not check("elasticsearch", es_up, "docker compose ps es01; docker compose logs es01 (credentials: README)"):
         return checks
+    engine = assets.detect_engine(cluster)
 
     def pipeline() -> str:
         problem = assets.pipeline_problem(cluster, "doctor")
@@ -104,7 +105,7 @@ def run_checks(cluster: Cluster, backend_url: str | None, kibana: tuple[str, str
     check("index template", template, "docker compose run --rm setup")
 
     def retention() -> str:
-        if assets.detect_engine(cluster) != "elasticsearch":
+        if engine != "elasticsearch":
             return "no lifecycle on this engine (ILM is Elasticsearch's): logs are kept until deleted"
         status, body = cluster.request("GET", f"/_ilm/policy/{names.ILM_POLICY}")
         if status != 200:
@@ -135,7 +136,7 @@ def run_checks(cluster: Cluster, backend_url: str | None, kibana: tuple[str, str
         return f"{n} events shipped in the last 5 minutes"
 
     check("filebeat", filebeat, "docker compose logs filebeat; are files being written to the logs volume?")
-    check("lines set aside", lambda: dead_letters(cluster),
+    check("lines set aside", lambda: dead_letters(cluster, engine=engine),
           "Kibana, Discover, saved search \"Lines set aside\": each refused line with the engine's reason; "
           "README, Operations: lines set aside")
 

@@ -15,6 +15,7 @@ import pytest
 
 from logplatform import names
 from tests.conftest import SearchEngine
+from tests.support.pipeline_cases import simulate
 
 pytestmark = pytest.mark.engine
 
@@ -34,15 +35,8 @@ def dead_letter(line: str = LINE, offset: int = 120) -> dict[str, Any]:
             "error.type": 400, "error.message": json.dumps(REFUSAL)}
 
 
-def simulate(engine: SearchEngine, index: str, *docs: dict[str, Any]) -> list[dict[str, Any]]:
-    out = engine.cluster.ok("POST", f"/_ingest/pipeline/{names.PIPELINE}/_simulate",
-                            {"docs": [{"_index": index, "_source": d} for d in docs]})
-    assert all("error" not in d for d in out["docs"]), out
-    return [d["doc"] for d in out["docs"]]
-
-
 def test_a_dead_letter_keeps_the_raw_line_the_reason_and_its_place(installed: SearchEngine) -> None:
-    (doc,) = simulate(installed, names.DEAD_LETTER_STREAM, dead_letter())
+    (doc,) = simulate(installed, [dead_letter()], names.DEAD_LETTER_STREAM)
     source = doc["_source"]
     assert source["message"] == LINE  # the line as it was on the volume, not Filebeat's wrapper
     assert source["error"] == {"type": "document_parsing_exception",
@@ -54,19 +48,19 @@ def test_a_dead_letter_keeps_the_raw_line_the_reason_and_its_place(installed: Se
 
 
 def test_a_re_sent_dead_letter_has_the_same_id_and_another_line_another(installed: SearchEngine) -> None:
-    first, again, other = simulate(installed, names.DEAD_LETTER_STREAM, dead_letter(), dead_letter(),
-                                   dead_letter(offset=400))
+    first, again, other = simulate(installed, [dead_letter(), dead_letter(), dead_letter(offset=400)],
+                                   names.DEAD_LETTER_STREAM)
     assert first["_id"] == again["_id"] != other["_id"]
 
 
 def test_the_same_document_sent_to_the_logs_stream_is_normalized_as_an_event(installed: SearchEngine) -> None:
-    (doc,) = simulate(installed, names.DATA_STREAM, {"message": LINE})
+    (doc,) = simulate(installed, [{"message": LINE}])
     assert doc["_source"]["service"] == {"name": "checkout", "version": "1.2.3"}
 
 
 def test_what_filebeat_did_not_shape_is_still_kept(installed: SearchEngine) -> None:
-    (doc,) = simulate(installed, names.DEAD_LETTER_STREAM,
-                      {"message": "not Filebeat's JSON", "error.type": 400, "error.message": "plain text"})
+    (doc,) = simulate(installed, [{"message": "not Filebeat's JSON", "error.type": 400, "error.message": "plain text"}],
+                      names.DEAD_LETTER_STREAM)
     source = doc["_source"]
     assert source["message"] == "not Filebeat's JSON"
     assert source["error"] == {"type": "unknown", "message": "plain text"}

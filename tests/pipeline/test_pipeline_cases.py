@@ -7,21 +7,10 @@ import json
 
 import pytest
 
-from logplatform import names
 from tests.conftest import SearchEngine
-from tests.support.pipeline_cases import GENERATE, Case, all_cases, comparable
+from tests.support.pipeline_cases import GENERATE, Case, all_cases, comparable, simulate
 
 CASES = all_cases()
-
-
-def simulate(engine: SearchEngine, docs: list[dict]) -> list[dict]:
-    out = engine.cluster.ok("POST", f"/_ingest/pipeline/{names.PIPELINE}/_simulate",
-                            {"docs": [{"_index": "logs-logplatform-default", "_source": d} for d in docs]})
-    results = []
-    for item in out["docs"]:
-        assert "error" not in item, f"pipeline raised instead of keeping the line: {item['error']}"
-        results.append(item["doc"])
-    return results
 
 
 def test_there_are_enough_cases() -> None:

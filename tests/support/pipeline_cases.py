@@ -16,7 +16,9 @@ from typing import Any
 
 import yaml
 
+from logplatform import names
 from logplatform.assets import ES_DIR
+from tests.conftest import SearchEngine
 
 CASES_DIR = ES_DIR / "ingest-pipelines" / "_dev" / "test" / "pipeline"
 CONFIG = yaml.safe_load((CASES_DIR / "test-common-config.yml").read_text())
@@ -77,3 +79,14 @@ def comparable(doc_id: str | None, source: dict[str, Any]) -> dict[str, Any]:
             assert re.search(pattern, value), f"{field}={value!r} does not match {pattern}"
             holder[leaf] = "<dynamic>"
     return {"_id": doc_id, **doc}
+
+
+def simulate(engine: SearchEngine, docs: list[dict[str, Any]], index: str = names.DATA_STREAM) -> list[dict[str, Any]]:
+    """Each document through the entry pipeline, as if written to `index`; the documents it makes."""
+    out = engine.cluster.ok("POST", f"/_ingest/pipeline/{names.PIPELINE}/_simulate",
+                            {"docs": [{"_index": index, "_source": d} for d in docs]})
+    results = []
+    for item in out["docs"]:
+        assert "error" not in item, f"pipeline raised instead of keeping the line: {item['error']}"
+        results.append(item["doc"])
+    return results
