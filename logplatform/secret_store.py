@@ -3,10 +3,16 @@
 A value set in .env is checked first (the rule it breaks is named, with the variable), then written; a value
 changed in .env later replaces the kept one, and the old one is kept as `<name>.previous` so that
 `logplatform setup` can still log in and move Elasticsearch over to the new password.
+
+Kibana's encryption key is different: saved objects encrypted with an old key stay unreadable unless Kibana is
+given that key as a decryption-only key. Every key it is moved away from is kept, newest first, as a JSON list in
+`kibana_decryption_only_keys`, which the kibana service passes to
+`xpack.encryptedSavedObjects.keyRotation.decryptionOnlyKeys`.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -39,6 +45,8 @@ SPECS = (
     Spec("kibana_encryption_key", "KIBANA_ENCRYPTION_KEY", 48, 32),
 )
 GENERATOR_API_KEY = "generator_api_key"
+KIBANA_KEY = "kibana_encryption_key"
+KIBANA_DECRYPTION_ONLY_KEYS = "kibana_decryption_only_keys"
 # Kibana's image passes these values through kibana-docker unquoted: whitespace is word-split and glob
 # characters expand, so only characters that survive that are allowed.
 SAFE = re.compile(r"[A-Za-z0-9!#%+,\-./:=@^_~]+")
@@ -69,6 +77,17 @@ def _write(path: Path, value: str) -> None:
     tmp.replace(path)
 
 
+def decryption_only_keys(directory: Path) -> list[str]:
+    path = directory / KIBANA_DECRYPTION_ONLY_KEYS
+    return json.loads(path.read_text()) if path.exists() else []
+
+
+def _keep_for_decryption(directory: Path, old: str, new: str) -> None:
+    """The key Kibana moves away from first in the list; the new key, if it was an old one, out of it."""
+    keys = [old, *(key for key in decryption_only_keys(directory) if key not in (old, new))]
+    _write(directory / KIBANA_DECRYPTION_ONLY_KEYS, json.dumps(keys))
+
+
 def ensure(directory: Path, environment: Mapping[str, str], owner: tuple[int, int] | None = None) -> list[str]:
     """Makes every secret that is missing and applies values changed in .env; returns what it did."""
     for spec in SPECS:  # all checked before anything is written
@@ -81,6 +100,9 @@ def ensure(directory: Path, environment: Mapping[str, str], owner: tuple[int, in
         path = directory / spec.file
         wanted = environment.get(spec.variable, "")
         if wanted and path.exists() and path.read_text() != wanted:
+            if spec.file == KIBANA_KEY:
+                _keep_for_decryption(directory, old=path.read_text(), new=wanted)
+                done.append(f"{KIBANA_KEY} changed in .env; the old key is kept in {KIBANA_DECRYPTION_ONLY_KEYS}")
             path.replace(path.with_name(f"{spec.file}.previous"))
             done.append(f"{spec.file} changed in .env; the old value is kept as {spec.file}.previous")
         if not path.exists():

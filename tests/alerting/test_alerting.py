@@ -119,7 +119,7 @@ def alerting(installed: SearchEngine, tmp_path_factory: pytest.TempPathFactory) 
     config = runner.config(runner.workdir / "setup" / "rules")
     # what the image's run.sh does before starting: create the writeback indices (twice: idempotent)
     for _ in range(2):
-        out = subprocess.run([str(python.parent / "elastalert-create-index"), "--config", str(config)],
+        out = subprocess.run([str(python), "-m", "elastalert.create_index", "--config", str(config)],
                              capture_output=True, text=True, timeout=300)
         assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     yield runner

@@ -3,6 +3,7 @@ verify, secrets generated once and kept, values from .env validated and switched
 
 from __future__ import annotations
 
+import json
 import ssl
 import stat
 from pathlib import Path
@@ -69,6 +70,27 @@ def test_a_password_changed_in_env_keeps_the_old_one_for_the_switch_over(tmp_pat
     assert code == 0, out
     assert (tmp_path / "secrets" / "elastic_password").read_text() == "a-new-Password.1"
     assert (tmp_path / "secrets" / "elastic_password.previous").read_text() == old
+
+
+def test_every_kibana_key_moved_away_from_stays_a_decryption_only_key(tmp_path: Path) -> None:
+    """Saved objects encrypted with an old key stay readable only while Kibana is given that key: two
+    rotations keep both old keys (newest first); going back to an old key takes it out of the list."""
+    secrets = tmp_path / "secrets"
+    run(tmp_path)
+    generated = (secrets / "kibana_encryption_key").read_text()
+    assert secret_store.decryption_only_keys(secrets) == []
+    second, third = "k2-" + "b" * 40, "k3-" + "c" * 40
+    for key in (second, third):
+        code, out = run(tmp_path, {"KIBANA_ENCRYPTION_KEY": key})
+        assert code == 0 and "kept in kibana_decryption_only_keys" in out, out
+    assert (secrets / "kibana_encryption_key").read_text() == third
+    assert json.loads((secrets / "kibana_decryption_only_keys").read_text()) == [second, generated]
+    assert stat.S_IMODE((secrets / "kibana_decryption_only_keys").stat().st_mode) == 0o600
+    code, out = run(tmp_path, {"KIBANA_ENCRYPTION_KEY": generated})
+    assert code == 0, out
+    assert secret_store.decryption_only_keys(secrets) == [third, second]
+    code, out = run(tmp_path, {"KIBANA_ENCRYPTION_KEY": generated})  # unchanged: nothing moves
+    assert secret_store.decryption_only_keys(secrets) == [third, second]
 
 
 @pytest.mark.parametrize(("variable", "value", "rule"), [

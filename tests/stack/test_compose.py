@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from functools import cache
 from typing import Any
 
@@ -162,7 +163,8 @@ def test_elastic_runtime_traps() -> None:
     allowed = {"ELASTICSEARCH_HOSTS", "ELASTICSEARCH_USERNAME", "ELASTICSEARCH_PASSWORD",
                "ELASTICSEARCH_SERVICEACCOUNTTOKEN", "ELASTICSEARCH_SSL_CERTIFICATEAUTHORITIES",
                "XPACK_ENCRYPTEDSAVEDOBJECTS_ENCRYPTIONKEY", "XPACK_SECURITY_ENCRYPTIONKEY",
-               "XPACK_REPORTING_ENCRYPTIONKEY", "SERVER_NAME"}
+               "XPACK_REPORTING_ENCRYPTIONKEY", "XPACK_ENCRYPTEDSAVEDOBJECTS_KEYROTATION_DECRYPTIONONLYKEYS",
+               "SERVER_NAME"}
     # read by our command wrapper (and unset before Kibana starts), so a change in .env recreates Kibana
     ours = {"KIBANA_SYSTEM_PASSWORD", "KIBANA_ENCRYPTION_KEY"}
     assert set(kibana["environment"]) <= allowed | ours
@@ -170,6 +172,10 @@ def test_elastic_runtime_traps() -> None:
     assert kibana["environment"]["ELASTICSEARCH_USERNAME"] == "kibana_system"
     command = " ".join(kibana["command"])
     assert "$$(cat" in command and "exec /usr/local/bin/kibana-docker" in command
+    # what the command exports must be a variable kibana-docker maps to a setting, or Kibana never sees it
+    exported = set(re.findall(r"\b([A-Z][A-Z_]+)=\"", command))
+    assert "XPACK_ENCRYPTEDSAVEDOBJECTS_KEYROTATION_DECRYPTIONONLYKEYS" in exported
+    assert exported <= allowed, exported - allowed
     assert "wget" not in COMPOSE_FILE.read_text()
     for name, svc in services().items():
         for part in ([svc["healthcheck"]["test"]] if "healthcheck" in svc else []) + [svc.get("command", "")]:
@@ -287,10 +293,16 @@ def test_alerting_service_runs_the_tested_elastalert_with_our_rules_and_least_pr
     from alerting import render
     from logplatform import secret_store
     from logplatform.setup import ROLES, USERS
-    from tests.alerting.build import VERSION
+    from tests.alerting.build import VERSION, build
 
     svc = services()["alerting"]
-    assert svc["image"] == f"jertel/elastalert2:{VERSION}"  # the version the tests run
+    # the tests run the release the image pins: the one installed in their venv says which it is
+    installed = subprocess.run([str(build(quiet=True)), "-c", "from importlib.metadata import version; "
+                                "print(version('elastalert2'))"], capture_output=True, text=True, check=True)
+    assert svc["image"] == f"jertel/elastalert2:{installed.stdout.strip()}"
+    # Elasticsearch 9 support arrived in ElastAlert2 2.26.0 (its CHANGELOG); older releases speak 7.x and 8.x
+    assert tuple(map(int, VERSION.split("."))) >= (2, 26, 0)
+    assert ELASTIC_STACK_VERSION.startswith("9.")
     assert svc["depends_on"]["setup"]["condition"] == "service_completed_successfully"
     mounts = {m.split(":")[1]: m.split(":")[0] for m in svc["volumes"]}
     assert mounts["/opt/logplatform/alerting"] == "./alerting"

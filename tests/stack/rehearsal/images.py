@@ -21,10 +21,11 @@ from pathlib import Path
 import yaml
 
 from tests.stack.rehearsal.docker_host import CACHE, run
+from tests.support import debian_root
 
 REPO = Path(__file__).resolve().parents[3]
 STANDINS = REPO / "tests" / "stack" / "standins"
-RELEASE = "bookworm"
+RELEASE = "trixie"
 TOOLS_IMAGE = f"logplatform-rehearsal/tools:{RELEASE}"
 PYTHON_PACKAGES = ["python3", "python3-pip", "python3-venv", "ca-certificates"]
 TOOL_PACKAGES = ["curl", "jq", "procps", "tini"]
@@ -60,30 +61,6 @@ def _recipe() -> str:
     return hashlib.sha256(" ".join([RELEASE, *PYTHON_PACKAGES, "|", *TOOL_PACKAGES]).encode()).hexdigest()[:16]
 
 
-def _mirror() -> str:
-    for source in [Path("/etc/apt/sources.list.d/debian.sources"), Path("/etc/apt/sources.list")]:
-        if source.exists():
-            m = re.search(r"(?:URIs:|deb)\s+(https?://\S+/debian)\b", source.read_text())
-            if m:
-                return m.group(1)
-    return "http://deb.debian.org/debian"
-
-
-def _chroot_install(root: Path, packages: list[str]) -> None:
-    shutil.copy("/etc/resolv.conf", root / "etc" / "resolv.conf")
-    run(["mount", "--bind", "/proc", str(root / "proc")])
-    try:
-        env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
-        run(["chroot", str(root), "apt-get", "update", "-qq"], env=env, timeout=900)
-        run(["chroot", str(root), "apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
-            env=env, timeout=1800)
-        run(["chroot", str(root), "apt-get", "clean"], env=env)
-    finally:
-        run(["umount", str(root / "proc")], check=False)
-    shutil.rmtree(root / "var" / "lib" / "apt" / "lists", ignore_errors=True)
-    (root / "var" / "lib" / "apt" / "lists" / "partial").mkdir(parents=True, exist_ok=True)
-
-
 def _import(env: dict[str, str], root: Path, tag: str, changes: list[str]) -> None:
     tar = subprocess.Popen(["tar", "-C", str(root), "--numeric-owner", "-c", "."], stdout=subprocess.PIPE)
     args = ["docker", "import"]
@@ -102,12 +79,8 @@ def base_images(env: dict[str, str]) -> list[str]:
     if all(has_image(env, tag, recipe) for tag in wanted):
         return wanted
     started = time.monotonic()
-    root = CACHE / "rootfs" / RELEASE
-    shutil.rmtree(root, ignore_errors=True)
-    root.parent.mkdir(parents=True, exist_ok=True)
     print(f"rehearsal: debootstrap {RELEASE} (Debian packages) for {', '.join(wanted)}", flush=True)
-    run(["debootstrap", "--variant=minbase", RELEASE, str(root), _mirror()], timeout=1800)
-    _chroot_install(root, PYTHON_PACKAGES)
+    root = debian_root.make(RELEASE, CACHE / "rootfs" / RELEASE, PYTHON_PACKAGES)
     # the official image's layout: python and pip in /usr/local/bin, pip allowed to install system-wide
     for name, target in (("python", "/usr/bin/python3"), ("python3", "/usr/bin/python3"), ("pip", "/usr/bin/pip3"),
                          ("pip3", "/usr/bin/pip3")):
@@ -116,13 +89,11 @@ def base_images(env: dict[str, str]) -> list[str]:
         link.symlink_to(target)
     for marker in (root / "usr" / "lib").glob("python3*/EXTERNALLY-MANAGED"):
         marker.unlink()
-    shutil.copy("/etc/ssl/certs/ca-certificates.crt", root / "etc" / "ssl" / "certs" / "ca-certificates.crt")
     python_env = ["ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin", "ENV LANG=C.UTF-8",
                   f"LABEL logplatform.recipe={recipe}", 'CMD ["python3"]']
     for tag in from_lines():
         _import(env, root, tag, python_env)
-    _chroot_install(root, TOOL_PACKAGES)
-    shutil.copy("/etc/ssl/certs/ca-certificates.crt", root / "etc" / "ssl" / "certs" / "ca-certificates.crt")
+    debian_root.install(root, TOOL_PACKAGES)
     _import(env, root, TOOLS_IMAGE, python_env[:3])
     shutil.rmtree(root, ignore_errors=True)
     print(f"rehearsal: base images ready in {time.monotonic() - started:.0f}s", flush=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 import time
@@ -10,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import yaml
 
 from tests.stack.rehearsal.stack import ONE_SHOTS, REPO, Stack, wait_until
 
@@ -273,6 +276,36 @@ def passwords_changed_in_env_reach_every_service(stack: Stack) -> str:
     return f"5 passwords changed: Kibana ready, {shipped} lines shipped since, POST indexed, doctor all ok"
 
 
+def kibana_key_rotation_keeps_every_old_key(stack: Stack) -> str:
+    """KIBANA_ENCRYPTION_KEY changed in .env twice: after each `up -d` Kibana is ready on the new key and holds
+    every earlier key as a decryption-only key, newest first (Kibana logs a hash of each key it holds)."""
+    first = stack.secret("kibana_encryption_key")
+    keys = [f"rehearsal-kibana-key-{uuid.uuid4().hex}" for _ in range(2)]
+    for key in keys:
+        up = stack.compose("up", "-d", "--wait", "--wait-timeout", "600", check=False, timeout=900,
+                           dotenv={"KIBANA_ENCRYPTION_KEY": key})
+        if up.returncode != 0:
+            logs = stack.compose("logs", "--no-color", "--tail", "15", "setup-certs", "kibana", check=False).stdout
+            raise AssertionError(f"up -d with a new Kibana key failed: {up.stderr[-800:]}\n{logs[-3000:]}")
+    log = stack.compose("logs", "--no-color", "kibana").stdout
+
+    def hashes(setting: str) -> str:
+        lines = re.findall(rf"Hashed '{re.escape(setting)}' for this instance: (\S+)", log)
+        return lines[-1] if lines else ""
+
+    want = ",".join(_key_hash(k) for k in (keys[0], first))
+    held = hashes("xpack.encryptedSavedObjects.keyRotation.decryptionOnlyKeys")
+    if hashes("xpack.encryptedSavedObjects.encryptionKey") != _key_hash(keys[1]) or held != want:
+        raise AssertionError(f"Kibana does not hold the new key and both old ones: {log[-2000:]}")
+    stack.compose("up", "-d", "--wait", "--wait-timeout", "600", timeout=900)  # the kept key, now keys[1]
+    return "2 key changes: Kibana ready on the newest key, both earlier keys kept for decryption, newest first"
+
+
+def _key_hash(key: str) -> str:
+    """How Kibana logs a key it holds: SHA3-256, base64."""
+    return base64.b64encode(hashlib.sha3_256(key.encode()).digest()).decode()
+
+
 def readme_generator_stories_run_as_printed(stack: Stack) -> str:
     """Two of *The generator*'s commands, exactly as printed: the attack (120 s, through Filebeat) and the load
     through the backend (100,000 events over HTTP with the generated key). The other two take 5 and 10 minutes."""
@@ -296,11 +329,24 @@ def readme_generator_stories_run_as_printed(stack: Stack) -> str:
                         _reaching(1000, lambda: stack.count(failed_logins) - logins_before), 180)
     loaded = wait_until("100,000 events through the backend", _reaching(100_000, lambda: stack.count(load_began)),
                         300, every=5)
-    return f"{'; '.join(said)}: {logins} failed logins via Filebeat, {loaded} events indexed since the load began"
+    rule = yaml.safe_load((REPO / "alerting" / "rules" / "failed-logins-by-ip.yaml").read_text())["name"]
+    alerts = wait_until(f"ElastAlert2 alerts '{rule}' on the attack", _reaching(1, lambda: _alerts_sent(stack, rule)),
+                        300, every=10)
+    return (f"{'; '.join(said)}: {logins} failed logins via Filebeat, {loaded} events indexed since the load began; "
+            f"{alerts} '{rule}' alert(s) sent by the alerting service")
+
+
+def _alerts_sent(stack: Stack, rule: str) -> int:
+    """Alerts ElastAlert2 recorded as sent in its writeback index (alerting/config.yaml)."""
+    index = yaml.safe_load((REPO / "alerting" / "config.yaml").read_text())["writeback_index"]
+    r = stack.es().post(f"/{index}/_count", json={"query": {"bool": {"filter": [
+        {"term": {"rule_name": rule}}, {"term": {"alert_sent": True}}]}}})
+    return int(r.json()["count"]) if r.status_code == 200 else 0
 
 
 SCENARIOS = [first_start, ingest_paths_follow_the_contract, doctor_reports_every_hop_ok,
              second_up_changes_nothing_and_down_up_keeps_data, es_restart_loses_and_duplicates_nothing,
              restart_es01_then_up_five_times, secrets_and_keys_are_guarded,
-             passwords_changed_in_env_reach_every_service, readme_commands_run_as_printed,
+             passwords_changed_in_env_reach_every_service, kibana_key_rotation_keeps_every_old_key,
+             readme_commands_run_as_printed,
              readme_generator_stories_run_as_printed]

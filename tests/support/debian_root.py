@@ -1,0 +1,74 @@
+"""A Debian root filesystem made from Debian packages (debootstrap), for what this machine's own Debian lacks.
+
+Used by the rehearsal for the base images (no registry is reachable) and by the alerting tests, which run
+ElastAlert2 on trixie's Python 3.13 (its releases for Elasticsearch 9 need Python 3.12+; this machine has 3.11).
+Needs root: debootstrap, chroot and mounts.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+
+
+def _run(cmd: list[str], *, env: dict[str, str] | None = None, timeout: float = 1800, check: bool = True) -> None:
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[:6])} ... exited {proc.returncode}:\n{proc.stdout[-3000:]}"
+                           f"{proc.stderr[-3000:]}")
+
+
+def mirror() -> str:
+    """The Debian mirror this machine's apt uses (a local mirror may be the only one reachable)."""
+    for source in [Path("/etc/apt/sources.list.d/debian.sources"), Path("/etc/apt/sources.list")]:
+        if source.exists():
+            m = re.search(r"(?:URIs:|deb)\s+(https?://\S+/debian)\b", source.read_text())
+            if m:
+                return m.group(1)
+    return "http://deb.debian.org/debian"
+
+
+def _ensure_debootstrap() -> None:
+    if shutil.which("debootstrap") or Path("/usr/sbin/debootstrap").exists():
+        return
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    _run(["apt-get", "update", "-qq"], env=env, timeout=600)
+    _run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "debootstrap"], env=env, timeout=1200)
+
+
+def install(root: Path, packages: list[str]) -> None:
+    """apt-get install inside the root; the package lists are removed afterwards, as Debian's images do."""
+    shutil.copy("/etc/resolv.conf", root / "etc" / "resolv.conf")
+    _run(["mount", "--bind", "/proc", str(root / "proc")])
+    try:
+        env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+        _run(["chroot", str(root), "apt-get", "update", "-qq"], env=env, timeout=900)
+        _run(["chroot", str(root), "apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
+             env=env, timeout=1800)
+        _run(["chroot", str(root), "apt-get", "clean"], env=env)
+    finally:
+        _run(["umount", str(root / "proc")], check=False)
+    shutil.rmtree(root / "var" / "lib" / "apt" / "lists", ignore_errors=True)
+    (root / "var" / "lib" / "apt" / "lists" / "partial").mkdir(parents=True, exist_ok=True)
+    trust_host_ca(root)
+
+
+def trust_host_ca(root: Path) -> None:
+    """The host's CA bundle, for pip behind a TLS-inspecting proxy."""
+    if HOST_CA_BUNDLE.exists():
+        shutil.copy(HOST_CA_BUNDLE, root / "etc" / "ssl" / "certs" / "ca-certificates.crt")
+
+
+def make(release: str, root: Path, packages: list[str]) -> Path:
+    """A fresh minbase root of `release` at `root`, with `packages` installed."""
+    _ensure_debootstrap()
+    shutil.rmtree(root, ignore_errors=True)
+    root.parent.mkdir(parents=True, exist_ok=True)
+    _run(["debootstrap", "--variant=minbase", release, str(root), mirror()], timeout=1800)
+    install(root, packages)
+    return root
