@@ -30,8 +30,12 @@ def elasticsearch_client(settings: Settings) -> Any:
         auth["api_key"] = settings.elasticsearch_api_key
     elif settings.elasticsearch_username and settings.es_password():
         auth["basic_auth"] = (settings.elasticsearch_username, settings.es_password())
-    return AsyncElasticsearch(settings.elasticsearch_url, ca_certs=settings.elasticsearch_ca_certs,
-                              request_timeout=settings.request_timeout_s, max_retries=0, retry_on_timeout=False,
+    hosts = settings.elasticsearch_hosts()
+    # a node that cannot be reached is passed over at once (connection errors are retried on the next node);
+    # statuses and timeouts are not retried here: the delivery decides what a retry can fix
+    return AsyncElasticsearch(hosts, ca_certs=settings.elasticsearch_ca_certs,
+                              request_timeout=settings.request_timeout_s, max_retries=len(hosts) - 1,
+                              retry_on_status=(), retry_on_timeout=False,
                               connections_per_node=32,
                               # the delivery probes a down cluster itself; the client must not sit out 30 s
                               max_dead_node_backoff=settings.outage_probe_s, **auth)

@@ -14,7 +14,7 @@ from logplatform import names
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LOGPLATFORM_", env_file=".env", extra="ignore")
 
-    # Elasticsearch
+    # Elasticsearch: one URL, or every node's, comma-separated (the client moves to another node when one fails)
     elasticsearch_url: str = "https://elasticsearch:9200"
     elasticsearch_api_key: str | None = None
     elasticsearch_username: str | None = None
@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     auth_enabled: bool = True
     cors_origins: list[str] = []
 
+
+    def elasticsearch_hosts(self) -> list[str]:
+        return [node.strip() for node in self.elasticsearch_url.split(",") if node.strip()]
 
     def es_password(self) -> str | None:
         if self.elasticsearch_password:

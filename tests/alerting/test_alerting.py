@@ -27,6 +27,7 @@ from tests.conftest import SearchEngine
 from tests.engine.engine import free_port
 from tests.support.shipper import ship_files
 from tests.support.traffic import story
+from tests.support.unreachable import unreachable_url
 
 pytestmark = pytest.mark.engine
 
@@ -97,7 +98,8 @@ class Alerting:
         path.write_text(yaml.safe_dump(conf))
         return path
 
-    def run(self, scenario: str, index: str, env: dict[str, str], start: str, end: str) -> dict[str, int]:
+    def run(self, scenario: str, index: str, env: dict[str, str], start: str, end: str,
+            process_env: dict[str, str] | None = None) -> dict[str, int]:
         rules_dir = self.workdir / f"{scenario}-{uuid.uuid4().hex[:6]}" / "rules"
         render.render(ALERTING / "rules", rules_dir, env)
         for rule in rules_dir.glob("*.yaml"):  # each scenario in its own data stream
@@ -106,7 +108,7 @@ class Alerting:
             rule.write_text(text.replace("\nindex: logs-logplatform-*\n", f"\nindex: {index}\n"))
         out = subprocess.run([str(self.python), str(Path(__file__).parent / "drive.py"),
                               str(self.config(rules_dir)), start, end],
-                             capture_output=True, text=True, timeout=600)
+                             capture_output=True, text=True, timeout=600, env={**os.environ, **(process_env or {})})
         assert out.returncode == 0, out.stderr[-3000:]
         return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -132,7 +134,8 @@ def _timestamp(dt: datetime) -> str:
 
 
 def scenario_run(alerting: Alerting, webhook: Webhook, scenario: str, seed: int = 7,
-                 env: dict[str, str] | None = None) -> tuple[list[dict[str, Any]], TrafficModel, dict[str, int]]:
+                 env: dict[str, str] | None = None, process_env: dict[str, str] | None = None,
+                 ) -> tuple[list[dict[str, Any]], TrafficModel, dict[str, int]]:
     """150 minutes of the scenario at one event a second, ending 20 minutes ago; every rule runs over it."""
     end = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=20)
     start = end - timedelta(minutes=150)
@@ -151,7 +154,7 @@ def scenario_run(alerting: Alerting, webhook: Webhook, scenario: str, seed: int 
                                     {"query": {"match_all": {}}})
     try:
         matches = alerting.run(scenario, index, {"ALERT_WEBHOOK_URL": webhook.url, **(env or {})},
-                               _timestamp(start), _timestamp(end))
+                               _timestamp(start), _timestamp(end), process_env)
     finally:
         alerting.engine.cluster.request("DELETE", f"/_data_stream/{index}")
     return list(webhook.received), model, matches
@@ -189,6 +192,19 @@ def test_attack_fires_on_the_spraying_ip_and_the_brute_forced_account(alerting: 
                                (NAMES["failed-logins-by-account.yaml"], model.victim)}
     by_ip = next(a for a in received if a["rule"] == NAMES["failed-logins-by-ip.yaml"])
     assert by_ip["source_ip"] == model.attacker_ip and by_ip["count"] == 20 and by_ip["window"] == "5 minutes"
+
+
+def test_alerts_fire_while_one_of_the_nodes_is_down(alerting: Alerting, webhook: Webhook) -> None:
+    """The three-node profile gives ElastAlert2 every node (ES_HOSTS, which it reads over es_host): with one of
+    them down the rules still run and alert."""
+    engine = urlsplit(alerting.engine.cluster.url)
+    dead = urlsplit(unreachable_url())
+    hosts = f"{dead.hostname}:{dead.port},{engine.hostname}:{engine.port}"
+    # es_host (config.yaml) pointed at the node that is down too: only the list can reach the engine
+    received, model, _ = scenario_run(alerting, webhook, "attack",
+                                      process_env={"ES_HOSTS": hosts, "ES_HOST": str(dead.hostname),
+                                                   "ES_PORT": str(dead.port)})
+    assert (NAMES["failed-logins-by-ip.yaml"], model.attacker_ip) in fired(received)
 
 
 def test_silence_fires_for_the_service_that_stopped(alerting: Alerting, webhook: Webhook) -> None:

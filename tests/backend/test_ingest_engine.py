@@ -16,6 +16,7 @@ from backend.events import SEED_EXAMPLE
 from tests.conftest import SearchEngine
 from tests.support.backend_app import Backend, live_backend
 from tests.support.shipper import ship_files
+from tests.support.unreachable import unreachable_url
 
 pytestmark = pytest.mark.engine
 
@@ -167,3 +168,16 @@ def test_readyz_reports_each_hop(installed: SearchEngine, backend: Backend) -> N
     r = backend.client.get("/readyz")
     assert r.status_code == 200, r.text
     assert r.json()["checks"]["pipeline"] == "ok" and r.json()["checks"]["index_template"] == "ok"
+
+
+def test_a_node_that_is_down_is_passed_over(installed: SearchEngine, data_stream: str, tmp_path: Path) -> None:
+    """The three-node profile gives the backend every node: with one of them down, events are still indexed
+    at once (not spooled), whichever node the client tries first."""
+    nodes = f"{unreachable_url()},{installed.client_url},{unreachable_url()}"
+    for backend in live_backend(tmp_path, nodes, data_stream, retry_budget_s=0.0):
+        for i in range(6):  # the client takes the nodes in turn
+            r = backend.post({"service": "failover", "message": f"event {i}"})
+            assert r.status_code == 200 and r.json()["items"][0]["status"] == "indexed", r.text
+        assert backend.spool_lines() == []
+    installed.refresh(data_stream)
+    assert len(docs(installed, data_stream, {"term": {"service.name": "failover"}})) == 6

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner
 
 from backend.auth import KeyStore, new_key
 from logplatform import names
 from logplatform.cli import main
+from logplatform.cluster import Cluster
 from tests.conftest import SearchEngine
+from tests.support.unreachable import unreachable_url
 
 pytestmark = pytest.mark.engine
 
@@ -57,3 +60,16 @@ def test_doctor_names_the_broken_hop_and_the_fix(installed: SearchEngine, data_s
     result = CliRunner().invoke(main, ["doctor", "--url", installed.cluster.url, "--backend-url", "http://127.0.0.1:9"])
     assert result.exit_code == 1
     assert "ok   pipeline" in result.output and "FAIL backend" in result.output and "fix:" in result.output
+
+
+def test_setup_goes_on_when_the_first_node_it_knows_is_down(engine: SearchEngine, tmp_path: Path) -> None:
+    """The three-node profile gives setup every node: a node that is down is passed over, not fatal."""
+    nodes = f"{unreachable_url()},{engine.cluster.url}"
+    result = CliRunner().invoke(main, ["setup", "elasticsearch", "--url", nodes])
+    assert result.exit_code == 0, result.output
+    cluster = Cluster(nodes)
+    assert cluster.ok("GET", f"/_index_template/{names.INDEX_TEMPLATE}")["index_templates"]
+    assert cluster.url == engine.cluster.url  # stays on the node that answered
+    cluster.close()
+    with pytest.raises(httpx.TransportError):
+        Cluster(f"{unreachable_url()},{unreachable_url()}").request("GET", "/")

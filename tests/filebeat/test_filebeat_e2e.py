@@ -25,6 +25,7 @@ from tests.filebeat import hostile_lines
 from tests.support.backend_app import Backend, live_backend
 from tests.support.filebeat import Filebeat, lines_on_volume, wait_for_docs
 from tests.support.reference import REPO
+from tests.support.unreachable import unreachable_url
 
 pytestmark = pytest.mark.engine
 
@@ -259,3 +260,23 @@ def _offsets(engine: SearchEngine, stream: str, path: Path) -> list[int]:
         "size": 1000, "_source": False, "docvalue_fields": ["log.offset"],
         "query": {"term": {"log.file.path": str(path)}}})
     return [h["fields"]["log.offset"][0] for h in body["hits"]["hits"]]
+
+
+def test_every_line_arrives_once_while_one_of_the_nodes_is_down(installed: SearchEngine, stream: str,
+                                                                  tmp_path: Path) -> None:
+    """The three-node profile gives Filebeat every node, comma-separated in ELASTICSEARCH_HOSTS: with one of
+    them down, Filebeat ships through the others, and nothing twice."""
+    dead = unreachable_url()
+    volume = tmp_path / "volume"
+    generate(volume, "--count", "200", "--seed", "5")
+    total = lines_on_volume(volume)
+    filebeat = Filebeat(installed, volume, tmp_path / "filebeat")
+    filebeat.env["ELASTICSEARCH_HOSTS"] = f"{dead},{installed.client_url}"
+    filebeat.start()
+    try:
+        docs = wait_for_docs(installed, stream, total, timeout=180)
+    finally:
+        filebeat.stop()
+    ids = Counter(d["event"]["id"] for d in docs)
+    assert len(docs) == total and len(ids) == total, f"{len(docs)} documents, {len(ids)} events, {total} lines"
+    assert "127.0.0.1:" + dead.rsplit(":", 1)[1] in filebeat.log.read_text()  # it did try the node that is down

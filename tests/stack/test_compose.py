@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from logplatform import names
+from logplatform.certificates import NODES
 from logplatform.stack_version import ELASTIC_STACK_VERSION
 from tests.support.reference import REFERENCE, REPO
 
@@ -330,3 +331,63 @@ def test_alerting_service_runs_the_tested_elastalert_with_our_rules_and_least_pr
 
 def mounts_of(service: str, volume: str) -> str:
     return next(m.split(":")[1] for m in services()[service]["volumes"] if m.split(":")[0] == volume)
+
+
+CLUSTER_FILE = REPO / "es" / "node" / "cluster.compose.yml"
+# a client of Elasticsearch: the variable it is told where the cluster is by, and how it reads a list of nodes
+CLIENTS = {"setup": ("LOGPLATFORM_ELASTICSEARCH_URL", "comma"), "backend": ("LOGPLATFORM_ELASTICSEARCH_URL", "comma"),
+           "filebeat": ("ELASTICSEARCH_HOSTS", "comma"), "kibana": ("ELASTICSEARCH_HOSTS", "json"),
+           "alerting": ("ES_HOSTS", "host:port")}
+
+
+class _ComposeLoader(yaml.SafeLoader):
+    """Reads Compose's merge tags (`!override`, `!reset`) as (tag, value)."""
+
+
+def _merge_tag(loader: yaml.SafeLoader, node: yaml.Node) -> tuple[str, Any]:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node)
+    else:
+        value = loader.construct_mapping(node)  # type: ignore[arg-type]
+    return node.tag, value
+
+
+for _tag in ("!override", "!reset"):
+    _ComposeLoader.add_constructor(_tag, _merge_tag)
+
+
+def _nodes(value: str, form: str) -> set[str]:
+    if form == "json":
+        return set(json.loads(value))
+    if form == "host:port":
+        return {f"https://{hp}" for hp in value.split(",")}
+    return set(value.split(","))
+
+
+def test_the_three_node_cluster_is_one_switch_and_every_client_knows_every_node() -> None:
+    """`COMPOSE_FILE=docker-compose.yml:es/node/cluster.compose.yml` in .env is the whole switch: es01 leaves
+    single-node discovery, es02 and es03 start, and every client lists all three nodes (losing es01 must stop
+    nothing). The rehearsal resolves the same files with Compose itself."""
+    overlay = yaml.load(CLUSTER_FILE.read_text(), Loader=_ComposeLoader)["services"]
+    elasticsearch = sorted(n for n, s in services().items() if "elasticsearch/elasticsearch" in s.get("image", ""))
+    assert elasticsearch == ["es01", "es02", "es03"] == [node.name for node in NODES]  # each has its certificate
+    assert services()["es01"]["env_file"] == "es/node/single-node.env"
+    assert overlay["es01"]["env_file"] == ("!override", "es/node/cluster.env")
+    for name in ("es02", "es03"):
+        assert services()[name]["profiles"] == ["cluster"]  # not started by default
+        assert overlay[name]["profiles"] == ("!reset", [])
+    settings = dict(line.split("=", 1) for line in (REPO / "es/node/cluster.env").read_text().splitlines()
+                    if line and not line.startswith("#"))
+    for key in ("discovery.seed_hosts", "cluster.initial_master_nodes"):
+        assert sorted(settings[key].split(",")) == elasticsearch
+    urls = {f"https://{name}:9200" for name in elasticsearch}
+    # every service that is told where Elasticsearch is appears in CLIENTS, and the overlay gives it every node
+    told = {name for name, svc in services().items()
+            if {"LOGPLATFORM_ELASTICSEARCH_URL", "ELASTICSEARCH_HOSTS"} & set(svc.get("environment") or {})}
+    assert told | {"alerting"} == set(CLIENTS)
+    for service, (variable, form) in CLIENTS.items():
+        assert _nodes(overlay[service]["environment"][variable], form) == urls, service
+    assert env_example().get("COMPOSE_FILE") is None  # off by default; .env.example shows the line commented
+    assert "#COMPOSE_FILE=docker-compose.yml:es/node/cluster.compose.yml" in (REPO / ".env.example").read_text()

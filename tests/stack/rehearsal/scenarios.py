@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import yaml
 
-from tests.stack.rehearsal.stack import ONE_SHOTS, REPO, Stack, wait_until
+from tests.stack.rehearsal.stack import ONE_SHOTS, OVERRIDE, REPO, Stack, wait_until
 
 GENERATOR_SERVICES = {"auth-service", "payment-service", "order-service", "inventory-service", "api-gateway",
                       "notification-service"}
@@ -276,6 +276,31 @@ def passwords_changed_in_env_reach_every_service(stack: Stack) -> str:
     return f"5 passwords changed: Kibana ready, {shipped} lines shipped since, POST indexed, doctor all ok"
 
 
+def three_node_switch_resolves_in_compose(stack: Stack) -> str:
+    """The line .env.example shows for three nodes, resolved by Compose itself (the `!override` and `!reset`
+    merge tags included): es01 leaves single-node discovery, es02 and es03 come in, every client gets every node.
+    Not started: the Elasticsearch stand-in runs a single node (tests/stack/standins.md)."""
+    line = next(ln for ln in (REPO / ".env.example").read_text().splitlines() if ln.startswith("#COMPOSE_FILE="))
+    files = [str(REPO / f) for f in line.split("=", 1)[1].split(":")] + [str(OVERRIDE)]
+    config = json.loads(stack.compose("config", "--format", "json", dotenv={"COMPOSE_FILE": ":".join(files)}).stdout)
+    services = config["services"]
+    nodes = sorted(name for name in services if re.fullmatch(r"es\d\d", name))
+    es01 = services["es01"]["environment"]
+    if nodes != ["es01", "es02", "es03"] or "discovery.type" in es01 or es01.get("discovery.seed_hosts") != \
+            "es01,es02,es03":
+        raise AssertionError(f"the switch did not make a three-node cluster: {nodes}, es01: {es01}")
+    hosts = {name: services[name]["environment"].get(var) for name, var in (
+        ("setup", "LOGPLATFORM_ELASTICSEARCH_URL"), ("backend", "LOGPLATFORM_ELASTICSEARCH_URL"),
+        ("filebeat", "ELASTICSEARCH_HOSTS"), ("kibana", "ELASTICSEARCH_HOSTS"), ("alerting", "ES_HOSTS"))}
+    missing = {name: value for name, value in hosts.items() if not value or any(n not in value for n in nodes)}
+    if missing:
+        raise AssertionError(f"clients that do not know every node: {missing}")
+    default = json.loads(stack.compose("config", "--format", "json").stdout)["services"]
+    if "es02" in default or "discovery.type" not in default["es01"]["environment"]:
+        raise AssertionError("without the switch the platform is no longer one node")
+    return f"Compose resolves the switch: {', '.join(nodes)}; {len(hosts)} clients know every node"
+
+
 def kibana_key_rotation_keeps_every_old_key(stack: Stack) -> str:
     """KIBANA_ENCRYPTION_KEY changed in .env twice: after each `up -d` Kibana is ready on the new key and holds
     every earlier key as a decryption-only key, newest first (Kibana logs a hash of each key it holds)."""
@@ -348,5 +373,6 @@ SCENARIOS = [first_start, ingest_paths_follow_the_contract, doctor_reports_every
              second_up_changes_nothing_and_down_up_keeps_data, es_restart_loses_and_duplicates_nothing,
              restart_es01_then_up_five_times, secrets_and_keys_are_guarded,
              passwords_changed_in_env_reach_every_service, kibana_key_rotation_keeps_every_old_key,
+             three_node_switch_resolves_in_compose,
              readme_commands_run_as_printed,
              readme_generator_stories_run_as_printed]

@@ -60,7 +60,7 @@ def apply_disk_watermarks() -> None:
 def main() -> None:
     if (setting("discovery.type") or "") != "single-node":
         sys.exit("ERROR (stand-in): only discovery.type=single-node is supported; "
-                 "the cluster profile needs the real image")
+                 "the three-node cluster needs the real image")
     if (setting("xpack.security.enabled") or "true") != "true" or setting("xpack.security.http.ssl.enabled") != "true":
         sys.exit("ERROR (stand-in): runs with security and HTTP TLS on only, as our compose file sets them")
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
