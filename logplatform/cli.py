@@ -1,14 +1,21 @@
-"""`logplatform`: set up the platform, check it, and manage the backend's API keys."""
+"""`logplatform`: set up the platform, check it, back it up, and manage the backend's API keys."""
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
 from backend.auth import KeyStore
+
+if TYPE_CHECKING:
+    from logplatform.cluster import Cluster
+
+T = TypeVar("T")
 
 SERVICE_OWNER = (1000, 0)  # every service of the platform runs as uid 1000, gid 0
 DEFAULT_KEYS_FILE = os.environ.get("LOGPLATFORM_API_KEYS_FILE", "/var/lib/logplatform/api-keys.json")
@@ -80,7 +87,10 @@ def setup() -> None:
               help="The `logs` volume: shared by the services (setgid, group 0 writes)")
 @click.option("--keys-dir", type=click.Path(path_type=Path), default=None,
               help="The `backend-keys` volume: the backend's alone")
-def setup_certs_cmd(certs_dir: Path, secrets_dir: Path, logs_dir: Path | None, keys_dir: Path | None) -> None:
+@click.option("--snapshots-dir", type=click.Path(path_type=Path), default=None,
+              help="The `snapshots` volume: Elasticsearch's (uid 1000) snapshot repository")
+def setup_certs_cmd(certs_dir: Path, secrets_dir: Path, logs_dir: Path | None, keys_dir: Path | None,
+                    snapshots_dir: Path | None) -> None:
     """First in the start order, as root: CA and node certificates, secrets (.env or generated), volume owners."""
     from logplatform import certificates, secret_store
 
@@ -89,7 +99,8 @@ def setup_certs_cmd(certs_dir: Path, secrets_dir: Path, logs_dir: Path | None, k
     except secret_store.SecretError as exc:
         raise click.ClickException(f"{exc}. Fix it in .env, then docker compose up -d") from exc
     done += certificates.ensure(certs_dir)
-    for directory, mode in ((logs_dir, 0o2775), (keys_dir, 0o700)):
+    # a fresh named volume is root's; the services run as uid 1000 (Elasticsearch too)
+    for directory, mode in ((logs_dir, 0o2775), (keys_dir, 0o700), (snapshots_dir, 0o2770)):
         if directory is None:
             continue
         directory.mkdir(parents=True, exist_ok=True)
@@ -158,12 +169,11 @@ def setup_kibana_cmd(url: str, secrets_dir: Path, timeout: float) -> None:
 def doctor(url: str, ca_certs: str | None, secrets_dir: Path | None, backend_url: str | None,
            kibana_url: str | None) -> None:
     """Check every hop (Elasticsearch, pipeline, template, data stream, Filebeat, alerting, backend, Kibana)."""
-    from logplatform.cluster import Cluster
     from logplatform.doctor import run_checks
     from logplatform.setup import Secrets
 
     password = Secrets(secrets_dir).get("elastic_password") if secrets_dir else None
-    cluster = Cluster(url, "elastic" if password else None, password, ca_certs=ca_certs)
+    cluster = _admin(url, ca_certs, secrets_dir, timeout=30)
     kibana = (kibana_url, "elastic", password or "") if kibana_url else None
     checks = run_checks(cluster, backend_url, kibana)
     for c in checks:
@@ -172,6 +182,69 @@ def doctor(url: str, ca_certs: str | None, secrets_dir: Path | None, backend_url
             click.echo(f"     {'':15} fix: {c.fix}")
     if not all(c.ok for c in checks):
         sys.exit(1)
+
+
+def _admin(url: str, ca_certs: str | None, secrets_dir: Path | None, timeout: float = 3600) -> Cluster:
+    """The cluster, as elastic with the kept password (a snapshot of a large store takes a while)."""
+    from logplatform.cluster import Cluster
+    from logplatform.setup import Secrets
+
+    password = Secrets(secrets_dir).get("elastic_password") if secrets_dir else None
+    return Cluster(url, "elastic" if password else None, password, ca_certs=ca_certs, timeout=timeout)
+
+
+@main.group()
+@click.option("--url", envvar="LOGPLATFORM_ELASTICSEARCH_URL", default="https://localhost:9200", show_default=True)
+@click.option("--ca-certs", envvar="LOGPLATFORM_ELASTICSEARCH_CA_CERTS", default=None)
+@click.option("--secrets-dir", envvar="LOGPLATFORM_SECRETS_DIR", type=click.Path(path_type=Path), default=None,
+              help="Log in as elastic with the kept password (omit for a cluster without security)")
+@click.pass_context
+def snapshot(ctx: click.Context, url: str, ca_certs: str | None, secrets_dir: Path | None) -> None:
+    """Back up and restore the logs, the lines set aside and the alert history (the `snapshots` volume)."""
+    ctx.obj = _admin(url, ca_certs, secrets_dir)
+    ctx.call_on_close(ctx.obj.close)
+
+
+def _snapshot_call(call: Callable[[], T]) -> T:
+    from logplatform.snapshots import SnapshotError
+
+    try:
+        return call()
+    except (SnapshotError, RuntimeError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+
+
+@snapshot.command("create")
+@click.option("--name", default=None, help="Default: logplatform-<UTC date and time>")
+@click.pass_obj
+def snapshot_create(cluster: Cluster, name: str | None) -> None:
+    from logplatform import snapshots
+
+    done = _snapshot_call(lambda: snapshots.create(cluster, name))
+    click.echo(f"snapshot {done.name}: {done.state}, {done.shards}, data streams: {', '.join(done.data_streams)}")
+
+
+@snapshot.command("list")
+@click.pass_obj
+def snapshot_list(cluster: Cluster) -> None:
+    from logplatform import snapshots
+
+    for s in _snapshot_call(lambda: snapshots.listing(cluster)):
+        click.echo(f"{s.name}  {s.state}  {s.started}  {', '.join(s.data_streams)}")
+
+
+@snapshot.command("restore")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask: the logs there now are replaced by the snapshot's")
+@click.pass_obj
+def snapshot_restore(cluster: Cluster, name: str, yes: bool) -> None:
+    from logplatform import snapshots
+
+    if not yes:
+        click.confirm(f"Replace the logs, lines set aside and alert history with snapshot {name}?", abort=True)
+    done = _snapshot_call(lambda: snapshots.restore(cluster, name))
+    click.echo(f"restored {done.name}: data streams {', '.join(done.data_streams)}")
 
 
 if __name__ == "__main__":

@@ -122,6 +122,11 @@ class TestEngine:
         self.log_file = self.base_path / "engine.out"
 
     @property
+    def snapshots(self) -> Path:
+        """The engine's path.repo: snapshot repositories of type fs live under it."""
+        return self.base_path / "snapshots"
+
+    @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
@@ -129,7 +134,7 @@ class TestEngine:
         cmd = [str(self.java_home / "bin" / "java"), f"-Xms{self.heap}", f"-Xmx{self.heap}",
                "-XX:+UseG1GC", "-Djava.awt.headless=true", "-Dlog4j2.disable.jmx=true",
                "-cp", os.pathsep.join(self.classpath), "logplatform.testengine.TestEngine",
-               str(self.base_path / "cluster"), str(self.port)]
+               str(self.base_path / "cluster"), str(self.port), str(self.snapshots)]
         started = time.monotonic()
         out = open(self.log_file, "a")  # noqa: SIM115 - kept open for the life of the process
         self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True)

@@ -301,6 +301,43 @@ def three_node_switch_resolves_in_compose(stack: Stack) -> str:
     return f"Compose resolves the switch: {', '.join(nodes)}; {len(hosts)} clients know every node"
 
 
+def readme_backup_and_restore_run_as_printed(stack: Stack) -> str:
+    """*Backup and restore*, line by line as printed: an event indexed before the snapshot is back after the
+    restore, one indexed after it is gone, and every service is healthy again at the end."""
+    lines = [ln.strip() for ln in _readme_block("### Backup and restore").splitlines() if ln.strip()]
+    create = next(i for i, ln in enumerate(lines) if "snapshot create" in ln)
+    workdir = stack.workdir / "readme"
+    workdir.mkdir(exist_ok=True)
+
+    def post(marker: str) -> None:
+        r = httpx.post("http://127.0.0.1:8000/logs", headers={"X-API-Key": stack.secret("generator_api_key")},
+                       json={"service": "rehearsal-backup", "message": marker}, timeout=30)
+        if r.status_code != 200 or r.json()["items"][0]["status"] != "indexed":
+            raise AssertionError(f"POST {marker}: {r.status_code} {r.text[:300]}")
+
+    def present(marker: str) -> int:
+        return stack.count({"match_phrase": {"message": marker}})
+
+    before, after = (f"backup-{when}-{uuid.uuid4().hex[:8]}" for when in ("before", "after"))
+    post(before)
+    for i, line in enumerate(lines):
+        result = stack.compose_shell(line, workdir)
+        if result.returncode != 0:
+            raise AssertionError(f"`{line}` exited {result.returncode}: {result.stdout[-800:]}{result.stderr[-800:]}")
+        if i == create:
+            post(after)
+            if not present(after):
+                raise AssertionError("the event POSTed after the snapshot is not indexed")
+    stack.reset_clients()
+    if present(before) != 1 or present(after) != 0:
+        raise AssertionError(f"after the restore: before-snapshot event {present(before)}x (want 1), "
+                             f"after-snapshot event {present(after)}x (want 0)")
+    up = stack.compose("up", "-d", "--wait", "--wait-timeout", "300", check=False, timeout=600)
+    if up.returncode != 0:
+        raise AssertionError(f"the platform did not come back after the restore: {up.stderr[-800:]}")
+    return f"{len(lines)} commands ran; the restore brought back the snapshot's event and not the later one"
+
+
 def kibana_key_rotation_keeps_every_old_key(stack: Stack) -> str:
     """KIBANA_ENCRYPTION_KEY changed in .env twice: after each `up -d` Kibana is ready on the new key and holds
     every earlier key as a decryption-only key, newest first (Kibana logs a hash of each key it holds)."""
@@ -373,6 +410,6 @@ SCENARIOS = [first_start, ingest_paths_follow_the_contract, doctor_reports_every
              second_up_changes_nothing_and_down_up_keeps_data, es_restart_loses_and_duplicates_nothing,
              restart_es01_then_up_five_times, secrets_and_keys_are_guarded,
              passwords_changed_in_env_reach_every_service, kibana_key_rotation_keeps_every_old_key,
-             three_node_switch_resolves_in_compose,
+             three_node_switch_resolves_in_compose, readme_backup_and_restore_run_as_printed,
              readme_commands_run_as_printed,
              readme_generator_stories_run_as_printed]

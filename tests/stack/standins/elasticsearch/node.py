@@ -74,7 +74,8 @@ def main() -> None:
     engine = subprocess.Popen(
         [str(HOME / "jdk" / "bin" / "java"), f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseG1GC",
          "-Djava.awt.headless=true", "-Dlog4j2.disable.jmx=true", "-cp", f"{HOME / 'lib'}/*:{HOME / 'lib' / 'classes'}",
-         "logplatform.testengine.TestEngine", str(data / "engine"), str(ENGINE_PORT)],
+         "logplatform.testengine.TestEngine", str(data / "engine"), str(ENGINE_PORT),
+         *([setting("path.repo")] if setting("path.repo") else [])],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
     def stop(signum: int, _frame: object) -> None:

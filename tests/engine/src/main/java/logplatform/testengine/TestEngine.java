@@ -23,12 +23,13 @@ public final class TestEngine {
     }
 
     public static void main(final String[] args) throws Exception {
-        if (args.length != 2) {
-            System.err.println("usage: TestEngine <basePath> <httpPort>");
+        if (args.length < 2 || args.length > 3) {
+            System.err.println("usage: TestEngine <basePath> <httpPort> [<path.repo>]");
             System.exit(2);
         }
         final Path basePath = Path.of(args[0]).toAbsolutePath();
         final int httpPort = Integer.parseInt(args[1]);
+        final String snapshots = args.length > 2 ? Path.of(args[2]).toAbsolutePath().toString() : null;
         Files.createDirectories(basePath);
 
         final OpenSearchRunner runner = new OpenSearchRunner();
@@ -50,6 +51,9 @@ public final class TestEngine {
                 settings.put("network.host", "127.0.0.1");
                 settings.put("transport.port", String.valueOf(httpPort + 100));
                 settings.put("discovery.type", "single-node");
+                if (snapshots != null) {
+                    settings.putList("path.repo", snapshots); // where fs snapshot repositories may live
+                }
                 settings.put("action.auto_create_index", "true");
                 // Disk watermarks would make indices read-only on a nearly full CI disk.
                 settings.put("cluster.routing.allocation.disk.threshold_enabled", "false");
