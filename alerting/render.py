@@ -86,8 +86,6 @@ def notifications(rule: dict[str, Any], env: dict[str, str], smtp_auth_file: Pat
         "alert_text_args": ["kibana_discover_url"],
         "generate_kibana_discover_url": True,
         "kibana_discover_app_url": f"{kibana.rstrip('/')}/app/discover#/",
-        # ElastAlert2 2.19 knows Discover URLs up to 8.13; 9.x Discover reads the same _g/_a link
-        "kibana_discover_version": "8.13",
         "kibana_discover_index_pattern_id": DATA_VIEW,
         "kibana_discover_columns": ["service.name", "log.level", "message"],
         "kibana_discover_from_timedelta": window,

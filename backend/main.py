@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
+from backend import disk_watch
 from backend.auth import KeyStore, RateLimiter
 from backend.delivery import Delivery, ElasticsearchSink, Sink
 from backend.metrics import Metrics
@@ -82,11 +84,15 @@ def create_app(settings: Settings | None = None, sink: Sink | None = None, searc
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await delivery.start()
+        watching = (asyncio.create_task(disk_watch.watch(client, settings.disk_watch_s))
+                    if settings.disk_watch_s > 0 else None)
         log.info("backend started: data stream %s, pipeline %s, spool %s", settings.data_stream, settings.pipeline,
                  spool.directory)
         if not settings.auth_enabled:
             log.warning("authentication is OFF (LOGPLATFORM_AUTH_ENABLED=false): anyone can write")
         yield
+        if watching is not None:
+            watching.cancel()
         await delivery.stop()
         log.info("backend stopped")
 

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     spool_max_bytes: int = 1024 * 1024 * 1024
     spool_file_max_bytes: int = 64 * 1024 * 1024
 
+    # seconds between checks of Elasticsearch's free disk against its watermarks (0: off; backend/disk_watch.py)
+    disk_watch_s: float = 60.0
+
     # limits
     max_body_bytes: int = 5 * 1024 * 1024
     max_events_per_request: int = 1000

@@ -5,6 +5,7 @@ gets the notification with what a person on call needs (service, count, window, 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import threading
@@ -21,7 +22,10 @@ import pytest
 import yaml
 
 from alerting import render
+from backend import disk_watch
 from generator.scenarios import TrafficModel
+from logplatform.disk import NodeDisk
+from logplatform.ecs_logging import EcsJsonFormatter
 from tests.alerting.build import build
 from tests.conftest import SearchEngine
 from tests.engine.engine import free_port
@@ -205,6 +209,37 @@ def test_alerts_fire_while_one_of_the_nodes_is_down(alerting: Alerting, webhook:
                                       process_env={"ES_HOSTS": hosts, "ES_HOST": str(dead.hostname),
                                                    "ES_PORT": str(dead.port)})
     assert (NAMES["failed-logins-by-ip.yaml"], model.attacker_ip) in fired(received)
+
+
+def test_disk_filling_up_fires_on_the_backends_warning(alerting: Alerting, webhook: Webhook,
+                                                      tmp_path: Path) -> None:
+    """The backend's disk watch logs a warning for a node past its high watermark (backend/disk_watch.py); the
+    line, written by the backend's own ECS formatter and shipped through the pipeline, fires the disk rule for
+    that node, and nothing else."""
+    captured: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = captured.append  # type: ignore[method-assign]
+    disk_log = logging.getLogger("backend.disk")
+    disk_log.addHandler(handler)
+    try:
+        disk_watch.warn(NodeDisk("es01", free=900 * 1024**2, total=100 * 1024**3, passed=["low", "high"]))
+    finally:
+        disk_log.removeHandler(handler)
+    record = captured[0]
+    end = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=20)
+    record.created = (end - timedelta(minutes=5)).timestamp()
+    path = tmp_path / "backend.log"
+    path.write_text(EcsJsonFormatter("backend").format(record) + "\n")
+    index = f"logs-logplatform-alert{uuid.uuid4().hex[:8]}"
+    assert ship_files(alerting.engine.cluster, [path], index)["failed"] == 0
+    alerting.engine.refresh(index)
+    webhook.received.clear()
+    try:
+        alerting.run("disk", index, {"ALERT_WEBHOOK_URL": webhook.url},
+                     _timestamp(end - timedelta(minutes=30)), _timestamp(end))
+    finally:
+        alerting.engine.cluster.request("DELETE", f"/_data_stream/{index}")
+    assert fired(webhook.received) == {(NAMES["disk-filling-up.yaml"], "es01")}
 
 
 def test_silence_fires_for_the_service_that_stopped(alerting: Alerting, webhook: Webhook) -> None:

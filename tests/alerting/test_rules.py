@@ -40,7 +40,7 @@ def test_every_rule_loads_in_elastalert_with_every_channel_on(tmp_path: Path) ->
     render.render(ALERTING / "rules", tmp_path / "rules", ALL_CHANNELS)
     result = load_in_elastalert(tmp_path / "rules")
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "6 rules loaded" in result.stderr
+    assert f"{len(list((ALERTING / 'rules').glob('*.yaml')))} rules loaded" in result.stderr
     assert "SlackAlerter" in result.stdout and "EmailAlerter" in result.stdout and "HTTPPost2Alerter" in result.stdout
 
 

@@ -21,6 +21,7 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
         "api_keys_file": tmp_path / "keys" / "api-keys.json",
         "retry_budget_s": 0.3,
         "outage_probe_s": 0.2,
+        "disk_watch_s": 0.0,  # tests/backend/test_disk_watch.py turns it on
         "_env_file": None,
     }
     values.update(overrides)
