@@ -48,8 +48,14 @@ def script_source(script_id: str) -> str:
     return (packaged.require(ES_DIR) / "ingest-pipelines" / f"{script_id}.painless").read_text(encoding="utf-8")
 
 
-def pipeline_body(name: str = names.PIPELINE) -> dict[str, Any]:
-    return load_json(f"ingest-pipelines/{name}.json")
+def pipeline_body(name: str = names.PIPELINE, keep_original: bool = False) -> dict[str, Any]:
+    """A pipeline as installed; for the event pipeline, `keep_original` (LOG_KEEP_ORIGINAL) says whether the raw
+    line is kept in event.original for every line, or only for lines that did not parse."""
+    body = load_json(f"ingest-pipelines/{name}.json")
+    if name == names.EVENT_PIPELINE:
+        normalize = next(p["script"] for p in body["processors"] if p.get("script", {}).get("tag") == "normalize")
+        normalize["params"]["keep_original"] = keep_original
+    return body
 
 
 def mappings_body() -> dict[str, Any]:
@@ -111,7 +117,7 @@ class Asset:
     body: dict[str, Any]
 
 
-def assets_for(engine: str, retention: Retention | None = None) -> list[Asset]:
+def assets_for(engine: str, retention: Retention | None = None, keep_original: bool = False) -> list[Asset]:
     """The assets in install order; engine is "elasticsearch" or "opensearch"."""
     retention = retention or Retention()
     composed_of = [names.SETTINGS_COMPONENT, names.MAPPINGS_COMPONENT]
@@ -123,7 +129,7 @@ def assets_for(engine: str, retention: Retention | None = None) -> list[Asset]:
         *(Asset(script, f"/_scripts/{script}", {"script": {"lang": "painless", "source": script_source(script)}})
           for script in (names.NORMALIZE_SCRIPT, names.DEAD_LETTER_SCRIPT)),
         # the sub-pipelines before the entry pipeline that names them
-        *(Asset(pipeline, f"/_ingest/pipeline/{pipeline}", pipeline_body(pipeline))
+        *(Asset(pipeline, f"/_ingest/pipeline/{pipeline}", pipeline_body(pipeline, keep_original))
           for pipeline in (names.EVENT_PIPELINE, names.DEAD_LETTER_PIPELINE, names.PIPELINE)),
         Asset(names.SETTINGS_COMPONENT, f"/_component_template/{names.SETTINGS_COMPONENT}",
               load_json("component-templates/logs-logplatform@settings.json")),
@@ -204,11 +210,12 @@ class InstallResult:
     changed: bool
 
 
-def install(http: Http, engine: str | None = None, retention: Retention | None = None) -> list[InstallResult]:
+def install(http: Http, engine: str | None = None, retention: Retention | None = None,
+            keep_original: bool = False) -> list[InstallResult]:
     """PUTs every asset that is missing or differs; leaves identical ones alone (idempotent)."""
     engine = engine or detect_engine(http)
     results = []
-    for asset in assets_for(engine, retention):
+    for asset in assets_for(engine, retention, keep_original):
         if _same(_normalized(asset), _current(http, asset)):
             results.append(InstallResult(asset.name, changed=False))
             continue

@@ -126,9 +126,12 @@ def setup_certs_cmd(certs_dir: Path, secrets_dir: Path, logs_dir: Path | None, k
               help="How long logs are kept after their backing index rolled over (ILM; e.g. 30d, 12h)")
 @click.option("--rollover-size", envvar="LOGPLATFORM_ROLLOVER_SIZE", default="25gb", show_default=True,
               help="Roll over to a new backing index at this primary shard size (or daily)")
+@click.option("--keep-original/--no-keep-original", envvar="LOGPLATFORM_KEEP_ORIGINAL", default=False,
+              show_default=True, help="Keep every raw line in event.original (else only lines that did not parse)")
 @click.option("--timeout", type=float, default=600, show_default=True, help="Seconds to wait for Elasticsearch")
 def setup_elasticsearch_cmd(url: str, ca_certs: str | None, secrets_dir: Path | None, keys_file: Path | None,
-                            generator_rate_limit: str, retention: str, rollover_size: str, timeout: float) -> None:
+                            generator_rate_limit: str, retention: str, rollover_size: str, keep_original: bool,
+                            timeout: float) -> None:
     """Users and passwords, pipeline, templates, lifecycle, the generator's API key."""
     from logplatform.assets import Retention
     from logplatform.setup import SetupError, setup_elasticsearch
@@ -139,7 +142,8 @@ def setup_elasticsearch_cmd(url: str, ca_certs: str | None, secrets_dir: Path | 
     except ValueError as exc:
         raise click.ClickException(f"{exc}. Fix it in .env, then docker compose up -d") from exc
     try:
-        changed = setup_elasticsearch(url, ca_certs, secrets_dir, keys_file, rate, _echo, timeout, kept)
+        changed = setup_elasticsearch(url, ca_certs, secrets_dir, keys_file, rate, _echo, timeout, kept,
+                                      keep_original)
     except (SetupError, RuntimeError) as exc:  # RuntimeError: a cluster answer that stops setup, said as it is
         raise click.ClickException(str(exc)) from exc
     _echo(f"setup elasticsearch: done, {len(changed)} change(s)" if changed else "setup elasticsearch: nothing to do")

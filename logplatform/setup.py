@@ -173,7 +173,7 @@ def ensure_security(admin: Cluster, url: str, ca: str | None, secrets: Secrets, 
 
 def setup_elasticsearch(url: str, ca: str | None, secrets_dir: Path | None, keys_file: Path | None,
                         generator_rate_limit: float | None, echo: Echo, timeout: float = 600,
-                        retention: assets.Retention | None = None) -> list[str]:
+                        retention: assets.Retention | None = None, keep_original: bool = False) -> list[str]:
     """Returns what it changed (empty on a second run)."""
     anonymous = Cluster(url, ca_certs=ca)
     wait_for(f"Elasticsearch at {url}", lambda: _probe(anonymous), echo, timeout)
@@ -192,7 +192,9 @@ def setup_elasticsearch(url: str, ca: str | None, secrets_dir: Path | None, keys
         echo(f"security: off on this cluster ({engine}), users and roles skipped")
     if engine == "elasticsearch" and retention is not None:
         echo(f"retention: logs kept {retention.keep} after rollover, rollover daily or at {retention.rollover_size}")
-    for result in assets.install(admin, engine, retention):
+    echo("event.original: " + ("kept for every line" if keep_original else
+                               "kept for lines that did not parse (LOG_KEEP_ORIGINAL=true keeps it for every line)"))
+    for result in assets.install(admin, engine, retention, keep_original):
         echo(f"asset {result.name}: {'installed' if result.changed else 'already up to date'}")
         if result.changed:
             changed.append(f"asset {result.name}")

@@ -13,6 +13,8 @@ from logplatform import names
 from logplatform.cli import main
 from logplatform.cluster import Cluster
 from tests.conftest import SearchEngine
+from tests.support.pipeline_cases import simulate
+from tests.support.shipper import filebeat_doc
 from tests.support.unreachable import unreachable_url
 
 pytestmark = pytest.mark.engine
@@ -73,3 +75,20 @@ def test_setup_goes_on_when_the_first_node_it_knows_is_down(engine: SearchEngine
     cluster.close()
     with pytest.raises(httpx.TransportError):
         Cluster(f"{unreachable_url()},{unreachable_url()}").request("GET", "/")
+
+
+def test_the_raw_line_is_kept_for_lines_that_did_not_parse_and_for_all_when_asked(engine: SearchEngine) -> None:
+    """LOG_KEEP_ORIGINAL (setup's --keep-original): off by default, as in Elastic's integrations, so a line that
+    parsed is stored once (its fields); a line that did not parse always keeps the raw line."""
+    lines = ['{"message": "parsed", "service": "keep"}', '{"message": "broken JSON", ']
+    shipped = [filebeat_doc(line, Path("/var/log/logplatform/keep.log"), i * 100) for i, line in enumerate(lines)]
+    try:
+        for flag, parsed_keeps in (("--no-keep-original", False), ("--keep-original", True)):
+            result = CliRunner().invoke(main, ["setup", "elasticsearch", "--url", engine.cluster.url, flag])
+            assert result.exit_code == 0, result.output
+            parsed, broken = (doc["_source"] for doc in simulate(engine, shipped))
+            assert ("original" in parsed["event"]) is parsed_keeps, flag
+            assert broken["event"]["original"] == lines[1] and broken["error"]["type"] == "logplatform.invalid_json"
+        assert "event.original: kept for every line" in result.output
+    finally:
+        assert CliRunner().invoke(main, ["setup", "elasticsearch", "--url", engine.cluster.url]).exit_code == 0
