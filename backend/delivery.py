@@ -16,7 +16,7 @@ import random
 import re
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from backend.metrics import Metrics
 from backend.spool import Spool, SpoolFull
@@ -91,10 +91,6 @@ class Delivery:
             w.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
         await self.sink.close()
-
-    @property
-    def elasticsearch_down(self) -> bool:
-        return self._down_since is not None
 
     async def submit(self, lines: list[str]) -> list[Result]:
         loop = asyncio.get_running_loop()
@@ -222,7 +218,7 @@ def bulk_body(lines: list[str], data_stream: str) -> str:
 _FIELD_IN_REASON = re.compile(r"(?:object mapping for|failed to parse field|field) \[([^\]]+)\]")
 
 
-def item_status(item: dict) -> ItemStatus:
+def item_status(item: dict[str, Any]) -> ItemStatus:
     """One item of a _bulk response. A 200 response can hold failed items."""
     result = next(iter(item.values()))
     status = result.get("status", 500)
@@ -243,7 +239,7 @@ def item_status(item: dict) -> ItemStatus:
     return ItemStatus("error", f"refused by Elasticsearch: {reason}", found.group(1) if found else "$")
 
 
-def _reason(result: dict) -> str:
+def _reason(result: dict[str, Any]) -> str:
     error = result.get("error") or {}
     if isinstance(error, dict):
         return f"{error.get('type', 'error')}: {error.get('reason', '')}"[:500]
@@ -283,26 +279,3 @@ class ElasticsearchSink:
 
     async def close(self) -> None:
         await self.client.close()  # type: ignore[attr-defined]
-
-
-class MemorySink:
-    """An in-memory stand-in for unit tests: documents by event line, switchable down, with scripted item answers."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.down = False
-        self.calls = 0
-        self.scripted: list[list[ItemStatus]] = []  # answers for the next calls, then "ok"
-
-    async def bulk(self, lines: list[str]) -> list[ItemStatus]:
-        self.calls += 1
-        if self.down:
-            raise SinkUnavailable("memory sink is down")
-        answer = self.scripted.pop(0) if self.scripted else [ItemStatus("ok")] * len(lines)
-        for line, status in zip(lines, answer, strict=True):
-            if status.kind == "ok":
-                self.lines.append(line)
-        return answer
-
-    async def close(self) -> None:
-        pass

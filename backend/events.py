@@ -205,7 +205,8 @@ def check_event(index: int, raw: Any, limits: Limits, now: datetime | None = Non
     except ValidationError as exc:
         return Rejected(index, [FieldError(".".join(str(p) for p in e["loc"]) or "$", e["msg"])
                                 for e in exc.errors(include_url=False)])
-    event_obj = event.get("event") if isinstance(event.get("event"), dict) else {}
+    found = event.get("event")
+    event_obj: dict[str, Any] = found if isinstance(found, dict) else {}
     event_id = event_obj.get("id")
     if event_id is not None and (not isinstance(event_id, str) or not 0 < len(event_id) <= 256):
         return Rejected(index, [FieldError("event.id", "must be a string of 1 to 256 characters")])

@@ -13,13 +13,14 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from backend import disk_watch
-from backend.auth import KeyStore, RateLimiter
 from backend.delivery import Delivery, ElasticsearchSink, Sink
 from backend.metrics import Metrics
+from backend.rate_limit import RateLimiter
 from backend.routers import health, ingest, search
 from backend.settings import Settings, get_settings
 from backend.spool import Spool
 from backend.state import AppState
+from logplatform.api_keys import KeyStore
 
 log = logging.getLogger("backend")
 
@@ -35,7 +36,9 @@ def elasticsearch_client(settings: Settings) -> Any:
     hosts = settings.elasticsearch_hosts()
     # a node that cannot be reached is passed over at once (connection errors are retried on the next node);
     # statuses and timeouts are not retried here: the delivery decides what a retry can fix
-    return AsyncElasticsearch(hosts, ca_certs=settings.elasticsearch_ca_certs,
+    if settings.elasticsearch_ca_certs:
+        auth["ca_certs"] = settings.elasticsearch_ca_certs
+    return AsyncElasticsearch(hosts,
                               request_timeout=settings.request_timeout_s, max_retries=len(hosts) - 1,
                               retry_on_status=(), retry_on_timeout=False,
                               connections_per_node=32,
@@ -53,12 +56,12 @@ class SecurityHeaders:
     def __init__(self, app: Any) -> None:
         self.app = app
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
 
-        async def send_with_headers(message: dict) -> None:
+        async def send_with_headers(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 present = {k.lower() for k, _ in message.get("headers", [])}
                 message["headers"] = [*message.get("headers", []),

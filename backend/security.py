@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyHeader
 
-from backend.auth import ApiKey
 from backend.state import AppState, get_state
+from logplatform.api_keys import ApiKey
 
 _api_key_header = APIKeyHeader(
     name="X-API-Key", auto_error=False,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from logplatform import names
@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     # where the backend's own logs and the spool go (the shared log volume)
     log_dir: Path = Path("/var/log/logplatform")
     log_to_file: bool = True
-    log_console_format: str = Field("text", pattern="^(text|json)$")
+    log_console_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
 
     # delivery

@@ -21,11 +21,10 @@ class SpoolFull(Exception):
 class Spool:
     NAME = "backend-spool.ndjson"
 
-    def __init__(self, directory: Path, max_total_bytes: int, max_file_bytes: int, keep_files: int = 10_000) -> None:
+    def __init__(self, directory: Path, max_total_bytes: int, max_file_bytes: int) -> None:
         self.directory = directory
         self.max_total_bytes = max_total_bytes
         self.max_file_bytes = max_file_bytes
-        self.keep_files = keep_files
         self._lock = threading.Lock()
         self.directory.mkdir(parents=True, exist_ok=True)
         self.path = self.directory / self.NAME

@@ -7,11 +7,12 @@ from typing import Any
 
 from fastapi import Request
 
-from backend.auth import KeyStore, RateLimiter
 from backend.delivery import Delivery
 from backend.metrics import Metrics
+from backend.rate_limit import RateLimiter
 from backend.settings import Settings
 from backend.spool import Spool
+from logplatform.api_keys import KeyStore
 
 
 @dataclass
@@ -26,4 +27,5 @@ class AppState:
 
 
 async def get_state(request: Request) -> AppState:
-    return request.app.state.logplatform
+    state: AppState = request.app.state.logplatform
+    return state

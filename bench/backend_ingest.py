@@ -25,9 +25,9 @@ from pathlib import Path
 
 import aiohttp
 
-from backend.auth import KeyStore
 from bench.record import record
 from logplatform import assets
+from logplatform.api_keys import KeyStore
 from logplatform.cluster import Cluster
 from tests.engine.engine import TestEngine, free_port
 

@@ -125,8 +125,7 @@ class HttpOutput:
     """
 
     def __init__(self, url: str, api_key: str | None, stats: Stats, batch_size: int = 200,
-                 linger_s: float = 0.5, max_retries: int = 8, timeout_s: float = 30.0,
-                 verify: str | bool = True) -> None:
+                 linger_s: float = 0.5, max_retries: int = 8, timeout_s: float = 30.0) -> None:
         self.url = url.rstrip("/") + "/logs/ndjson"
         self.stats = stats
         self.batch_size = batch_size
@@ -135,7 +134,7 @@ class HttpOutput:
         headers = {"Content-Type": "application/x-ndjson"}
         if api_key:
             headers["X-API-Key"] = api_key
-        self._client = httpx.Client(headers=headers, timeout=timeout_s, verify=verify)
+        self._client = httpx.Client(headers=headers, timeout=timeout_s)
         self._queue: queue.Queue[list[str] | None] = queue.Queue(maxsize=64)
         self._pending: list[str] = []
         self._pending_since = time.monotonic()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 DEFAULT_SERVICES = ("auth-service", "payment-service", "order-service", "inventory-service",
                     "notification-service", "api-gateway")
@@ -125,7 +125,7 @@ class TrafficModel:
         duration = round(rng.expovariate(1 / _BASE_LATENCY_MS[level]) * latency_factor + 1, 2)
         bits = rng.getrandbits(32)  # one draw for the address (cheaper than four)
         user_id = rng.getrandbits(24) % self.users + 1
-        event = {
+        event: dict[str, Any] = {
             "@timestamp": timestamp,
             "event": {"id": _uuid4(rng.getrandbits(128)), "action": action, "outcome": outcome},
             "service": service,
@@ -180,10 +180,10 @@ def _uuid4(bits: int) -> str:
 
 def _expand(table: list[tuple[int, str, str, str, str, str, str, int]]) -> list[Row]:
     """A weighted table as a flat list, so picking is one randrange."""
-    out = []
+    out: list[Row] = []
     for weight, *rest in table:
-        out += [tuple(rest)] * weight  # type: ignore[list-item]
-    return out  # type: ignore[return-value]
+        out += [cast(Row, tuple(rest))] * weight
+    return out
 
 
 def daily_rhythm(hour_of_day: float) -> float:

@@ -24,7 +24,7 @@ ES_DIR = packaged.ES_DIR
 
 
 def _for_opensearch(mappings: dict[str, Any]) -> dict[str, Any]:
-    body = json.loads(json.dumps(mappings))
+    body: dict[str, Any] = json.loads(json.dumps(mappings))
 
     def walk(props: dict[str, Any]) -> None:
         for name, spec in props.items():
@@ -40,7 +40,8 @@ def _for_opensearch(mappings: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_json(relative: str) -> dict[str, Any]:
-    return json.loads((packaged.require(ES_DIR) / relative).read_text(encoding="utf-8"))
+    body: dict[str, Any] = json.loads((packaged.require(ES_DIR) / relative).read_text(encoding="utf-8"))
+    return body
 
 
 def script_source(script_id: str) -> str:
@@ -201,7 +202,7 @@ def _same(wanted: Any, current: Any) -> bool:
         return str(wanted).lower() == str(current).lower()
     if isinstance(wanted, (int, float)) and isinstance(current, str):
         return str(wanted) == current
-    return wanted == current
+    return bool(wanted == current)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from backend.auth import KeyStore
+from logplatform.api_keys import KeyStore
 
 if TYPE_CHECKING:
     from logplatform.cluster import Cluster

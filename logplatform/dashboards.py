@@ -72,8 +72,8 @@ def formula(column_id: str, label: str, expression: str, percent: bool = False) 
             return {"type": "function", "name": _TINYMATH[type(node.op)], "args": [tree(node.left), tree(node.right)]}
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             helper_id = f"{column_id}X{len(helpers)}"
-            kql = next((k.value.value for k in node.keywords if k.arg == "kql" and isinstance(k.value, ast.Constant)),
-                       None)
+            kql = next((str(k.value.value) for k in node.keywords
+                        if k.arg == "kql" and isinstance(k.value, ast.Constant)), None)
             if node.func.id == "count" and not node.args:
                 helper = count(part, kql)
             elif node.func.id == "unique_count" and len(node.args) == 1 and kql is None:

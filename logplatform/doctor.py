@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -20,14 +21,14 @@ class Check:
     fix: str = ""
 
 
-def _recent(cluster: Cluster, query: dict, minutes: int = 5) -> int:
+def _recent(cluster: Cluster, query: dict[str, Any], minutes: int = 5) -> int:
     status, body = cluster.request("POST", f"/{names.DATA_STREAM}/_count", {"query": {"bool": {"filter": [
         {"range": {"event.ingested": {"gte": f"now-{minutes}m"}}}, query]}}})
     if status == 404:
         return 0
     if status != 200:
         raise RuntimeError(f"_count answered {status}: {json.dumps(body)[:200]}")
-    return body["count"]
+    return int(body["count"])
 
 
 def _set_aside(cluster: Cluster, target: str, hours: int) -> tuple[int, int, str, str] | None:

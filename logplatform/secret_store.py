@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from logplatform import api_keys
+
 
 class SecretError(ValueError):
     pass
@@ -58,8 +60,8 @@ def generate(length: int) -> str:
 
 
 def generator_api_key() -> str:
-    """The generator's key for POST /logs, in the shape of the backend's keys (backend.auth.new_key)."""
-    return f"lp_{secrets.token_hex(6)}_{generate(43)}"
+    """The generator's key for POST /logs (setup stores it in the backend's key store)."""
+    return api_keys.new_key()
 
 
 def validate(spec: Spec, value: str) -> None:

@@ -203,7 +203,7 @@ def setup_elasticsearch(url: str, ca: str | None, secrets_dir: Path | None, keys
         raise SetupError(f"the installed pipeline does not work: {problem}")
     echo("pipeline: checked with a test event")
     if keys_file is not None and secrets_dir is not None and (secrets_dir / "generator_api_key").exists():
-        from backend.auth import KeyStore
+        from logplatform.api_keys import KeyStore
 
         key = (secrets_dir / "generator_api_key").read_text().strip()
         store = KeyStore(keys_file)

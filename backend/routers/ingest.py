@@ -10,12 +10,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.requests import ClientDisconnect
 
-from backend.auth import ApiKey
 from backend.body import NDJSON_TYPES, BadLine, BodyError, decode, media_type, read_limited
 from backend.delivery import FAILED, INDEXED, QUEUED, REJECTED
 from backend.events import SEED_EXAMPLE, Accepted, FieldError, Limits, Rejected, check_events
 from backend.security import require_api_key
 from backend.state import AppState, get_state
+from logplatform.api_keys import ApiKey
 
 router = APIRouter(tags=["ingest"])
 log = logging.getLogger("backend.ingest")

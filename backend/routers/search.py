@@ -8,9 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel
 
-from backend.auth import ApiKey
 from backend.security import require_api_key
 from backend.state import AppState, get_state
+from logplatform.api_keys import ApiKey
 
 router = APIRouter(tags=["search"])
 

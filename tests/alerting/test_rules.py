@@ -36,6 +36,7 @@ def rendered(tmp_path: Path, env: dict[str, str]) -> dict[str, dict]:
     return {p.name: yaml.safe_load(p.read_text()) for p in sorted(out.glob("*.yaml"))}
 
 
+@pytest.mark.tools
 def test_every_rule_loads_in_elastalert_with_every_channel_on(tmp_path: Path) -> None:
     render.render(ALERTING / "rules", tmp_path / "rules", ALL_CHANNELS)
     result = load_in_elastalert(tmp_path / "rules")
@@ -44,6 +45,7 @@ def test_every_rule_loads_in_elastalert_with_every_channel_on(tmp_path: Path) ->
     assert "SlackAlerter" in result.stdout and "EmailAlerter" in result.stdout and "HTTPPost2Alerter" in result.stdout
 
 
+@pytest.mark.tools
 def test_elastalert_refuses_a_broken_rule(tmp_path: Path) -> None:
     """The check above can fail: a frequency rule without num_events is refused, naming the file."""
     render.render(ALERTING / "rules", tmp_path / "rules", {})

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from backend.auth import KeyStore
+from logplatform.api_keys import KeyStore
 from logplatform.cli import main
 
 

@@ -188,10 +188,10 @@ def test_outage_spools_durably_and_says_queued(memory_backend: Backend) -> None:
 def test_spool_full_is_503_with_retry_after(tmp_path) -> None:
     from fastapi.testclient import TestClient
 
-    from backend.auth import KeyStore
-    from backend.delivery import MemorySink
     from backend.main import create_app
+    from logplatform.api_keys import KeyStore
     from tests.support.backend_app import make_settings
+    from tests.support.memory_sink import MemorySink
 
     settings = make_settings(tmp_path, spool_max_bytes=300)
     key = KeyStore(settings.api_keys_file).create("t")

@@ -8,8 +8,8 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from backend.auth import KeyStore, new_key
 from logplatform import names
+from logplatform.api_keys import KeyStore, new_key
 from logplatform.cli import main
 from logplatform.cluster import Cluster
 from tests.conftest import SearchEngine

@@ -58,9 +58,9 @@ def api(backend: BackendProcess) -> schemathesis.BaseSchema:
 
 def operations() -> list[str]:
     """Every operation of the document, as "METHOD /path" (read from the app, no server needed)."""
-    from backend.delivery import MemorySink
     from backend.main import create_app
     from tests.support.backend_app import make_settings
+    from tests.support.memory_sink import MemorySink
 
     app = create_app(make_settings(Path("/nonexistent")), sink=MemorySink(), search_client=object())
     return [f"{m.upper()} {p}" for p, ops in app.openapi()["paths"].items() for m in ops]

@@ -270,6 +270,7 @@ def _our_keys(value: Any, prefix: str = "") -> set[str]:
     return out
 
 
+@pytest.mark.tools
 def test_every_filebeat_key_is_an_option_of_the_pinned_filebeat() -> None:
     from tests.filebeat.build import beats_source
 
@@ -283,6 +284,7 @@ def test_every_filebeat_key_is_an_option_of_the_pinned_filebeat() -> None:
     assert not unknown, f"not options of Filebeat {ELASTIC_STACK_VERSION}: {unknown}"
 
 
+@pytest.mark.tools
 def test_the_tested_filebeat_is_the_pinned_version() -> None:
     from tests.filebeat.build import build, version
 
@@ -290,6 +292,7 @@ def test_the_tested_filebeat_is_the_pinned_version() -> None:
     assert version() == ELASTIC_STACK_VERSION
 
 
+@pytest.mark.tools
 def test_alerting_service_runs_the_tested_elastalert_with_our_rules_and_least_privilege() -> None:
     from alerting import render
     from logplatform import secret_store

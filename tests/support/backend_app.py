@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from backend.auth import KeyStore
-from backend.delivery import MemorySink
 from backend.main import create_app, elasticsearch_client
 from backend.settings import Settings
+from logplatform.api_keys import KeyStore
+from tests.support.memory_sink import MemorySink
 
 
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:

@@ -9,7 +9,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from backend.auth import KeyStore
+from logplatform.api_keys import KeyStore
 from tests.engine.engine import free_port
 from tests.support.reference import REPO
 

@@ -1,4 +1,4 @@
-"""API keys: created and revoked with `logplatform apikey`, stored hashed, checked in constant time.
+"""API keys for POST /logs: created and revoked with `logplatform apikey`, stored hashed, checked in constant time.
 
 A key reads `lp_<id>_<secret>`. The store (a JSON file on a volume, mode 600) keeps the id, a name,
 the SHA-256 of the secret (the secret is 256 random bits, so a fast hash is enough and a leaked store
@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import math
 import os
 import secrets
 import threading
@@ -140,28 +139,3 @@ def _split(presented: str) -> tuple[str, str]:
 def new_key() -> str:
     """A fresh key, for setup to hand to the generator before the backend has stored it."""
     return f"{PREFIX}_{secrets.token_hex(6)}_{secrets.token_urlsafe(32)}"
-
-
-class RateLimiter:
-    """Token bucket per key, in events per second, with a burst of two seconds' worth."""
-
-    def __init__(self) -> None:
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def take(self, key: ApiKey, events: int) -> float:
-        """Takes `events` tokens; returns 0 when allowed, else the seconds to wait before retrying."""
-        rate = key.rate_limit_per_s
-        if not rate:
-            return 0.0
-        burst = max(rate * 2, 1.0)
-        now = time.monotonic()
-        with self._lock:
-            tokens, last = self._buckets.get(key.id, (burst, now))
-            tokens = min(burst, tokens + (now - last) * rate)
-            if events <= tokens:
-                self._buckets[key.id] = (tokens - events, now)
-                return 0.0
-            self._buckets[key.id] = (tokens, now)
-            needed = min(events, burst) - tokens
-            return max(math.ceil(needed / rate), 1)
