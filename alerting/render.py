@@ -93,10 +93,20 @@ def notifications(rule: dict[str, Any], env: dict[str, str], smtp_auth_file: Pat
     }
     if webhook := setting(env, "ALERT_WEBHOOK_URL"):
         count_field = {"flatline": "count", "spike": "spike_count", "percentage_match": "denominator"}.get(kind)
-        payload: dict[str, Any] = {"rule": name, "summary": rule.get("description", ""),
-                                   "window": _window_text(window), "key_field": key}
-        raw = {"key": key, "service": "service.name", "source_ip": "source.ip", "account": "user.name",
-               "kibana_url": "kibana_discover_url", "@timestamp": "@timestamp"}
+        payload: dict[str, Any] = {
+            "rule": name,
+            "summary": rule.get("description", ""),
+            "window": _window_text(window),
+            "key_field": key,
+        }
+        raw = {
+            "key": key,
+            "service": "service.name",
+            "source_ip": "source.ip",
+            "account": "user.name",
+            "kibana_url": "kibana_discover_url",
+            "@timestamp": "@timestamp",
+        }
         if kind == "flatline":  # a silent key has no last event to read fields from: ElastAlert names it `key`
             raw.update({name: "key" for name, source in raw.items() if source == key})
         if count_field:
@@ -111,8 +121,15 @@ def notifications(rule: dict[str, Any], env: dict[str, str], smtp_auth_file: Pat
         if token := setting(env, "ALERT_WEBHOOK_TOKEN"):
             headers["Authorization"] = f"Bearer {token}"
         out["alert"].append("post2")
-        out.update({"http_post2_url": webhook, "http_post2_payload": payload, "http_post2_raw_fields": raw,
-                    "http_post2_headers": headers, "http_post2_timeout": 10})
+        out.update(
+            {
+                "http_post2_url": webhook,
+                "http_post2_payload": payload,
+                "http_post2_raw_fields": raw,
+                "http_post2_headers": headers,
+                "http_post2_timeout": 10,
+            }
+        )
     if slack := setting(env, "SLACK_WEBHOOK_URL"):
         out["alert"].append("slack")
         out.update({"slack_webhook_url": slack, "slack_username_override": "Log-Platform"})
@@ -123,9 +140,14 @@ def notifications(rule: dict[str, Any], env: dict[str, str], smtp_auth_file: Pat
         if not (recipients and setting(env, "SMTP_HOST")):
             raise RenderError("email alerts need both ALERT_EMAIL_TO and SMTP_HOST (or neither)")
         out["alert"].append("email")
-        out.update({"email": recipients, "smtp_host": setting(env, "SMTP_HOST"),
-                    "smtp_port": int(setting(env, "SMTP_PORT") or 587),
-                    "from_addr": setting(env, "ALERT_EMAIL_FROM") or "log-platform@localhost"})
+        out.update(
+            {
+                "email": recipients,
+                "smtp_host": setting(env, "SMTP_HOST"),
+                "smtp_port": int(setting(env, "SMTP_PORT") or 587),
+                "from_addr": setting(env, "ALERT_EMAIL_FROM") or "log-platform@localhost",
+            }
+        )
         if setting(env, "SMTP_SSL").lower() in {"1", "true", "yes"}:
             out["smtp_ssl"] = True
         if setting(env, "SMTP_USERNAME"):
@@ -152,12 +174,15 @@ def render(rules_dir: Path, out_dir: Path, env: dict[str, str]) -> tuple[list[Pa
         # JSON is YAML: each value is written as one flow-style line after the rule's own text
         lines = [f"{k}: {json.dumps(v)}" for k, v in extra.items()]
         target = out_dir / path.name
-        target.write_text(f"{text.rstrip()}\n\n# --- added by alerting/render.py ---\n" + "\n".join(lines) + "\n",
-                          encoding="utf-8")
+        target.write_text(
+            f"{text.rstrip()}\n\n# --- added by alerting/render.py ---\n" + "\n".join(lines) + "\n", encoding="utf-8"
+        )
         written.append(target)
     if setting(env, "SMTP_USERNAME"):
-        auth.write_text(json.dumps({"user": setting(env, "SMTP_USERNAME"),
-                                    "password": setting(env, "SMTP_PASSWORD")}) + "\n", encoding="utf-8")
+        auth.write_text(
+            json.dumps({"user": setting(env, "SMTP_USERNAME"), "password": setting(env, "SMTP_PASSWORD")}) + "\n",
+            encoding="utf-8",
+        )
         auth.chmod(0o600)
     return written, channels
 

@@ -26,8 +26,9 @@ JSON_TYPES = ("application/json",)
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl", "application/json-seq")
 
 
-async def read_limited(stream: AsyncIterator[bytes], encoding: str | None, max_bytes: int,
-                       timeout_s: float | None = None) -> bytes:
+async def read_limited(
+    stream: AsyncIterator[bytes], encoding: str | None, max_bytes: int, timeout_s: float | None = None
+) -> bytes:
     """The body, inflated, within max_bytes and (when given) timeout_s seconds for all of it to arrive."""
     if timeout_s is None:
         return await _read(stream, encoding, max_bytes)
@@ -41,10 +42,14 @@ async def read_limited(stream: AsyncIterator[bytes], encoding: str | None, max_b
 async def _read(stream: AsyncIterator[bytes], encoding: str | None, max_bytes: int) -> bytes:
     encoding = (encoding or "identity").strip().lower()
     if encoding not in ("identity", "gzip", "deflate"):
-        raise BodyError(415, f"unsupported Content-Encoding {encoding!r}: use gzip, deflate or none",
-                        "content-encoding")
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS) \
-        if encoding != "identity" else None
+        raise BodyError(
+            415, f"unsupported Content-Encoding {encoding!r}: use gzip, deflate or none", "content-encoding"
+        )
+    inflater = (
+        zlib.decompressobj(16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS)
+        if encoding != "identity"
+        else None
+    )
     received = 0
     out = bytearray()
     async for chunk in stream:
@@ -90,8 +95,11 @@ def decode(body: bytes, content_type: str | None) -> list[Any]:
     """The events of the body; an NDJSON line that is not JSON becomes a BadLine, the others go on."""
     kind = media_type(content_type)
     if kind not in JSON_TYPES + NDJSON_TYPES:
-        raise BodyError(415, f"Content-Type must be application/json or application/x-ndjson, not {kind or 'missing'}",
-                        "content-type")
+        raise BodyError(
+            415,
+            f"Content-Type must be application/json or application/x-ndjson, not {kind or 'missing'}",
+            "content-type",
+        )
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -62,9 +62,19 @@ class _Item:
 
 
 class Delivery:
-    def __init__(self, sink: Sink, spool: Spool, metrics: Metrics, *, max_events: int = 1000,
-                 max_bytes: int = 8 * 1024 * 1024, max_wait_s: float = 0.0, concurrency: int = 2,
-                 retry_budget_s: float = 2.0, outage_probe_s: float = 2.0) -> None:
+    def __init__(
+        self,
+        sink: Sink,
+        spool: Spool,
+        metrics: Metrics,
+        *,
+        max_events: int = 1000,
+        max_bytes: int = 8 * 1024 * 1024,
+        max_wait_s: float = 0.0,
+        concurrency: int = 2,
+        retry_budget_s: float = 2.0,
+        outage_probe_s: float = 2.0,
+    ) -> None:
         self.sink = sink
         self.spool = spool
         self.metrics = metrics
@@ -158,7 +168,7 @@ class Delivery:
             pending = retry
             if not pending:
                 return
-            backoff = min(0.05 * 2 ** attempt, 1.0) * (0.5 + random.random())
+            backoff = min(0.05 * 2**attempt, 1.0) * (0.5 + random.random())
             if time.monotonic() - started + backoff > self.retry_budget_s:
                 break
             await asyncio.sleep(backoff)
@@ -225,8 +235,12 @@ def item_status(item: dict[str, Any]) -> ItemStatus:
     if status < 300 and result.get("failure_store") == "used":
         # Elasticsearch 9.1+ with the failure store on (es/lifecycle/failure-store.json): the document was
         # refused, and kept in <stream>::failures instead of the data stream; a retry would be refused again
-        return ItemStatus("error", "refused by Elasticsearch, kept in the data stream's failure store "
-                                   f"({result.get('_index', 'the data stream')}); see logplatform doctor", "$")
+        return ItemStatus(
+            "error",
+            "refused by Elasticsearch, kept in the data stream's failure store "
+            f"({result.get('_index', 'the data stream')}); see logplatform doctor",
+            "$",
+        )
     if status < 300 or status == 409:  # 409: the same event.id is already indexed
         return ItemStatus("ok")
     reason = _reason(result)
@@ -258,8 +272,10 @@ class ElasticsearchSink:
         from elasticsearch import ApiError, TransportError
 
         try:
-            resp = await self.client.bulk(operations=bulk_body(lines, self.data_stream),  # type: ignore[attr-defined]
-                                          pipeline=self.pipeline)
+            resp = await self.client.bulk(
+                operations=bulk_body(lines, self.data_stream),  # type: ignore[attr-defined]
+                pipeline=self.pipeline,
+            )
         except ApiError as exc:
             # only a malformed or oversized request can be the events' fault; 401/403 (credentials, or a security
             # index still recovering after a restart), 404, 429 and 5xx are the cluster's: a retry can fix them
@@ -268,8 +284,9 @@ class ElasticsearchSink:
             if len(lines) > 1:  # one line can spoil a whole request: halve until it is alone, the others go in
                 half = len(lines) // 2
                 return [*await self.bulk(lines[:half]), *await self.bulk(lines[half:])]
-            return [ItemStatus("error", f"refused by Elasticsearch: _bulk answered {exc.meta.status}: "
-                                        f"{str(exc)[:300]}")]
+            return [
+                ItemStatus("error", f"refused by Elasticsearch: _bulk answered {exc.meta.status}: {str(exc)[:300]}")
+            ]
         except TransportError as exc:
             raise SinkUnavailable(f"{type(exc).__name__}: {exc}") from exc
         items = resp.body["items"]

@@ -25,11 +25,21 @@ async def nodes_past_a_watermark(client: Any) -> list[disk.NodeDisk]:
 
 def warn(node: disk.NodeDisk) -> None:
     watermark = node.passed[-1]
-    log.warning("Elasticsearch node %s is past its %s disk watermark: %s free of %s; below the flood stage "
-                "every index turns read-only", node.name, watermark.replace("_", " "), disk.human(node.free),
-                disk.human(node.total),
-                extra={"event.action": ACTION, "event.kind": "alert", "labels.elasticsearch_node": node.name,
-                       "labels.watermark": watermark, "labels.disk_free_bytes": str(node.free)})
+    log.warning(
+        "Elasticsearch node %s is past its %s disk watermark: %s free of %s; below the flood stage "
+        "every index turns read-only",
+        node.name,
+        watermark.replace("_", " "),
+        disk.human(node.free),
+        disk.human(node.total),
+        extra={
+            "event.action": ACTION,
+            "event.kind": "alert",
+            "labels.elasticsearch_node": node.name,
+            "labels.watermark": watermark,
+            "labels.disk_free_bytes": str(node.free),
+        },
+    )
 
 
 async def watch(client: Any, every_s: float) -> None:

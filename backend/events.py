@@ -66,8 +66,9 @@ class EventModel(BaseModel):
     service: str | ServiceObject = Field(description="Service name, or an ECS service object with `name`")
     message: str = Field(description="The log message")
     level: str | int | None = Field(None, description="Any common level name or number; normalized by the pipeline")
-    timestamp: str | int | float | None = Field(None, alias="@timestamp",
-                                                description="ISO 8601 or epoch seconds/millis; default: now")
+    timestamp: str | int | float | None = Field(
+        None, alias="@timestamp", description="ISO 8601 or epoch seconds/millis; default: now"
+    )
     meta: dict[str, Any] | None = Field(None, description="Metadata; keys with an ECS home land there")
 
     @field_validator("service")
@@ -115,15 +116,24 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 def _character_error(text: str) -> str | None:
     """Why a string that is not printable may not be stored, or None (tab, LF, CR LF and the like are fine)."""
     if (bad := _FORBIDDEN_CONTROL.search(text)) is not None:
-        return (f"control character U+{ord(bad.group()[0]):04X} at position {bad.start()} is not allowed "
-                "(terminal escape / log injection)")
+        return (
+            f"control character U+{ord(bad.group()[0]):04X} at position {bad.start()} is not allowed "
+            "(terminal escape / log injection)"
+        )
     if (bad := _SURROGATE.search(text)) is not None:
-        return (f"invalid Unicode: lone surrogate \\u{ord(bad.group()):04x} at position {bad.start()} (half of a "
-                "UTF-16 pair; send the character itself or both halves)")
+        return (
+            f"invalid Unicode: lone surrogate \\u{ord(bad.group()):04x} at position {bad.start()} (half of a "
+            "UTF-16 pair; send the character itself or both halves)"
+        )
     return None
 
-SEED_EXAMPLE = {"service": "auth-service", "level": "ERROR", "message": "Login failed",
-                "meta": {"user_id": 123, "ip": "1.1.1.1"}}
+
+SEED_EXAMPLE = {
+    "service": "auth-service",
+    "level": "ERROR",
+    "message": "Login failed",
+    "meta": {"user_id": 123, "ip": "1.1.1.1"},
+}
 
 
 def _expand(event: dict[str, Any]) -> dict[str, Any]:
@@ -203,8 +213,10 @@ def check_event(index: int, raw: Any, limits: Limits, now: datetime | None = Non
     try:
         EventModel.model_validate(event)
     except ValidationError as exc:
-        return Rejected(index, [FieldError(".".join(str(p) for p in e["loc"]) or "$", e["msg"])
-                                for e in exc.errors(include_url=False)])
+        return Rejected(
+            index,
+            [FieldError(".".join(str(p) for p in e["loc"]) or "$", e["msg"]) for e in exc.errors(include_url=False)],
+        )
     found = event.get("event")
     event_obj: dict[str, Any] = found if isinstance(found, dict) else {}
     event_id = event_obj.get("id")

@@ -38,16 +38,24 @@ def elasticsearch_client(settings: Settings) -> Any:
     # statuses and timeouts are not retried here: the delivery decides what a retry can fix
     if settings.elasticsearch_ca_certs:
         auth["ca_certs"] = settings.elasticsearch_ca_certs
-    return AsyncElasticsearch(hosts,
-                              request_timeout=settings.request_timeout_s, max_retries=len(hosts) - 1,
-                              retry_on_status=(), retry_on_timeout=False,
-                              connections_per_node=32,
-                              # the delivery probes a down cluster itself; the client must not sit out 30 s
-                              max_dead_node_backoff=settings.outage_probe_s, **auth)
+    return AsyncElasticsearch(
+        hosts,
+        request_timeout=settings.request_timeout_s,
+        max_retries=len(hosts) - 1,
+        retry_on_status=(),
+        retry_on_timeout=False,
+        connections_per_node=32,
+        # the delivery probes a down cluster itself; the client must not sit out 30 s
+        max_dead_node_backoff=settings.outage_probe_s,
+        **auth,
+    )
 
 
-_SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"cache-control", b"no-store"),
-                     (b"x-frame-options", b"DENY")]
+_SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"cache-control", b"no-store"),
+    (b"x-frame-options", b"DENY"),
+]
 
 
 class SecurityHeaders:
@@ -64,8 +72,10 @@ class SecurityHeaders:
         async def send_with_headers(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 present = {k.lower() for k, _ in message.get("headers", [])}
-                message["headers"] = [*message.get("headers", []),
-                                      *((k, v) for k, v in _SECURITY_HEADERS if k not in present)]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    *((k, v) for k, v in _SECURITY_HEADERS if k not in present),
+                ]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -79,18 +89,31 @@ def create_app(settings: Settings | None = None, sink: Sink | None = None, searc
         client = client or elasticsearch_client(settings)
         sink = sink or ElasticsearchSink(client, settings.data_stream, settings.pipeline)
     spool = Spool(settings.log_dir / "spool", settings.spool_max_bytes, settings.spool_file_max_bytes)
-    delivery = Delivery(sink, spool, metrics, max_events=settings.batch_max_events, max_bytes=settings.batch_max_bytes,
-                        max_wait_s=settings.batch_max_wait_ms / 1000, concurrency=settings.bulk_concurrency,
-                        retry_budget_s=settings.retry_budget_s, outage_probe_s=settings.outage_probe_s)
+    delivery = Delivery(
+        sink,
+        spool,
+        metrics,
+        max_events=settings.batch_max_events,
+        max_bytes=settings.batch_max_bytes,
+        max_wait_s=settings.batch_max_wait_ms / 1000,
+        concurrency=settings.bulk_concurrency,
+        retry_budget_s=settings.retry_budget_s,
+        outage_probe_s=settings.outage_probe_s,
+    )
     state = AppState(settings, delivery, spool, KeyStore(settings.api_keys_file), RateLimiter(), metrics, client)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await delivery.start()
-        watching = (asyncio.create_task(disk_watch.watch(client, settings.disk_watch_s))
-                    if settings.disk_watch_s > 0 else None)
-        log.info("backend started: data stream %s, pipeline %s, spool %s", settings.data_stream, settings.pipeline,
-                 spool.directory)
+        watching = (
+            asyncio.create_task(disk_watch.watch(client, settings.disk_watch_s)) if settings.disk_watch_s > 0 else None
+        )
+        log.info(
+            "backend started: data stream %s, pipeline %s, spool %s",
+            settings.data_stream,
+            settings.pipeline,
+            spool.directory,
+        )
         if not settings.auth_enabled:
             log.warning("authentication is OFF (LOGPLATFORM_AUTH_ENABLED=false): anyone can write")
         yield
@@ -99,13 +122,21 @@ def create_app(settings: Settings | None = None, sink: Sink | None = None, searc
         await delivery.stop()
         log.info("backend stopped")
 
-    app = FastAPI(title="Log-Platform backend", version="0.1.0", lifespan=lifespan,
-                  description="Send logs over HTTP to the same pipeline Filebeat uses. "
-                              "Authenticate with `X-API-Key: <key>` (keys from `logplatform apikey create`).")
+    app = FastAPI(
+        title="Log-Platform backend",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Send logs over HTTP to the same pipeline Filebeat uses. "
+        "Authenticate with `X-API-Key: <key>` (keys from `logplatform apikey create`).",
+    )
     app.state.logplatform = state
     if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
-                           allow_headers=["Content-Type", "Content-Encoding", "X-API-Key", "Authorization"])
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "Content-Encoding", "X-API-Key", "Authorization"],
+        )
 
     app.add_middleware(SecurityHeaders)
 

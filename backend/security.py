@@ -11,12 +11,17 @@ from backend.state import AppState, get_state
 from logplatform.api_keys import ApiKey
 
 _api_key_header = APIKeyHeader(
-    name="X-API-Key", auto_error=False,
-    description="An API key from `logplatform apikey create` (or `Authorization: ApiKey <key>`)")
+    name="X-API-Key",
+    auto_error=False,
+    description="An API key from `logplatform apikey create` (or `Authorization: ApiKey <key>`)",
+)
 
 
-async def require_api_key(request: Request, state: Annotated[AppState, Depends(get_state)],
-                    x_api_key: Annotated[str | None, Depends(_api_key_header)] = None) -> ApiKey | None:
+async def require_api_key(
+    request: Request,
+    state: Annotated[AppState, Depends(get_state)],
+    x_api_key: Annotated[str | None, Depends(_api_key_header)] = None,
+) -> ApiKey | None:
     if not state.settings.auth_enabled:
         return None
     presented = x_api_key
@@ -27,7 +32,9 @@ async def require_api_key(request: Request, state: Annotated[AppState, Depends(g
     key = state.keys.verify(presented)
     if key is None:
         state.metrics.requests_rejected.labels("401").inc()
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED,
-                            detail="missing, unknown or revoked API key: send X-API-Key or Authorization: ApiKey",
-                            headers={"WWW-Authenticate": "ApiKey"})
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail="missing, unknown or revoked API key: send X-API-Key or Authorization: ApiKey",
+            headers={"WWW-Authenticate": "ApiKey"},
+        )
     return key

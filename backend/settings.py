@@ -61,7 +61,6 @@ class Settings(BaseSettings):
     auth_enabled: bool = True
     cors_origins: list[str] = []
 
-
     def elasticsearch_hosts(self) -> list[str]:
         return [node.strip() for node in self.elasticsearch_url.split(",") if node.strip()]
 

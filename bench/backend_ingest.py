@@ -32,8 +32,12 @@ from logplatform.cluster import Cluster
 from tests.engine.engine import TestEngine, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-EVENT = {"service": "auth-service", "level": "ERROR", "message": "Login failed",
-         "meta": {"user_id": 123, "ip": "1.1.1.1", "device": "mobile"}}
+EVENT = {
+    "service": "auth-service",
+    "level": "ERROR",
+    "message": "Login failed",
+    "meta": {"user_id": 123, "ip": "1.1.1.1", "device": "mobile"},
+}
 
 
 def wait_http(url: str, timeout: float = 30) -> None:
@@ -50,18 +54,21 @@ def wait_http(url: str, timeout: float = 30) -> None:
 
 
 def spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(args, env={**os.environ, **env}, cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        args, env={**os.environ, **env}, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
-async def drive(url: str, make_body, headers: dict[str, str], events_per_request: int, seconds: float,
-                concurrency: int) -> dict:
+async def drive(
+    url: str, make_body, headers: dict[str, str], events_per_request: int, seconds: float, concurrency: int
+) -> dict:
     latencies: list[float] = []
     sent = 0
     errors = 0
     stop_at = time.monotonic() + seconds
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
+
         async def worker() -> None:
             nonlocal sent, errors
             while time.monotonic() < stop_at:
@@ -77,13 +84,18 @@ async def drive(url: str, make_body, headers: dict[str, str], events_per_request
                     sent += events_per_request
                 else:
                     errors += 1
+
         started = time.monotonic()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.monotonic() - started
     latencies.sort()
-    return {"events_per_s": round(sent / elapsed), "requests": len(latencies), "errors": errors,
-            "p50_ms": round(latencies[len(latencies) // 2] * 1000, 2),
-            "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 2)}
+    return {
+        "events_per_s": round(sent / elapsed),
+        "requests": len(latencies),
+        "errors": errors,
+        "p50_ms": round(latencies[len(latencies) // 2] * 1000, 2),
+        "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 2),
+    }
 
 
 def event_line() -> bytes:
@@ -118,13 +130,34 @@ def main() -> None:
         wait_http(proxy_url)
         keys = work / "keys.json"
         key = KeyStore(keys).create("bench")
-        procs.append(spawn([sys.executable, "-m", "backend"], {
-            "LOGPLATFORM_ELASTICSEARCH_URL": proxy_url, "LOGPLATFORM_DATA_STREAM": "logs-logplatform-bench",
-            "LOGPLATFORM_LOG_DIR": str(work / "logs"), "LOGPLATFORM_API_KEYS_FILE": str(keys),
-            "LOGPLATFORM_PORT": str(backend_port), "LOGPLATFORM_LOG_LEVEL": "WARNING"}))
-        procs.append(spawn([sys.executable, "-m", "uvicorn", "bench.naive_backend:app", "--port", str(naive_port),
-                            "--log-level", "warning"],
-                           {"NAIVE_ES_URL": proxy_url, "NAIVE_DATA_STREAM": "logs-logplatform-naive"}))
+        procs.append(
+            spawn(
+                [sys.executable, "-m", "backend"],
+                {
+                    "LOGPLATFORM_ELASTICSEARCH_URL": proxy_url,
+                    "LOGPLATFORM_DATA_STREAM": "logs-logplatform-bench",
+                    "LOGPLATFORM_LOG_DIR": str(work / "logs"),
+                    "LOGPLATFORM_API_KEYS_FILE": str(keys),
+                    "LOGPLATFORM_PORT": str(backend_port),
+                    "LOGPLATFORM_LOG_LEVEL": "WARNING",
+                },
+            )
+        )
+        procs.append(
+            spawn(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "bench.naive_backend:app",
+                    "--port",
+                    str(naive_port),
+                    "--log-level",
+                    "warning",
+                ],
+                {"NAIVE_ES_URL": proxy_url, "NAIVE_DATA_STREAM": "logs-logplatform-naive"},
+            )
+        )
         backend = f"http://127.0.0.1:{backend_port}"
         wait_http(f"{backend}/healthz")
         wait_http(f"http://127.0.0.1:{naive_port}/docs")
@@ -133,21 +166,40 @@ def main() -> None:
         n = args.batch
         c = args.concurrency
         scenarios = {
-            "a_naive_single": lambda: drive(f"http://127.0.0.1:{naive_port}/logs", event_line, jh, 1,
-                                            args.seconds, c),
+            "a_naive_single": lambda: drive(f"http://127.0.0.1:{naive_port}/logs", event_line, jh, 1, args.seconds, c),
             "b_ours_single": lambda: drive(f"{backend}/logs", event_line, {**jh, **auth}, 1, args.seconds, c),
             "c_ours_json_batch": lambda: drive(
-                f"{backend}/logs", lambda: b"[" + b",".join(event_line() for _ in range(n)) + b"]",
-                {**jh, **auth}, n, args.seconds, 4),
+                f"{backend}/logs",
+                lambda: b"[" + b",".join(event_line() for _ in range(n)) + b"]",
+                {**jh, **auth},
+                n,
+                args.seconds,
+                4,
+            ),
             "c_ours_ndjson_batch": lambda: drive(
-                f"{backend}/logs/ndjson", lambda: b"\n".join(event_line() for _ in range(n)),
-                {"Content-Type": "application/x-ndjson", **auth}, n, args.seconds, 4),
+                f"{backend}/logs/ndjson",
+                lambda: b"\n".join(event_line() for _ in range(n)),
+                {"Content-Type": "application/x-ndjson", **auth},
+                n,
+                args.seconds,
+                4,
+            ),
             "d_raw_bulk_direct": lambda: drive(
-                f"{engine.url}/_bulk?pipeline=logs-logplatform", lambda: bulk_body(n, "logs-logplatform-raw"),
-                {"Content-Type": "application/x-ndjson"}, n, args.seconds, 4),
+                f"{engine.url}/_bulk?pipeline=logs-logplatform",
+                lambda: bulk_body(n, "logs-logplatform-raw"),
+                {"Content-Type": "application/x-ndjson"},
+                n,
+                args.seconds,
+                4,
+            ),
             "d_raw_bulk_via_proxy": lambda: drive(
-                f"{proxy_url}/_bulk?pipeline=logs-logplatform", lambda: bulk_body(n, "logs-logplatform-raw"),
-                {"Content-Type": "application/x-ndjson"}, n, args.seconds, 4),
+                f"{proxy_url}/_bulk?pipeline=logs-logplatform",
+                lambda: bulk_body(n, "logs-logplatform-raw"),
+                {"Content-Type": "application/x-ndjson"},
+                n,
+                args.seconds,
+                4,
+            ),
         }
         results = {}
         for name, run in scenarios.items():
@@ -159,9 +211,11 @@ def main() -> None:
             "batch_json_vs_raw_bulk": round(results["c_ours_json_batch"]["events_per_s"] / ceiling, 3),
             "batch_ndjson_vs_raw_bulk": round(results["c_ours_ndjson_batch"]["events_per_s"] / ceiling, 3),
             "batch_ndjson_vs_raw_bulk_via_proxy": round(
-                results["c_ours_ndjson_batch"]["events_per_s"] / results["d_raw_bulk_via_proxy"]["events_per_s"], 3),
-            "single_vs_naive": round(results["b_ours_single"]["events_per_s"]
-                                     / max(results["a_naive_single"]["events_per_s"], 1), 2),
+                results["c_ours_ndjson_batch"]["events_per_s"] / results["d_raw_bulk_via_proxy"]["events_per_s"], 3
+            ),
+            "single_vs_naive": round(
+                results["b_ours_single"]["events_per_s"] / max(results["a_naive_single"]["events_per_s"], 1), 2
+            ),
         }
         print("ratios", ratios)
         record("backend_ingest", "bench.backend_ingest", settings=vars(args), results=results, ratios=ratios)

@@ -24,8 +24,20 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def run_generator(seconds: float, rate: float, workdir: Path) -> tuple[int, float]:
     """Runs the real CLI in its own process, pinned to one core; returns (events, wall seconds)."""
-    cmd = [sys.executable, "-m", "generator", "--log-dir", str(workdir), "--rate", str(rate), "--duration",
-           str(seconds), "--quiet", "--max-file-bytes", str(512 * 1024 * 1024)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "generator",
+        "--log-dir",
+        str(workdir),
+        "--rate",
+        str(rate),
+        "--duration",
+        str(seconds),
+        "--quiet",
+        "--max-file-bytes",
+        str(512 * 1024 * 1024),
+    ]
     if hasattr(os, "sched_setaffinity"):
         cmd = ["taskset", "-c", "0", *cmd]
     started = time.monotonic()
@@ -51,10 +63,19 @@ def main() -> None:
         paced, _ = run_generator(args.pace_seconds, args.pace_rate, Path(b))
     expected = args.pace_rate * args.pace_seconds
     error = (paced - expected) / expected
-    results = {"max_rate_events_per_s": round(max_rate), "max_rate_target": 50000,
-               "max_rate_ratio_to_target": round(max_rate / 50000, 3),
-               "pacing": {"target_rate": args.pace_rate, "seconds": args.pace_seconds, "expected": expected,
-                          "emitted": paced, "error_pct": round(error * 100, 3), "target_pct": 2.0}}
+    results = {
+        "max_rate_events_per_s": round(max_rate),
+        "max_rate_target": 50000,
+        "max_rate_ratio_to_target": round(max_rate / 50000, 3),
+        "pacing": {
+            "target_rate": args.pace_rate,
+            "seconds": args.pace_seconds,
+            "expected": expected,
+            "emitted": paced,
+            "error_pct": round(error * 100, 3),
+            "target_pct": 2.0,
+        },
+    }
     print(json.dumps(results, indent=2))
     record("generator", "bench.generator_rate", results=results)
 

@@ -24,6 +24,7 @@ async def post_log(request: Request) -> dict:
     event = await request.json()
     event.setdefault("event", {"id": str(uuid.uuid4())})
     event.setdefault("@timestamp", datetime.now(UTC).isoformat())
-    resp = await es.index(index=DATA_STREAM, document={"message": json.dumps(event)}, pipeline="logs-logplatform",
-                          op_type="create")
+    resp = await es.index(
+        index=DATA_STREAM, document={"message": json.dumps(event)}, pipeline="logs-logplatform", op_type="create"
+    )
     return {"result": resp["result"]}

@@ -15,9 +15,13 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def record(name: str, module: str, **fields: Any) -> Path:
     now = datetime.now(UTC)
-    out = {"benchmark": name, "date": now.isoformat(timespec="seconds"),
-           "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
-           "command": f"python -m {module} " + " ".join(sys.argv[1:]), **fields}
+    out = {
+        "benchmark": name,
+        "date": now.isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "command": f"python -m {module} " + " ".join(sys.argv[1:]),
+        **fields,
+    }
     path = RESULTS / f"{name.replace('_', '-')}-{now:%Y-%m-%d}.json"
     path.write_text(json.dumps(out, indent=2) + "\n")
     print(f"wrote {path}")

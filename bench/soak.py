@@ -61,8 +61,10 @@ def main() -> None:
     next_at = started
     try:
         while time.monotonic() - started < args.seconds:
-            body = "\n".join(json.dumps({"service": "soak", "message": "steady", "event": {"id": str(uuid.uuid4())}})
-                             for _ in range(args.batch))
+            body = "\n".join(
+                json.dumps({"service": "soak", "message": "steady", "event": {"id": str(uuid.uuid4())}})
+                for _ in range(args.batch)
+            )
             r = http.post(f"{backend.url}/logs/ndjson", content=body)
             if r.status_code == 200 and r.json()["indexed"] == args.batch:
                 sent += args.batch
@@ -78,8 +80,15 @@ def main() -> None:
         engine.cleanup()
     warm = [m for t, m in samples if t >= 30] or [m for _, m in samples]
     growth = (warm[-1] - warm[0]) / warm[0] * 100 if warm else 0.0
-    result = {"rate_target": args.rate, "rate_achieved": round(sent / elapsed), "seconds": round(elapsed),
-              "events": sent, "errors": errors, "rss_mb": samples, "growth_after_warmup_pct": round(growth, 2)}
+    result = {
+        "rate_target": args.rate,
+        "rate_achieved": round(sent / elapsed),
+        "seconds": round(elapsed),
+        "events": sent,
+        "errors": errors,
+        "rss_mb": samples,
+        "growth_after_warmup_pct": round(growth, 2),
+    }
     print(json.dumps(result))
     record("soak", "bench.soak", results=result)
 

@@ -41,10 +41,31 @@ BENCH_TEMPLATE = "logs-logplatform-bench"
 
 # --- corpora ---------------------------------------------------------------------------------------------
 
+
 def generator_lines(volume: Path, events: int) -> list[Path]:
-    subprocess.run([sys.executable, "-m", "generator", "--log-dir", str(volume), "--rate", "0", "--count",
-                    str(events), "--seed", "7", "--start-time", "2026-11-30T10:00:00", "--quiet",
-                    "--max-file-bytes", str(2**40)], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "generator",
+            "--log-dir",
+            str(volume),
+            "--rate",
+            "0",
+            "--count",
+            str(events),
+            "--seed",
+            "7",
+            "--start-time",
+            "2026-11-30T10:00:00",
+            "--quiet",
+            "--max-file-bytes",
+            str(2**40),
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     (volume / "generator.log").unlink(missing_ok=True)  # the generator's own log is not the corpus
     return sorted((volume / "services").glob("*.log"))
 
@@ -57,43 +78,81 @@ LEVEL_NUMBERS = {"DEBUG": 20, "INFO": 30, "WARNING": 40, "ERROR": 50, "CRITICAL"
 
 
 def pino(e: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
-    return {"level": LEVEL_NUMBERS.get(e["level"], 30), "time": _epoch_ms(e["@timestamp"]), "pid": 1,
-            "hostname": f"{e['service']}-7d9f", "reqId": m.get("trace_id"),
-            "req": {"method": m.get("method"), "url": m.get("path"), "remoteAddress": m.get("ip")},
-            "res": {"statusCode": m.get("status_code")}, "responseTime": m.get("duration_ms"), "msg": e["message"]}
+    return {
+        "level": LEVEL_NUMBERS.get(e["level"], 30),
+        "time": _epoch_ms(e["@timestamp"]),
+        "pid": 1,
+        "hostname": f"{e['service']}-7d9f",
+        "reqId": m.get("trace_id"),
+        "req": {"method": m.get("method"), "url": m.get("path"), "remoteAddress": m.get("ip")},
+        "res": {"statusCode": m.get("status_code")},
+        "responseTime": m.get("duration_ms"),
+        "msg": e["message"],
+    }
 
 
 def structlog(e: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
-    return {"event": e["message"], "level": e["level"].lower(), "timestamp": e["@timestamp"],
-            "logger": e["service"].replace("-", "."), "user_id": m.get("user_id"), "ip": m.get("ip"),
-            "status_code": m.get("status_code"), "duration_ms": m.get("duration_ms"), "trace_id": m.get("trace_id")}
+    return {
+        "event": e["message"],
+        "level": e["level"].lower(),
+        "timestamp": e["@timestamp"],
+        "logger": e["service"].replace("-", "."),
+        "user_id": m.get("user_id"),
+        "ip": m.get("ip"),
+        "status_code": m.get("status_code"),
+        "duration_ms": m.get("duration_ms"),
+        "trace_id": m.get("trace_id"),
+    }
 
 
 def logback(e: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
     service = e["service"].split("-")[0]
-    return {"@timestamp": e["@timestamp"].replace("Z", "+00:00"), "@version": "1", "message": e["message"],
-            "logger_name": f"com.example.{service}.{service.capitalize()}Controller",
-            "thread_name": f"http-nio-8080-exec-{m.get('user_id', 1) % 10}", "level": e["level"].replace(
-                "WARNING", "WARN"), "level_value": LEVEL_NUMBERS.get(e["level"], 30) * 1000 - 10000,
-            "traceId": m.get("trace_id"), "status": m.get("status_code")}
+    return {
+        "@timestamp": e["@timestamp"].replace("Z", "+00:00"),
+        "@version": "1",
+        "message": e["message"],
+        "logger_name": f"com.example.{service}.{service.capitalize()}Controller",
+        "thread_name": f"http-nio-8080-exec-{m.get('user_id', 1) % 10}",
+        "level": e["level"].replace("WARNING", "WARN"),
+        "level_value": LEVEL_NUMBERS.get(e["level"], 30) * 1000 - 10000,
+        "traceId": m.get("trace_id"),
+        "status": m.get("status_code"),
+    }
 
 
 def zap(e: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
-    return {"level": e["level"].lower().replace("warning", "warn"), "ts": _epoch_ms(e["@timestamp"]) / 1000,
-            "caller": f"{e['service']}/handler.go:{87 + len(e['message']) % 40}", "msg": e["message"],
-            "method": m.get("method"), "path": m.get("path"), "status": m.get("status_code"),
-            "latency": (m.get("duration_ms") or 0) / 1000, "trace_id": m.get("trace_id")}
+    return {
+        "level": e["level"].lower().replace("warning", "warn"),
+        "ts": _epoch_ms(e["@timestamp"]) / 1000,
+        "caller": f"{e['service']}/handler.go:{87 + len(e['message']) % 40}",
+        "msg": e["message"],
+        "method": m.get("method"),
+        "path": m.get("path"),
+        "status": m.get("status_code"),
+        "latency": (m.get("duration_ms") or 0) / 1000,
+        "trace_id": m.get("trace_id"),
+    }
 
 
 def python_json_logger(e: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
-    return {"asctime": e["@timestamp"].replace("T", " ").replace("Z", ""), "levelname": e["level"],
-            "name": e["service"], "message": e["message"], "user_id": m.get("user_id"), "ip": m.get("ip"),
-            "duration_ms": m.get("duration_ms")}
+    return {
+        "asctime": e["@timestamp"].replace("T", " ").replace("Z", ""),
+        "levelname": e["level"],
+        "name": e["service"],
+        "message": e["message"],
+        "user_id": m.get("user_id"),
+        "ip": m.get("ip"),
+        "duration_ms": m.get("duration_ms"),
+    }
 
 
 LOGGERS: dict[str, Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]] = {
-    "pino": pino, "structlog": structlog, "logstash-logback-encoder": logback, "zap": zap,
-    "python-json-logger": python_json_logger}
+    "pino": pino,
+    "structlog": structlog,
+    "logstash-logback-encoder": logback,
+    "zap": zap,
+    "python-json-logger": python_json_logger,
+}
 
 
 def logger_lines(volume: Path, source: list[Path]) -> list[Path]:
@@ -112,6 +171,7 @@ def logger_lines(volume: Path, source: list[Path]) -> list[Path]:
 
 # --- the store ---------------------------------------------------------------------------------------------
 
+
 def store_bytes(cluster: Cluster, stream: str) -> tuple[int, int]:
     """(primary store bytes, documents) after a force-merge to one segment per shard, read once the store holds
     nothing but that segment: the merged-away files linger for seconds, and the store counts them until then."""
@@ -119,8 +179,13 @@ def store_bytes(cluster: Cluster, stream: str) -> tuple[int, int]:
     cluster.ok("POST", f"/{stream}/_forcemerge?max_num_segments=1&flush=true")
     for _ in range(300):
         stats = cluster.ok("GET", f"/{stream}/_stats/store,docs")["_all"]["primaries"]
-        shards = [copy for index in cluster.ok("GET", f"/{stream}/_segments")["indices"].values()
-                  for copies in index["shards"].values() for copy in copies if copy["routing"]["primary"]]
+        shards = [
+            copy
+            for index in cluster.ok("GET", f"/{stream}/_segments")["indices"].values()
+            for copies in index["shards"].values()
+            for copy in copies
+            if copy["routing"]["primary"]
+        ]
         segments = [seg for copy in shards for seg in copy["segments"].values()]
         in_segments = sum(seg["size_in_bytes"] for seg in segments)
         store = stats["store"]["size_in_bytes"]
@@ -149,42 +214,80 @@ def ship_with_filebeat(engine: SearchEngine, volume: Path, home: Path, expected:
 # Filebeat ships with every raw line kept (LOG_KEEP_ORIGINAL=true); each other row is a copy of that stream made
 # by _reindex into a stream whose template has the lever, with a script for what the pipeline would have written
 # differently. "Before" rows put back what main had before the storage work, to show what each change saved.
-DROP_ORIGINAL_OF_PARSED_LINES = ("if (ctx._source.error == null && ctx._source.event != null) "
-                                 "{ ctx._source.event.remove('original'); }")
+DROP_ORIGINAL_OF_PARSED_LINES = (
+    "if (ctx._source.error == null && ctx._source.event != null) { ctx._source.event.remove('original'); }"
+)
 # main's earlier _id: 40 hex characters of a SHA-256 (the same randomness, twice the characters)
 HEX_ID = "ctx._id = ctx._id.sha256().substring(0, 40);"
-ID_FIELDS_WITH_DOC_VALUES = {"mappings": {"properties": {
-    name: {"properties": {"id": {"type": "keyword", "ignore_above": 1024}}}
-    for name in ("event", "trace", "span", "transaction")}}}
+ID_FIELDS_WITH_DOC_VALUES = {
+    "mappings": {
+        "properties": {
+            name: {"properties": {"id": {"type": "keyword", "ignore_above": 1024}}}
+            for name in ("event", "trace", "span", "transaction")
+        }
+    }
+}
 
 OFFSET_INDEXED = {"log": {"properties": {"offset": {"type": "long", "ignore_malformed": True}}}}
 # event.ingested as the pipeline wrote it before: nanosecond digits (pseudo-random here, from the document's id)
-NANOS = ("String t = ctx._source.event.ingested; int h = ctx._id.hashCode() % 1000000; if (h < 0) { h = -h; } "
-         "ctx._source.event.ingested = t.substring(0, t.length() - 1) + Integer.toString(1000000 + h).substring(1) "
-         "+ 'Z';")
+NANOS = (
+    "String t = ctx._source.event.ingested; int h = ctx._id.hashCode() % 1000000; if (h < 0) { h = -h; } "
+    "ctx._source.event.ingested = t.substring(0, t.length() - 1) + Integer.toString(1000000 + h).substring(1) "
+    "+ 'Z';"
+)
 
 LEVERS: list[tuple[str, str, dict[str, Any], str]] = [
     # (row, what it is, template changes, reindex script); the first row is the shipped stream itself
     ("LOG_KEEP_ORIGINAL=true", "every raw line also kept in event.original", {}, ""),
-    ("as shipped (the defaults)", "event.original only for lines that did not parse, 20-character _id, id fields "
-     "without doc values, log.offset not indexed, sorted on service.name, event.action, @timestamp",
-     {}, DROP_ORIGINAL_OF_PARSED_LINES),
+    (
+        "as shipped (the defaults)",
+        "event.original only for lines that did not parse, 20-character _id, id fields "
+        "without doc values, log.offset not indexed, sorted on service.name, event.action, @timestamp",
+        {},
+        DROP_ORIGINAL_OF_PARSED_LINES,
+    ),
     ("defaults, _id as 40 hex characters", "main's earlier _id", {}, DROP_ORIGINAL_OF_PARSED_LINES + HEX_ID),
-    ("defaults, id fields with doc values", "event.id, trace.id, span.id, transaction.id sortable and aggregatable",
-     ID_FIELDS_WITH_DOC_VALUES, DROP_ORIGINAL_OF_PARSED_LINES),
-    ("defaults, log.offset indexed", "range queries on log.offset", {"mappings": {"properties": OFFSET_INDEXED}},
-     DROP_ORIGINAL_OF_PARSED_LINES),
+    (
+        "defaults, id fields with doc values",
+        "event.id, trace.id, span.id, transaction.id sortable and aggregatable",
+        ID_FIELDS_WITH_DOC_VALUES,
+        DROP_ORIGINAL_OF_PARSED_LINES,
+    ),
+    (
+        "defaults, log.offset indexed",
+        "range queries on log.offset",
+        {"mappings": {"properties": OFFSET_INDEXED}},
+        DROP_ORIGINAL_OF_PARSED_LINES,
+    ),
     ("defaults, not sorted", "documents in arrival order", {"unsorted": True}, DROP_ORIGINAL_OF_PARSED_LINES),
-    ("defaults, sorted as logsdb does", "host.name, then @timestamp (Elasticsearch's logsdb default)",
-     {"settings": {"index": {"sort": {"field": ["host.name", "@timestamp"], "order": ["asc", "desc"]}}}},
-     DROP_ORIGINAL_OF_PARSED_LINES),
-    ("main before this work", "every raw line kept, 40-hex _id, id fields with doc values, log.offset indexed, "
-     "not sorted, event.ingested with nanoseconds", {"unsorted": True, "mappings": {"properties": {
-         **ID_FIELDS_WITH_DOC_VALUES["mappings"]["properties"], **OFFSET_INDEXED}}}, HEX_ID + NANOS),
-    ("reference: engine-made _id (no dedup)", "what a derived _id costs: a re-sent line would be stored twice",
-     {}, DROP_ORIGINAL_OF_PARSED_LINES + "ctx._id = null;"),
-    ("reference: _source only, nothing indexed", "the documents alone: no search, no dashboard",
-     {"source_only": True}, DROP_ORIGINAL_OF_PARSED_LINES),
+    (
+        "defaults, sorted as logsdb does",
+        "host.name, then @timestamp (Elasticsearch's logsdb default)",
+        {"settings": {"index": {"sort": {"field": ["host.name", "@timestamp"], "order": ["asc", "desc"]}}}},
+        DROP_ORIGINAL_OF_PARSED_LINES,
+    ),
+    (
+        "main before this work",
+        "every raw line kept, 40-hex _id, id fields with doc values, log.offset indexed, "
+        "not sorted, event.ingested with nanoseconds",
+        {
+            "unsorted": True,
+            "mappings": {"properties": {**ID_FIELDS_WITH_DOC_VALUES["mappings"]["properties"], **OFFSET_INDEXED}},
+        },
+        HEX_ID + NANOS,
+    ),
+    (
+        "reference: engine-made _id (no dedup)",
+        "what a derived _id costs: a re-sent line would be stored twice",
+        {},
+        DROP_ORIGINAL_OF_PARSED_LINES + "ctx._id = null;",
+    ),
+    (
+        "reference: _source only, nothing indexed",
+        "the documents alone: no search, no dashboard",
+        {"source_only": True},
+        DROP_ORIGINAL_OF_PARSED_LINES,
+    ),
 ]
 
 
@@ -210,8 +313,10 @@ def copy_with_lever(cluster: Cluster, index: int, template: dict[str, Any], scri
         body["composed_of"] = [c for c in body.get("composed_of", []) if c != names.SETTINGS_COMPONENT]
     own.setdefault("settings", {}).setdefault("index", {})["default_pipeline"] = "_none"
     cluster.ok("PUT", f"/_index_template/{BENCH_TEMPLATE}{index}", body)
-    request: dict[str, Any] = {"source": {"index": names.DATA_STREAM, "size": 2000},
-                               "dest": {"index": stream, "op_type": "create"}}
+    request: dict[str, Any] = {
+        "source": {"index": names.DATA_STREAM, "size": 2000},
+        "dest": {"index": stream, "op_type": "create"},
+    }
     if script:
         request["script"] = {"lang": "painless", "source": script}
     status, result = cluster.request("POST", "/_reindex?refresh=true&wait_for_completion=true", request)
@@ -226,10 +331,14 @@ def measure(engine: SearchEngine, corpus: str, files: list[Path], workdir: Path)
     gz = sum(len(gzip.compress(p.read_bytes(), 6)) for p in files)
     started = time.monotonic()
     ship_with_filebeat(engine, workdir / "volume", workdir / f"filebeat-{corpus}", lines)
-    print(f"{corpus}: {lines:,} lines ({raw / lines:.0f} bytes each) shipped by Filebeat in "
-          f"{time.monotonic() - started:.0f}s", flush=True)
-    rows = [{"corpus": corpus, "row": "gzip -6 of the files (reference)", "bytes_per_event": gz / lines,
-             "vs_raw": gz / raw}]
+    print(
+        f"{corpus}: {lines:,} lines ({raw / lines:.0f} bytes each) shipped by Filebeat in "
+        f"{time.monotonic() - started:.0f}s",
+        flush=True,
+    )
+    rows = [
+        {"corpus": corpus, "row": "gzip -6 of the files (reference)", "bytes_per_event": gz / lines, "vs_raw": gz / raw}
+    ]
     for i, (row, what, template, script) in enumerate(LEVERS):
         stream = names.DATA_STREAM if i == 0 else copy_with_lever(engine.cluster, i, template, script)
         size, docs = store_bytes(engine.cluster, stream)
@@ -260,13 +369,20 @@ def main() -> None:
         results = []
         volume = workdir / "volume"
         source = generator_lines(workdir / "source", args.events)
-        for corpus, make in (("generator", lambda: generator_lines(volume, args.events)),
-                             ("JSON loggers", lambda: logger_lines(volume, source))):
+        for corpus, make in (
+            ("generator", lambda: generator_lines(volume, args.events)),
+            ("JSON loggers", lambda: logger_lines(volume, source)),
+        ):
             subprocess.run(["rm", "-rf", str(volume)], check=True)
             (volume / "services").mkdir(parents=True)
             results += measure(engine, corpus, make(), workdir)
-        record("storage", "bench.storage", engine="OpenSearch 3.8.0 (test engine, one node)", events=args.events,
-               rows=results)
+        record(
+            "storage",
+            "bench.storage",
+            engine="OpenSearch 3.8.0 (test engine, one node)",
+            events=args.events,
+            rows=results,
+        )
     finally:
         proxy.stop()
         cluster.close()

@@ -26,8 +26,13 @@ def _iso(ts: datetime) -> str:
     return ts.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "LOGPLATFORM_GENERATOR",
-                                 "show_default": True})
+@click.command(
+    context_settings={
+        "help_option_names": ["-h", "--help"],
+        "auto_envvar_prefix": "LOGPLATFORM_GENERATOR",
+        "show_default": True,
+    }
+)
 @click.option("--mode", type=click.Choice(["file", "http", "both"]), default="file", help="Where events go")
 @click.option("--scenario", type=click.Choice(SCENARIOS), default="steady", help="The story the traffic tells")
 @click.option("--rate", type=float, default=None, help="Events per second (0 = as fast as possible)")
@@ -37,13 +42,22 @@ def _iso(ts: datetime) -> str:
 @click.option("--seed", type=int, default=None, help="Same seed, same events (with --start-time, byte for byte)")
 @click.option("--services", default=",".join(DEFAULT_SERVICES), help="Comma-separated service names")
 @click.option("--target", default=None, help="Service the incident hits / that goes silent (default: by scenario)")
-@click.option("--period", type=float, default=600.0,
-              help="Without --count/--duration, the scenario repeats every PERIOD seconds")
+@click.option(
+    "--period", type=float, default=600.0, help="Without --count/--duration, the scenario repeats every PERIOD seconds"
+)
 @click.option("--rhythm/--no-rhythm", default=False, help="Vary the rate over the day (busier afternoons)")
-@click.option("--start-time", type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S"]), default=None,
-              help="Timestamp events from this UTC time at the nominal rate instead of the clock (reproducible)")
-@click.option("--log-dir", type=click.Path(path_type=Path), default=Path("/var/log/logplatform"),
-              help="The shared log volume; events go to <log-dir>/services/<service>.log")
+@click.option(
+    "--start-time",
+    type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S"]),
+    default=None,
+    help="Timestamp events from this UTC time at the nominal rate instead of the clock (reproducible)",
+)
+@click.option(
+    "--log-dir",
+    type=click.Path(path_type=Path),
+    default=Path("/var/log/logplatform"),
+    help="The shared log volume; events go to <log-dir>/services/<service>.log",
+)
 @click.option("--max-file-bytes", type=int, default=50 * 1024 * 1024, help="Rotate a service's file at this size")
 @click.option("--backups", type=int, default=5, help="Rotated files kept per service")
 @click.option("--backend-url", default="http://backend:8000", help="The backend, for --mode http/both")
@@ -52,10 +66,29 @@ def _iso(ts: datetime) -> str:
 @click.option("--batch-size", type=int, default=200, help="Events per HTTP request")
 @click.option("--max-retries", type=int, default=8, help="HTTP retries before giving up on a batch")
 @click.option("--quiet", is_flag=True, help="No status line")
-def main(mode: str, scenario: str, rate: float | None, interval: float, count: int | None, duration: float | None,
-         seed: int | None, services: str, target: str | None, period: float, rhythm: bool,
-         start_time: datetime | None, log_dir: Path, max_file_bytes: int, backups: int, backend_url: str,
-         api_key: str | None, api_key_file: Path | None, batch_size: int, max_retries: int, quiet: bool) -> None:
+def main(
+    mode: str,
+    scenario: str,
+    rate: float | None,
+    interval: float,
+    count: int | None,
+    duration: float | None,
+    seed: int | None,
+    services: str,
+    target: str | None,
+    period: float,
+    rhythm: bool,
+    start_time: datetime | None,
+    log_dir: Path,
+    max_file_bytes: int,
+    backups: int,
+    backend_url: str,
+    api_key: str | None,
+    api_key_file: Path | None,
+    batch_size: int,
+    max_retries: int,
+    quiet: bool,
+) -> None:
     """Generate realistic log events: steady traffic, an incident, a credential-stuffing attack, a silent service."""
     setup_logging("generator", log_dir, console="json" if not sys.stderr.isatty() else "text")
     if rate is None:
@@ -78,8 +111,13 @@ def main(mode: str, scenario: str, rate: float | None, interval: float, count: i
     if mode in ("http", "both"):
         outputs.append(HttpOutput(backend_url, api_key, stats, batch_size=batch_size, max_retries=max_retries))
     targets = " + ".join(o.describe() for o in outputs)
-    log.info("generating %s traffic for %s at %s events/s -> %s", scenario, ", ".join(names),
-             "max" if rate <= 0 else f"{rate:g}", targets)
+    log.info(
+        "generating %s traffic for %s at %s events/s -> %s",
+        scenario,
+        ", ".join(names),
+        "max" if rate <= 0 else f"{rate:g}",
+        targets,
+    )
 
     stopping = False
 

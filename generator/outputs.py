@@ -103,8 +103,9 @@ class FileOutput:
         for service, lines in by_service.items():
             out = self._files.get(service)
             if out is None:
-                out = self._files[service] = RotatingLineFile(self.directory / f"{service}.log", self.max_bytes,
-                                                              self.backups)
+                out = self._files[service] = RotatingLineFile(
+                    self.directory / f"{service}.log", self.max_bytes, self.backups
+                )
             out.write(lines)
         with self.stats.lock:
             self.stats.written += len(events)
@@ -124,8 +125,16 @@ class HttpOutput:
     behind, write() blocks (bounded queue) and the achieved rate drops rather than memory growing.
     """
 
-    def __init__(self, url: str, api_key: str | None, stats: Stats, batch_size: int = 200,
-                 linger_s: float = 0.5, max_retries: int = 8, timeout_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        api_key: str | None,
+        stats: Stats,
+        batch_size: int = 200,
+        linger_s: float = 0.5,
+        max_retries: int = 8,
+        timeout_s: float = 30.0,
+    ) -> None:
         self.url = url.rstrip("/") + "/logs/ndjson"
         self.stats = stats
         self.batch_size = batch_size
@@ -146,8 +155,8 @@ class HttpOutput:
             self._pending_since = time.monotonic()
         self._pending += [json.dumps(e, ensure_ascii=False, separators=(",", ":")) for e in events]
         while len(self._pending) >= self.batch_size:
-            self._queue.put(self._pending[:self.batch_size])
-            self._pending = self._pending[self.batch_size:]
+            self._queue.put(self._pending[: self.batch_size])
+            self._pending = self._pending[self.batch_size :]
         if self._pending and time.monotonic() - self._pending_since >= self.linger_s:
             self.flush()
 

@@ -11,8 +11,13 @@ from collections.abc import Callable
 
 
 class Pacer:
-    def __init__(self, rate: float, rate_factor: Callable[[float], float] | None = None,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        rate: float,
+        rate_factor: Callable[[float], float] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         """rate: events per second (0 = as fast as possible); rate_factor(elapsed_s) scales it (daily rhythm)."""
         self.rate = rate
         self.rate_factor = rate_factor

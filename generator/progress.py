@@ -13,8 +13,14 @@ log = logging.getLogger("generator")
 
 
 class Progress:
-    def __init__(self, stats: Stats, targets: str, interval_s: float = 0.5, stream: TextIO | None = None,
-                 log_every_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        stats: Stats,
+        targets: str,
+        interval_s: float = 0.5,
+        stream: TextIO | None = None,
+        log_every_s: float = 30.0,
+    ) -> None:
         self.stats = stats
         self.targets = targets
         self.stream = stream or sys.stderr
@@ -33,8 +39,10 @@ class Progress:
         rate = (generated - self._last_count) / max(now - self._last, 1e-9)
         self._last, self._last_count = now, generated
         s = self.stats
-        text = (f"generated {generated:,}  rate {rate:,.0f}/s  written {s.written:,}  delivered {s.delivered:,}"
-                f"  queued {s.queued:,}  failed {s.failed:,}  retries {s.retries:,}  -> {self.targets}")
+        text = (
+            f"generated {generated:,}  rate {rate:,.0f}/s  written {s.written:,}  delivered {s.delivered:,}"
+            f"  queued {s.queued:,}  failed {s.failed:,}  retries {s.retries:,}  -> {self.targets}"
+        )
         if self.tty:
             self.stream.write("\r\033[K" + text)
             self.stream.flush()
@@ -44,9 +52,11 @@ class Progress:
     def finish(self) -> None:
         elapsed = time.monotonic() - self.started
         s = self.stats
-        text = (f"done: {self.generated:,} events in {elapsed:.1f}s ({self.generated / max(elapsed, 1e-9):,.0f}/s); "
-                f"written {s.written:,}, delivered {s.delivered:,} (queued {s.queued:,}), failed {s.failed:,}"
-                + (f"; last error: {s.last_error}" if s.failed else ""))
+        text = (
+            f"done: {self.generated:,} events in {elapsed:.1f}s ({self.generated / max(elapsed, 1e-9):,.0f}/s); "
+            f"written {s.written:,}, delivered {s.delivered:,} (queued {s.queued:,}), failed {s.failed:,}"
+            + (f"; last error: {s.last_error}" if s.failed else "")
+        )
         if self.tty:
             self.stream.write("\r\033[K" + text + "\n")
             self.stream.flush()

@@ -8,8 +8,14 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-DEFAULT_SERVICES = ("auth-service", "payment-service", "order-service", "inventory-service",
-                    "notification-service", "api-gateway")
+DEFAULT_SERVICES = (
+    "auth-service",
+    "payment-service",
+    "order-service",
+    "inventory-service",
+    "notification-service",
+    "api-gateway",
+)
 SCENARIOS = ("steady", "incident", "attack", "silence")
 
 DEVICES = ("desktop", "mobile", "tablet")
@@ -155,15 +161,28 @@ class TrafficModel:
             username, ip = self.victim, self.botnet[rng.getrandbits(8) % len(self.botnet)]
         return {
             "@timestamp": timestamp,
-            "event": {"id": _uuid4(rng.getrandbits(128)), "action": "user-login",
-                      "outcome": "failure", "category": ["authentication"]},
+            "event": {
+                "id": _uuid4(rng.getrandbits(128)),
+                "action": "user-login",
+                "outcome": "failure",
+                "category": ["authentication"],
+            },
             "service": "auth-service",
             "level": "WARNING",
             "message": "Login failed",
-            "meta": {"user_id": user, "username": username, "ip": ip, "device": "desktop",
-                     "user_agent": "python-requests/2.32", "method": "POST", "path": "/api/login",
-                     "status_code": 401, "duration_ms": round(rng.uniform(5, 20), 2), "reason": "bad_password",
-                     "trace_id": f"{rng.getrandbits(128):032x}"},
+            "meta": {
+                "user_id": user,
+                "username": username,
+                "ip": ip,
+                "device": "desktop",
+                "user_agent": "python-requests/2.32",
+                "method": "POST",
+                "path": "/api/login",
+                "status_code": 401,
+                "duration_ms": round(rng.uniform(5, 20), 2),
+                "reason": "bad_password",
+                "trace_id": f"{rng.getrandbits(128):032x}",
+            },
         }
 
 

@@ -97,8 +97,13 @@ class KeyStore:
             self._load()
             key_id = secrets.token_hex(6)
             secret = secrets.token_urlsafe(32)
-            self._keys[key_id] = ApiKey(key_id, name, _hash(secret), datetime.now(UTC).isoformat(timespec="seconds"),
-                                        rate_limit_per_s=rate_limit_per_s)
+            self._keys[key_id] = ApiKey(
+                key_id,
+                name,
+                _hash(secret),
+                datetime.now(UTC).isoformat(timespec="seconds"),
+                rate_limit_per_s=rate_limit_per_s,
+            )
             self._save()
             return f"{PREFIX}_{key_id}_{secret}"
 
@@ -109,8 +114,13 @@ class KeyStore:
             raise ValueError("a key reads lp_<id>_<secret>")
         with self._lock:
             self._load()
-            entry = ApiKey(key_id, name, _hash(secret), datetime.now(UTC).isoformat(timespec="seconds"),
-                           rate_limit_per_s=rate_limit_per_s)
+            entry = ApiKey(
+                key_id,
+                name,
+                _hash(secret),
+                datetime.now(UTC).isoformat(timespec="seconds"),
+                rate_limit_per_s=rate_limit_per_s,
+            )
             old = self._keys.get(key_id)
             if old and old.hash == entry.hash and not old.revoked:
                 return old

@@ -104,8 +104,9 @@ class Retention:
         phases = body["policy"]["phases"]
         phases["hot"]["actions"]["rollover"]["max_primary_shard_size"] = self.rollover_size
         phases["delete"]["min_age"] = self.keep
-        body["policy"]["_meta"]["description"] = (f"Roll over daily or at {self.rollover_size} per primary shard, "
-                                                  f"delete {self.keep} after rollover")
+        body["policy"]["_meta"]["description"] = (
+            f"Roll over daily or at {self.rollover_size} per primary shard, delete {self.keep} after rollover"
+        )
         return body
 
 
@@ -127,31 +128,49 @@ def assets_for(engine: str, retention: Retention | None = None, keep_original: b
     if engine != "elasticsearch":
         dead_letter_template = _for_opensearch(dead_letter_template)
     items = [
-        *(Asset(script, f"/_scripts/{script}", {"script": {"lang": "painless", "source": script_source(script)}})
-          for script in (names.NORMALIZE_SCRIPT, names.DEAD_LETTER_SCRIPT)),
+        *(
+            Asset(script, f"/_scripts/{script}", {"script": {"lang": "painless", "source": script_source(script)}})
+            for script in (names.NORMALIZE_SCRIPT, names.DEAD_LETTER_SCRIPT)
+        ),
         # the sub-pipelines before the entry pipeline that names them
-        *(Asset(pipeline, f"/_ingest/pipeline/{pipeline}", pipeline_body(pipeline, keep_original))
-          for pipeline in (names.EVENT_PIPELINE, names.DEAD_LETTER_PIPELINE, names.PIPELINE)),
-        Asset(names.SETTINGS_COMPONENT, f"/_component_template/{names.SETTINGS_COMPONENT}",
-              load_json("component-templates/logs-logplatform@settings.json")),
-        Asset(names.MAPPINGS_COMPONENT, f"/_component_template/{names.MAPPINGS_COMPONENT}",
-              mappings_body() if engine == "elasticsearch" else _for_opensearch(mappings_body())),
+        *(
+            Asset(pipeline, f"/_ingest/pipeline/{pipeline}", pipeline_body(pipeline, keep_original))
+            for pipeline in (names.EVENT_PIPELINE, names.DEAD_LETTER_PIPELINE, names.PIPELINE)
+        ),
+        Asset(
+            names.SETTINGS_COMPONENT,
+            f"/_component_template/{names.SETTINGS_COMPONENT}",
+            load_json("component-templates/logs-logplatform@settings.json"),
+        ),
+        Asset(
+            names.MAPPINGS_COMPONENT,
+            f"/_component_template/{names.MAPPINGS_COMPONENT}",
+            mappings_body() if engine == "elasticsearch" else _for_opensearch(mappings_body()),
+        ),
     ]
     if engine == "elasticsearch":  # es/lifecycle/: ILM, which OpenSearch does not have
         items += [
             Asset(names.ILM_POLICY, f"/_ilm/policy/{names.ILM_POLICY}", retention.policy()),
-            Asset(names.LIFECYCLE_COMPONENT, f"/_component_template/{names.LIFECYCLE_COMPONENT}",
-                  load_json("lifecycle/logs-logplatform@lifecycle.json")),
-            Asset(names.INDEX_MODE_COMPONENT, f"/_component_template/{names.INDEX_MODE_COMPONENT}",
-                  load_json("lifecycle/logs-logplatform@index-mode.json")),
+            Asset(
+                names.LIFECYCLE_COMPONENT,
+                f"/_component_template/{names.LIFECYCLE_COMPONENT}",
+                load_json("lifecycle/logs-logplatform@lifecycle.json"),
+            ),
+            Asset(
+                names.INDEX_MODE_COMPONENT,
+                f"/_component_template/{names.INDEX_MODE_COMPONENT}",
+                load_json("lifecycle/logs-logplatform@index-mode.json"),
+            ),
         ]
         composed_of += [names.LIFECYCLE_COMPONENT, names.INDEX_MODE_COMPONENT]
         dead_letter_template["composed_of"] = [names.LIFECYCLE_COMPONENT]
         # data stream options are applied once, when the data stream is created (Elastic's failure store docs)
         index_template["template"] = load_json("lifecycle/failure-store.json")
     index_template["composed_of"] = composed_of
-    items += [Asset(names.INDEX_TEMPLATE, f"/_index_template/{names.INDEX_TEMPLATE}", index_template),
-              Asset(names.DEAD_LETTER_TEMPLATE, f"/_index_template/{names.DEAD_LETTER_TEMPLATE}", dead_letter_template)]
+    items += [
+        Asset(names.INDEX_TEMPLATE, f"/_index_template/{names.INDEX_TEMPLATE}", index_template),
+        Asset(names.DEAD_LETTER_TEMPLATE, f"/_index_template/{names.DEAD_LETTER_TEMPLATE}", dead_letter_template),
+    ]
     return items
 
 
@@ -196,8 +215,11 @@ def _same(wanted: Any, current: Any) -> bool:
             return False
         return all(_same(v, current.get(k)) for k, v in wanted.items())
     if isinstance(wanted, list):
-        return isinstance(current, list) and len(wanted) == len(current) and all(
-            _same(w, c) for w, c in zip(wanted, current, strict=True))
+        return (
+            isinstance(current, list)
+            and len(wanted) == len(current)
+            and all(_same(w, c) for w, c in zip(wanted, current, strict=True))
+        )
     if isinstance(wanted, bool) or isinstance(current, bool):
         return str(wanted).lower() == str(current).lower()
     if isinstance(wanted, (int, float)) and isinstance(current, str):
@@ -211,8 +233,9 @@ class InstallResult:
     changed: bool
 
 
-def install(http: Http, engine: str | None = None, retention: Retention | None = None,
-            keep_original: bool = False) -> list[InstallResult]:
+def install(
+    http: Http, engine: str | None = None, retention: Retention | None = None, keep_original: bool = False
+) -> list[InstallResult]:
     """PUTs every asset that is missing or differs; leaves identical ones alone (idempotent)."""
     engine = engine or detect_engine(http)
     results = []
@@ -229,8 +252,15 @@ def install(http: Http, engine: str | None = None, retention: Retention | None =
 
 def pipeline_problem(http: Http, probe_service: str) -> str | None:
     """Runs one test event through the installed pipeline; None when it comes out normalized, else why not."""
-    status, out = http.request("POST", f"/_ingest/pipeline/{names.PIPELINE}/_simulate", {"docs": [{"_source": {
-        "message": json.dumps({"service": probe_service, "message": "check", "level": "info"})}}]})
+    status, out = http.request(
+        "POST",
+        f"/_ingest/pipeline/{names.PIPELINE}/_simulate",
+        {
+            "docs": [
+                {"_source": {"message": json.dumps({"service": probe_service, "message": "check", "level": "info"})}}
+            ]
+        },
+    )
     if status != 200:
         return f"_simulate answered {status}: {json.dumps(out)[:300]}"
     doc = out["docs"][0].get("doc", {}).get("_source", {})

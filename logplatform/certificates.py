@@ -33,9 +33,11 @@ class Node:
 
 
 # es01 also answers as `elasticsearch` (its network alias); es02/es03 are the cluster profile's nodes
-NODES = (Node("es01", ("es01", "elasticsearch", "localhost")),
-         Node("es02", ("es02", "localhost")),
-         Node("es03", ("es03", "localhost")))
+NODES = (
+    Node("es01", ("es01", "elasticsearch", "localhost")),
+    Node("es02", ("es02", "localhost")),
+    Node("es03", ("es03", "localhost")),
+)
 
 
 def _key() -> rsa.RSAPrivateKey:
@@ -51,28 +53,47 @@ def _write(path: Path, data: bytes, mode: int) -> None:
 
 
 def _pem_key(key: rsa.RSAPrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                             serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    )
 
 
 def _builder(subject: x509.Name, issuer: x509.Name, public_key: rsa.RSAPublicKey) -> x509.CertificateBuilder:
     now = datetime.datetime.now(datetime.UTC)
-    return (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public_key)
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=VALID_DAYS)))
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=VALID_DAYS))
+    )
 
 
 def make_ca(certs: Path) -> None:
     key = _key()
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Log-Platform CA")])
-    cert = (_builder(name, name, key.public_key())
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                         content_commitment=False, key_encipherment=False, data_encipherment=False,
-                                         key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        _builder(name, name, key.public_key())
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
     _write(certs / "ca" / "ca.key", _pem_key(key), 0o600)
     _write(certs / "ca" / "ca.crt", cert.public_bytes(serialization.Encoding.PEM), 0o640)
 
@@ -84,15 +105,17 @@ def make_node(certs: Path, node: Node) -> None:
     key = _key()
     names: list[x509.GeneralName] = [x509.DNSName(d) for d in node.dns]
     names.append(x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
-    cert = (_builder(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, node.name)]), ca_cert.subject,
-                     key.public_key())
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.SubjectAlternativeName(names), critical=False)
-            # HTTP and transport TLS: each node is server and client of the others
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
-                           critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-            .sign(ca_key, hashes.SHA256()))
+    cert = (
+        _builder(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, node.name)]), ca_cert.subject, key.public_key())
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        # HTTP and transport TLS: each node is server and client of the others
+        .add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False
+        )
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
     _write(certs / node.name / f"{node.name}.key", _pem_key(key), 0o640)
     _write(certs / node.name / f"{node.name}.crt", cert.public_bytes(serialization.Encoding.PEM), 0o640)
 

@@ -27,8 +27,14 @@ def main() -> None:
 
 
 @main.group()
-@click.option("--keys-file", type=click.Path(path_type=Path), default=DEFAULT_KEYS_FILE, show_default=True,
-              envvar="LOGPLATFORM_API_KEYS_FILE", help="The backend's key store")
+@click.option(
+    "--keys-file",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_KEYS_FILE,
+    show_default=True,
+    envvar="LOGPLATFORM_API_KEYS_FILE",
+    help="The backend's key store",
+)
 @click.pass_context
 def apikey(ctx: click.Context, keys_file: Path) -> None:
     """Create, list and revoke the API keys of POST /logs."""
@@ -83,14 +89,24 @@ def setup() -> None:
 @setup.command("certs-and-secrets")
 @click.option("--certs-dir", type=click.Path(path_type=Path), required=True, help="The `certs` volume")
 @click.option("--secrets-dir", type=click.Path(path_type=Path), required=True, help="The `secrets` volume")
-@click.option("--logs-dir", type=click.Path(path_type=Path), default=None,
-              help="The `logs` volume: shared by the services (setgid, group 0 writes)")
-@click.option("--keys-dir", type=click.Path(path_type=Path), default=None,
-              help="The `backend-keys` volume: the backend's alone")
-@click.option("--snapshots-dir", type=click.Path(path_type=Path), default=None,
-              help="The `snapshots` volume: Elasticsearch's (uid 1000) snapshot repository")
-def setup_certs_cmd(certs_dir: Path, secrets_dir: Path, logs_dir: Path | None, keys_dir: Path | None,
-                    snapshots_dir: Path | None) -> None:
+@click.option(
+    "--logs-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The `logs` volume: shared by the services (setgid, group 0 writes)",
+)
+@click.option(
+    "--keys-dir", type=click.Path(path_type=Path), default=None, help="The `backend-keys` volume: the backend's alone"
+)
+@click.option(
+    "--snapshots-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The `snapshots` volume: Elasticsearch's (uid 1000) snapshot repository",
+)
+def setup_certs_cmd(
+    certs_dir: Path, secrets_dir: Path, logs_dir: Path | None, keys_dir: Path | None, snapshots_dir: Path | None
+) -> None:
     """First in the start order, as root: CA and node certificates, secrets (.env or generated), volume owners."""
     from logplatform import certificates, secret_store
 
@@ -109,29 +125,69 @@ def setup_certs_cmd(certs_dir: Path, secrets_dir: Path, logs_dir: Path | None, k
         directory.chmod(mode)
     for item in done:
         _echo(f"certs-and-secrets: {item}")
-    _echo("certs-and-secrets: ready" + ("" if done else " (nothing to do)")
-          + ". The elastic password: docker compose exec -T backend cat /run/logplatform/secrets/elastic_password")
+    _echo(
+        "certs-and-secrets: ready"
+        + ("" if done else " (nothing to do)")
+        + ". The elastic password: docker compose exec -T backend cat /run/logplatform/secrets/elastic_password"
+    )
 
 
 @setup.command("elasticsearch")
 @click.option("--url", envvar="LOGPLATFORM_ELASTICSEARCH_URL", default="https://localhost:9200", show_default=True)
 @click.option("--ca-certs", envvar="LOGPLATFORM_ELASTICSEARCH_CA_CERTS", default=None, help="CA of the cluster")
-@click.option("--secrets-dir", envvar="LOGPLATFORM_SECRETS_DIR", type=click.Path(path_type=Path), default=None,
-              help="Where the platform's secrets are kept (the compose `secrets` volume)")
-@click.option("--keys-file", envvar="LOGPLATFORM_API_KEYS_FILE", type=click.Path(path_type=Path), default=None,
-              help="The backend's key store, to store the generator's key in")
-@click.option("--generator-rate-limit", envvar="LOGPLATFORM_GENERATOR_RATE_LIMIT", default="",
-              help="Events per second for the generator's key (empty: unlimited)")
-@click.option("--retention", envvar="LOGPLATFORM_RETENTION", default="30d", show_default=True,
-              help="How long logs are kept after their backing index rolled over (ILM; e.g. 30d, 12h)")
-@click.option("--rollover-size", envvar="LOGPLATFORM_ROLLOVER_SIZE", default="25gb", show_default=True,
-              help="Roll over to a new backing index at this primary shard size (or daily)")
-@click.option("--keep-original/--no-keep-original", envvar="LOGPLATFORM_KEEP_ORIGINAL", default=False,
-              show_default=True, help="Keep every raw line in event.original (else only lines that did not parse)")
+@click.option(
+    "--secrets-dir",
+    envvar="LOGPLATFORM_SECRETS_DIR",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where the platform's secrets are kept (the compose `secrets` volume)",
+)
+@click.option(
+    "--keys-file",
+    envvar="LOGPLATFORM_API_KEYS_FILE",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The backend's key store, to store the generator's key in",
+)
+@click.option(
+    "--generator-rate-limit",
+    envvar="LOGPLATFORM_GENERATOR_RATE_LIMIT",
+    default="",
+    help="Events per second for the generator's key (empty: unlimited)",
+)
+@click.option(
+    "--retention",
+    envvar="LOGPLATFORM_RETENTION",
+    default="30d",
+    show_default=True,
+    help="How long logs are kept after their backing index rolled over (ILM; e.g. 30d, 12h)",
+)
+@click.option(
+    "--rollover-size",
+    envvar="LOGPLATFORM_ROLLOVER_SIZE",
+    default="25gb",
+    show_default=True,
+    help="Roll over to a new backing index at this primary shard size (or daily)",
+)
+@click.option(
+    "--keep-original/--no-keep-original",
+    envvar="LOGPLATFORM_KEEP_ORIGINAL",
+    default=False,
+    show_default=True,
+    help="Keep every raw line in event.original (else only lines that did not parse)",
+)
 @click.option("--timeout", type=float, default=600, show_default=True, help="Seconds to wait for Elasticsearch")
-def setup_elasticsearch_cmd(url: str, ca_certs: str | None, secrets_dir: Path | None, keys_file: Path | None,
-                            generator_rate_limit: str, retention: str, rollover_size: str, keep_original: bool,
-                            timeout: float) -> None:
+def setup_elasticsearch_cmd(
+    url: str,
+    ca_certs: str | None,
+    secrets_dir: Path | None,
+    keys_file: Path | None,
+    generator_rate_limit: str,
+    retention: str,
+    rollover_size: str,
+    keep_original: bool,
+    timeout: float,
+) -> None:
     """Users and passwords, pipeline, templates, lifecycle, the generator's API key."""
     from logplatform.assets import Retention
     from logplatform.setup import SetupError, setup_elasticsearch
@@ -142,8 +198,7 @@ def setup_elasticsearch_cmd(url: str, ca_certs: str | None, secrets_dir: Path | 
     except ValueError as exc:
         raise click.ClickException(f"{exc}. Fix it in .env, then docker compose up -d") from exc
     try:
-        changed = setup_elasticsearch(url, ca_certs, secrets_dir, keys_file, rate, _echo, timeout, kept,
-                                      keep_original)
+        changed = setup_elasticsearch(url, ca_certs, secrets_dir, keys_file, rate, _echo, timeout, kept, keep_original)
     except (SetupError, RuntimeError) as exc:  # RuntimeError: a cluster answer that stops setup, said as it is
         raise click.ClickException(str(exc)) from exc
     _echo(f"setup elasticsearch: done, {len(changed)} change(s)" if changed else "setup elasticsearch: nothing to do")
@@ -166,12 +221,18 @@ def setup_kibana_cmd(url: str, secrets_dir: Path, timeout: float) -> None:
 @main.command()
 @click.option("--url", envvar="LOGPLATFORM_ELASTICSEARCH_URL", default="https://localhost:9200", show_default=True)
 @click.option("--ca-certs", envvar="LOGPLATFORM_ELASTICSEARCH_CA_CERTS", default=None)
-@click.option("--secrets-dir", envvar="LOGPLATFORM_SECRETS_DIR", type=click.Path(path_type=Path), default=None,
-              help="Log in as elastic with the kept password (omit for a cluster without security)")
+@click.option(
+    "--secrets-dir",
+    envvar="LOGPLATFORM_SECRETS_DIR",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Log in as elastic with the kept password (omit for a cluster without security)",
+)
 @click.option("--backend-url", envvar="LOGPLATFORM_BACKEND_URL", default=None, help="e.g. http://backend:8000")
 @click.option("--kibana-url", envvar="LOGPLATFORM_KIBANA_URL", default=None, help="e.g. http://kibana:5601")
-def doctor(url: str, ca_certs: str | None, secrets_dir: Path | None, backend_url: str | None,
-           kibana_url: str | None) -> None:
+def doctor(
+    url: str, ca_certs: str | None, secrets_dir: Path | None, backend_url: str | None, kibana_url: str | None
+) -> None:
     """Check every hop (Elasticsearch, pipeline, template, data stream, Filebeat, alerting, backend, Kibana)."""
     from logplatform.doctor import run_checks
     from logplatform.setup import Secrets
@@ -200,8 +261,13 @@ def _admin(url: str, ca_certs: str | None, secrets_dir: Path | None, timeout: fl
 @main.group()
 @click.option("--url", envvar="LOGPLATFORM_ELASTICSEARCH_URL", default="https://localhost:9200", show_default=True)
 @click.option("--ca-certs", envvar="LOGPLATFORM_ELASTICSEARCH_CA_CERTS", default=None)
-@click.option("--secrets-dir", envvar="LOGPLATFORM_SECRETS_DIR", type=click.Path(path_type=Path), default=None,
-              help="Log in as elastic with the kept password (omit for a cluster without security)")
+@click.option(
+    "--secrets-dir",
+    envvar="LOGPLATFORM_SECRETS_DIR",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Log in as elastic with the kept password (omit for a cluster without security)",
+)
 @click.pass_context
 def snapshot(ctx: click.Context, url: str, ca_certs: str | None, secrets_dir: Path | None) -> None:
     """Back up and restore the logs, the lines set aside and the alert history (the `snapshots` volume)."""

@@ -16,8 +16,15 @@ import httpx
 
 
 class Cluster:
-    def __init__(self, url: str, username: str | None = None, password: str | None = None,
-                 api_key: str | None = None, ca_certs: str | None = None, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        username: str | None = None,
+        password: str | None = None,
+        api_key: str | None = None,
+        ca_certs: str | None = None,
+        timeout: float = 30.0,
+    ) -> None:
         self.nodes = [node.strip().rstrip("/") for node in url.split(",") if node.strip()]
         if not self.nodes:
             raise ValueError("no Elasticsearch URL given")
@@ -26,8 +33,7 @@ class Cluster:
         if api_key:
             headers["Authorization"] = f"ApiKey {api_key}"
         auth = (username, password) if username and password and not api_key else None
-        self._client = httpx.Client(headers=headers, auth=auth, verify=ca_certs if ca_certs else True,
-                                    timeout=timeout)
+        self._client = httpx.Client(headers=headers, auth=auth, verify=ca_certs if ca_certs else True, timeout=timeout)
 
     @property
     def url(self) -> str:

@@ -33,19 +33,34 @@ FAILED_LOGIN_KQL = 'event.action : "user-login" and event.outcome : "failure"'
 
 # --- Lens columns -------------------------------------------------------------------------------
 
+
 def count(label: str, kql: str | None = None) -> dict[str, Any]:
-    column: dict[str, Any] = {"label": label, "customLabel": True, "dataType": "number", "isBucketed": False,
-                              "operationType": "count", "sourceField": "___records___", "scale": "ratio",
-                              "params": {"emptyAsNull": False}}
+    column: dict[str, Any] = {
+        "label": label,
+        "customLabel": True,
+        "dataType": "number",
+        "isBucketed": False,
+        "operationType": "count",
+        "sourceField": "___records___",
+        "scale": "ratio",
+        "params": {"emptyAsNull": False},
+    }
     if kql:
         column["filter"] = {"language": "kuery", "query": kql}
     return column
 
 
 def unique_count(field_name: str, label: str) -> dict[str, Any]:
-    return {"label": label, "customLabel": True, "dataType": "number", "isBucketed": False,
-            "operationType": "unique_count", "sourceField": field_name, "scale": "ratio",
-            "params": {"emptyAsNull": False}}
+    return {
+        "label": label,
+        "customLabel": True,
+        "dataType": "number",
+        "isBucketed": False,
+        "operationType": "unique_count",
+        "sourceField": field_name,
+        "scale": "ratio",
+        "params": {"emptyAsNull": False},
+    }
 
 
 _TINYMATH = {ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply", ast.Div: "divide"}
@@ -72,8 +87,10 @@ def formula(column_id: str, label: str, expression: str, percent: bool = False) 
             return {"type": "function", "name": _TINYMATH[type(node.op)], "args": [tree(node.left), tree(node.right)]}
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             helper_id = f"{column_id}X{len(helpers)}"
-            kql = next((str(k.value.value) for k in node.keywords
-                        if k.arg == "kql" and isinstance(k.value, ast.Constant)), None)
+            kql = next(
+                (str(k.value.value) for k in node.keywords if k.arg == "kql" and isinstance(k.value, ast.Constant)),
+                None,
+            )
             if node.func.id == "count" and not node.args:
                 helper = count(part, kql)
             elif node.func.id == "unique_count" and len(node.args) == 1 and kql is None:
@@ -88,21 +105,47 @@ def formula(column_id: str, label: str, expression: str, percent: bool = False) 
     math_id = f"{column_id}X{len(helpers)}"
     if isinstance(root, dict):
         root = {**root, "location": {"min": 0, "max": len(expression)}, "text": expression}
-    math = {"label": part, "customLabel": True, "dataType": "number", "isBucketed": False, "operationType": "math",
-            "scale": "ratio", "params": {"tinymathAst": root}, "references": list(helpers)}
+    math = {
+        "label": part,
+        "customLabel": True,
+        "dataType": "number",
+        "isBucketed": False,
+        "operationType": "math",
+        "scale": "ratio",
+        "params": {"tinymathAst": root},
+        "references": list(helpers),
+    }
     params: dict[str, Any] = {"formula": expression, "isFormulaBroken": False}
     if percent:
         params["format"] = {"id": "percent", "params": {"decimals": 1}}
-    main = {"label": label, "customLabel": True, "dataType": "number", "isBucketed": False,
-            "operationType": "formula", "scale": "ratio", "params": params, "references": [math_id]}
+    main = {
+        "label": label,
+        "customLabel": True,
+        "dataType": "number",
+        "isBucketed": False,
+        "operationType": "formula",
+        "scale": "ratio",
+        "params": params,
+        "references": [math_id],
+    }
     # the order Kibana saves them in: the formula column, then its helpers, then the math column
     return {column_id: main, **helpers, math_id: math}
 
 
-_KIBANA_TYPES = {"keyword": "string", "constant_keyword": "string", "wildcard": "string", "text": "string",
-                 "match_only_text": "string", "ip": "ip", "date": "date", "date_nanos": "date", "boolean": "boolean",
-                 **dict.fromkeys(["long", "integer", "short", "byte", "double", "float", "half_float",
-                                  "scaled_float", "unsigned_long"], "number")}
+_KIBANA_TYPES = {
+    "keyword": "string",
+    "constant_keyword": "string",
+    "wildcard": "string",
+    "text": "string",
+    "match_only_text": "string",
+    "ip": "ip",
+    "date": "date",
+    "date_nanos": "date",
+    "boolean": "boolean",
+    **dict.fromkeys(
+        ["long", "integer", "short", "byte", "double", "float", "half_float", "scaled_float", "unsigned_long"], "number"
+    ),
+}
 
 
 @cache
@@ -122,40 +165,82 @@ def data_type(field_name: str) -> str:
 
 
 def terms(field_name: str, label: str, size: int, order_by: str, other: bool = False) -> dict[str, Any]:
-    return {"label": label, "customLabel": True, "dataType": data_type(field_name), "isBucketed": True,
-            "operationType": "terms", "sourceField": field_name, "scale": "ordinal",
-            "params": {"size": size, "orderBy": {"type": "column", "columnId": order_by},
-                       "orderDirection": "desc", "otherBucket": other, "missingBucket": False,
-                       "parentFormat": {"id": "terms"}}}
+    return {
+        "label": label,
+        "customLabel": True,
+        "dataType": data_type(field_name),
+        "isBucketed": True,
+        "operationType": "terms",
+        "sourceField": field_name,
+        "scale": "ordinal",
+        "params": {
+            "size": size,
+            "orderBy": {"type": "column", "columnId": order_by},
+            "orderDirection": "desc",
+            "otherBucket": other,
+            "missingBucket": False,
+            "parentFormat": {"id": "terms"},
+        },
+    }
 
 
 def date_histogram() -> dict[str, Any]:
-    return {"label": "@timestamp", "dataType": "date", "isBucketed": True, "operationType": "date_histogram",
-            "sourceField": "@timestamp", "scale": "interval",
-            "params": {"interval": "auto", "includeEmptyRows": True, "dropPartials": False}}
+    return {
+        "label": "@timestamp",
+        "dataType": "date",
+        "isBucketed": True,
+        "operationType": "date_histogram",
+        "sourceField": "@timestamp",
+        "scale": "interval",
+        "params": {"interval": "auto", "includeEmptyRows": True, "dropPartials": False},
+    }
 
 
 # --- Lens visualizations ------------------------------------------------------------------------
+
 
 def metric_vis(column: str) -> dict[str, Any]:
     return {"layerId": LAYER, "layerType": "data", "metricAccessor": column}
 
 
 def xy_vis(x: str, y: str, series: str, split: str | None = None) -> dict[str, Any]:
-    layer: dict[str, Any] = {"layerId": LAYER, "layerType": "data", "seriesType": series, "xAccessor": x,
-                             "accessors": [y], "position": "top", "showGridlines": False}
+    layer: dict[str, Any] = {
+        "layerId": LAYER,
+        "layerType": "data",
+        "seriesType": series,
+        "xAccessor": x,
+        "accessors": [y],
+        "position": "top",
+        "showGridlines": False,
+    }
     if split:
         layer["splitAccessor"] = split
-    return {"preferredSeriesType": series, "layers": [layer], "legend": {"isVisible": True, "position": "right"},
-            "valueLabels": "hide", "fittingFunction": "None",
-            "axisTitlesVisibilitySettings": {"x": False, "yLeft": True, "yRight": True}}
+    return {
+        "preferredSeriesType": series,
+        "layers": [layer],
+        "legend": {"isVisible": True, "position": "right"},
+        "valueLabels": "hide",
+        "fittingFunction": "None",
+        "axisTitlesVisibilitySettings": {"x": False, "yLeft": True, "yRight": True},
+    }
 
 
 def donut_vis(group: str, metric: str) -> dict[str, Any]:
-    return {"shape": "donut", "layers": [{"layerId": LAYER, "layerType": "data", "primaryGroups": [group],
-                                          "metrics": [metric], "numberDisplay": "percent",
-                                          "categoryDisplay": "default", "legendDisplay": "default",
-                                          "nestedLegend": False}]}
+    return {
+        "shape": "donut",
+        "layers": [
+            {
+                "layerId": LAYER,
+                "layerType": "data",
+                "primaryGroups": [group],
+                "metrics": [metric],
+                "numberDisplay": "percent",
+                "categoryDisplay": "default",
+                "legendDisplay": "default",
+                "nestedLegend": False,
+            }
+        ],
+    }
 
 
 def table_vis(columns: list[str]) -> dict[str, Any]:
@@ -163,6 +248,7 @@ def table_vis(columns: list[str]) -> dict[str, Any]:
 
 
 # --- panels and dashboards ----------------------------------------------------------------------
+
 
 @dataclass
 class Lens:
@@ -181,17 +267,32 @@ class Lens:
             "visualization": self.visualization,
             "query": {"language": "kuery", "query": self.query},
             "filters": [],
-            "datasourceStates": {"formBased": {"layers": {LAYER: {
-                "columns": self.columns, "columnOrder": list(self.columns), "incompleteColumns": {}}}}},
+            "datasourceStates": {
+                "formBased": {
+                    "layers": {
+                        LAYER: {"columns": self.columns, "columnOrder": list(self.columns), "incompleteColumns": {}}
+                    }
+                }
+            },
             "internalReferences": [],
             "adHocDataViews": {},
         }
-        attributes = {"title": self.title, "description": self.answers, "visualizationType": self.vis_type,
-                      "type": "lens", "state": state,
-                      "references": [{"type": "index-pattern", "id": DATA_VIEW, "name": ref_name}]}
-        panel = {"version": PANEL_VERSION, "type": "lens", "gridData": _grid(panel_id, grid), "panelIndex": panel_id,
-                 "title": self.title,
-                 "embeddableConfig": {"attributes": attributes, "enhancements": {}, "hidePanelTitles": False}}
+        attributes = {
+            "title": self.title,
+            "description": self.answers,
+            "visualizationType": self.vis_type,
+            "type": "lens",
+            "state": state,
+            "references": [{"type": "index-pattern", "id": DATA_VIEW, "name": ref_name}],
+        }
+        panel = {
+            "version": PANEL_VERSION,
+            "type": "lens",
+            "gridData": _grid(panel_id, grid),
+            "panelIndex": panel_id,
+            "title": self.title,
+            "embeddableConfig": {"attributes": attributes, "enhancements": {}, "hidePanelTitles": False},
+        }
         return panel, [{"type": "index-pattern", "id": DATA_VIEW, "name": f"{panel_id}:{ref_name}"}]
 
 
@@ -204,8 +305,15 @@ class SavedSearch:
     answers: str = ""
 
     def panel(self, panel_id: str, grid: tuple[int, int, int, int]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        panel = {"version": PANEL_VERSION, "type": "search", "gridData": _grid(panel_id, grid), "panelIndex": panel_id,
-                 "title": self.title, "panelRefName": f"panel_{panel_id}", "embeddableConfig": {"enhancements": {}}}
+        panel = {
+            "version": PANEL_VERSION,
+            "type": "search",
+            "gridData": _grid(panel_id, grid),
+            "panelIndex": panel_id,
+            "title": self.title,
+            "panelRefName": f"panel_{panel_id}",
+            "embeddableConfig": {"enhancements": {}},
+        }
         return panel, [{"type": "search", "id": self.search_id, "name": f"{panel_id}:panel_{panel_id}"}]
 
 
@@ -231,28 +339,59 @@ class Dashboard:
         controls = {}
         for order, (field_name, title) in enumerate(self.controls):
             control_id = f"{self.id}-control-{field_name.replace('.', '-')}"
-            controls[control_id] = {"order": order, "width": "medium", "grow": True, "type": "optionsListControl",
-                                    "explicitInput": {"id": control_id, "fieldName": field_name, "title": title,
-                                                      "selectedOptions": [], "searchTechnique": "prefix",
-                                                      "sort": {"by": "_count", "direction": "desc"},
-                                                      "enhancements": {}}}
-            references.append({"type": "index-pattern", "id": DATA_VIEW,
-                               "name": f"controlGroup_{control_id}:optionsListDataView"})
+            controls[control_id] = {
+                "order": order,
+                "width": "medium",
+                "grow": True,
+                "type": "optionsListControl",
+                "explicitInput": {
+                    "id": control_id,
+                    "fieldName": field_name,
+                    "title": title,
+                    "selectedOptions": [],
+                    "searchTechnique": "prefix",
+                    "sort": {"by": "_count", "direction": "desc"},
+                    "enhancements": {},
+                },
+            }
+            references.append(
+                {"type": "index-pattern", "id": DATA_VIEW, "name": f"controlGroup_{control_id}:optionsListDataView"}
+            )
         search_source = {"query": {"language": "kuery", "query": ""}, "filter": []}
         return {
-            "type": "dashboard", "id": self.id, "managed": False, **MIGRATION,
+            "type": "dashboard",
+            "id": self.id,
+            "managed": False,
+            **MIGRATION,
             "attributes": {
                 "title": self.title,
                 "description": self.description,
-                "timeRestore": True, "timeFrom": "now-24h", "timeTo": "now",
+                "timeRestore": True,
+                "timeFrom": "now-24h",
+                "timeTo": "now",
                 "refreshInterval": {"pause": False, "value": 30_000},
-                "optionsJSON": json.dumps({"useMargins": True, "syncColors": True, "syncCursor": True,
-                                           "syncTooltips": False, "hidePanelTitles": False}),
+                "optionsJSON": json.dumps(
+                    {
+                        "useMargins": True,
+                        "syncColors": True,
+                        "syncCursor": True,
+                        "syncTooltips": False,
+                        "hidePanelTitles": False,
+                    }
+                ),
                 "panelsJSON": json.dumps(panels),
                 "controlGroupInput": {
-                    "chainingSystem": "HIERARCHICAL", "controlStyle": "oneLine", "showApplySelections": False,
-                    "ignoreParentSettingsJSON": json.dumps({"ignoreFilters": False, "ignoreQuery": False,
-                                                            "ignoreTimerange": False, "ignoreValidations": False}),
+                    "chainingSystem": "HIERARCHICAL",
+                    "controlStyle": "oneLine",
+                    "showApplySelections": False,
+                    "ignoreParentSettingsJSON": json.dumps(
+                        {
+                            "ignoreFilters": False,
+                            "ignoreQuery": False,
+                            "ignoreTimerange": False,
+                            "ignoreValidations": False,
+                        }
+                    ),
                     "panelsJSON": json.dumps(controls),
                 },
                 "kibanaSavedObjectMeta": {"searchSourceJSON": json.dumps(search_source)},
@@ -262,6 +401,7 @@ class Dashboard:
 
 
 # --- the dashboards -----------------------------------------------------------------------------
+
 
 def _kpi(title: str, column: dict[str, Any], answers: str, query: str = "") -> Lens:
     """A single-number panel; `column` is one column, or the columns formula() makes (the first one is shown)."""
@@ -276,39 +416,98 @@ OVERVIEW = Dashboard(
     controls=[("service.name", "Service"), ("log.level", "Level")],
     panels=[
         ("total", _kpi("Total logs", count("Logs"), "How many events arrived in the time range."), (0, 0, 12, 6)),
-        ("errors", _kpi("ERROR logs", count("Errors", ERROR_KQL),
-                        "How many of them are at level error or critical."), (12, 0, 12, 6)),
-        ("error-rate", _kpi("Error rate", formula("value", "Error rate", f"count(kql='{ERROR_KQL}') / count()",
-                                                          percent=True),
-                            "The share of events that are errors: the first number to watch."), (24, 0, 12, 6)),
-        ("services", _kpi("Services reporting", unique_count("service.name", "Services"),
-                          "How many services sent anything: a drop means one went silent."), (36, 0, 12, 6)),
-        ("timeline", Lens("Events over time by level", "lnsXY",
-                          {"time": date_histogram(), "level": terms("log.level", "Level", 10, "count"),
-                           "count": count("Events")},
-                          xy_vis("time", "count", "bar_stacked", split="level"),
-                          answers="Since when: the error band grows at the moment things went wrong."), (0, 6, 32, 14)),
-        ("levels-donut", Lens("Share of levels", "lnsPie",
-                              {"level": terms("log.level", "Level", 10, "count"), "count": count("Events")},
-                              donut_vis("level", "count"),
-                              answers="What the mix of levels is right now."), (32, 6, 16, 14)),
-        ("by-level", Lens("Logs by level", "lnsXY",
-                          {"level": terms("log.level", "Level", 10, "count"), "count": count("Events")},
-                          xy_vis("level", "count", "bar_horizontal"),
-                          answers="How many events each level has."), (0, 20, 16, 14)),
-        ("by-service", Lens("Logs by service", "lnsXY",
-                            {"service": terms("service.name", "Service", 20, "count"), "count": count("Events")},
-                            xy_vis("service", "count", "bar"),
-                            answers="Which services are the loudest."), (16, 20, 16, 14)),
-        ("top-errors", Lens("Top error messages", "lnsDatatable",
-                            {"message": terms("message.keyword", "Message", 10, "count"),
-                             "service": terms("service.name", "Service", 3, "count"), "count": count("Errors")},
-                            table_vis(["message", "service", "count"]), query=ERROR_KQL,
-                            answers="What is failing and where: the most frequent error messages per service."),
-         (32, 20, 16, 14)),
-        ("logs", SavedSearch("logplatform-all-logs", "Latest logs",
-                             "The events themselves, newest first, with service, level, message and metadata."),
-         (0, 34, 48, 18)),
+        (
+            "errors",
+            _kpi("ERROR logs", count("Errors", ERROR_KQL), "How many of them are at level error or critical."),
+            (12, 0, 12, 6),
+        ),
+        (
+            "error-rate",
+            _kpi(
+                "Error rate",
+                formula("value", "Error rate", f"count(kql='{ERROR_KQL}') / count()", percent=True),
+                "The share of events that are errors: the first number to watch.",
+            ),
+            (24, 0, 12, 6),
+        ),
+        (
+            "services",
+            _kpi(
+                "Services reporting",
+                unique_count("service.name", "Services"),
+                "How many services sent anything: a drop means one went silent.",
+            ),
+            (36, 0, 12, 6),
+        ),
+        (
+            "timeline",
+            Lens(
+                "Events over time by level",
+                "lnsXY",
+                {"time": date_histogram(), "level": terms("log.level", "Level", 10, "count"), "count": count("Events")},
+                xy_vis("time", "count", "bar_stacked", split="level"),
+                answers="Since when: the error band grows at the moment things went wrong.",
+            ),
+            (0, 6, 32, 14),
+        ),
+        (
+            "levels-donut",
+            Lens(
+                "Share of levels",
+                "lnsPie",
+                {"level": terms("log.level", "Level", 10, "count"), "count": count("Events")},
+                donut_vis("level", "count"),
+                answers="What the mix of levels is right now.",
+            ),
+            (32, 6, 16, 14),
+        ),
+        (
+            "by-level",
+            Lens(
+                "Logs by level",
+                "lnsXY",
+                {"level": terms("log.level", "Level", 10, "count"), "count": count("Events")},
+                xy_vis("level", "count", "bar_horizontal"),
+                answers="How many events each level has.",
+            ),
+            (0, 20, 16, 14),
+        ),
+        (
+            "by-service",
+            Lens(
+                "Logs by service",
+                "lnsXY",
+                {"service": terms("service.name", "Service", 20, "count"), "count": count("Events")},
+                xy_vis("service", "count", "bar"),
+                answers="Which services are the loudest.",
+            ),
+            (16, 20, 16, 14),
+        ),
+        (
+            "top-errors",
+            Lens(
+                "Top error messages",
+                "lnsDatatable",
+                {
+                    "message": terms("message.keyword", "Message", 10, "count"),
+                    "service": terms("service.name", "Service", 3, "count"),
+                    "count": count("Errors"),
+                },
+                table_vis(["message", "service", "count"]),
+                query=ERROR_KQL,
+                answers="What is failing and where: the most frequent error messages per service.",
+            ),
+            (32, 20, 16, 14),
+        ),
+        (
+            "logs",
+            SavedSearch(
+                "logplatform-all-logs",
+                "Latest logs",
+                "The events themselves, newest first, with service, level, message and metadata.",
+            ),
+            (0, 34, 48, 18),
+        ),
     ],
 )
 
@@ -318,36 +517,106 @@ SECURITY = Dashboard(
     description="Failed logins: when, from where, and against which accounts.",
     controls=[("source.ip", "Source IP"), ("user.name", "Account")],
     panels=[
-        ("failed", _kpi("Failed logins", count("Failed logins"), "How many login attempts failed.",
-                        query=FAILED_LOGIN_KQL), (0, 0, 16, 6)),
-        ("ips", _kpi("Source IPs", unique_count("source.ip", "Source IPs"),
-                     "How many addresses the failures came from.", query=FAILED_LOGIN_KQL), (16, 0, 16, 6)),
-        ("accounts", _kpi("Accounts targeted", unique_count("user.name", "Accounts"),
-                          "How many accounts had a failed login.", query=FAILED_LOGIN_KQL), (32, 0, 16, 6)),
-        ("over-time", Lens("Failed logins over time", "lnsXY",
-                           {"time": date_histogram(), "count": count("Failed logins")},
-                           xy_vis("time", "count", "bar"), query=FAILED_LOGIN_KQL,
-                           answers="When an attack started and whether it is still going."), (0, 6, 48, 12)),
-        ("by-ip", Lens("Failed logins by source IP", "lnsXY",
-                       {"ip": terms("source.ip", "Source IP", 10, "count"), "count": count("Failed logins")},
-                       xy_vis("ip", "count", "bar_horizontal"), query=FAILED_LOGIN_KQL,
-                       answers="Which addresses fail the most."), (0, 18, 24, 12)),
-        ("by-user", Lens("Failed logins by account", "lnsXY",
-                         {"user": terms("user.name", "Account", 10, "count"), "count": count("Failed logins")},
-                         xy_vis("user", "count", "bar_horizontal"), query=FAILED_LOGIN_KQL,
-                         answers="Which accounts fail the most."), (24, 18, 24, 12)),
-        ("offenders", Lens("Top offending IPs", "lnsDatatable",
-                           {"ip": terms("source.ip", "Source IP", 10, "count"), "count": count("Failed logins"),
-                            "accounts": unique_count("user.name", "Accounts tried")},
-                           table_vis(["ip", "count", "accounts"]), query=FAILED_LOGIN_KQL,
-                           answers="Addresses trying many accounts: password spraying."), (0, 30, 24, 14)),
-        ("attacked", Lens("Accounts under attack", "lnsDatatable",
-                          {"user": terms("user.name", "Account", 10, "count"), "count": count("Failed logins"),
-                           "ips": unique_count("source.ip", "Source IPs")},
-                          table_vis(["user", "count", "ips"]), query=FAILED_LOGIN_KQL,
-                          answers="Accounts tried from many addresses: brute force."), (24, 30, 24, 14)),
-        ("events", SavedSearch("logplatform-security-events", "Failed login events",
-                               "The failed logins themselves, newest first."), (0, 44, 48, 16)),
+        (
+            "failed",
+            _kpi("Failed logins", count("Failed logins"), "How many login attempts failed.", query=FAILED_LOGIN_KQL),
+            (0, 0, 16, 6),
+        ),
+        (
+            "ips",
+            _kpi(
+                "Source IPs",
+                unique_count("source.ip", "Source IPs"),
+                "How many addresses the failures came from.",
+                query=FAILED_LOGIN_KQL,
+            ),
+            (16, 0, 16, 6),
+        ),
+        (
+            "accounts",
+            _kpi(
+                "Accounts targeted",
+                unique_count("user.name", "Accounts"),
+                "How many accounts had a failed login.",
+                query=FAILED_LOGIN_KQL,
+            ),
+            (32, 0, 16, 6),
+        ),
+        (
+            "over-time",
+            Lens(
+                "Failed logins over time",
+                "lnsXY",
+                {"time": date_histogram(), "count": count("Failed logins")},
+                xy_vis("time", "count", "bar"),
+                query=FAILED_LOGIN_KQL,
+                answers="When an attack started and whether it is still going.",
+            ),
+            (0, 6, 48, 12),
+        ),
+        (
+            "by-ip",
+            Lens(
+                "Failed logins by source IP",
+                "lnsXY",
+                {"ip": terms("source.ip", "Source IP", 10, "count"), "count": count("Failed logins")},
+                xy_vis("ip", "count", "bar_horizontal"),
+                query=FAILED_LOGIN_KQL,
+                answers="Which addresses fail the most.",
+            ),
+            (0, 18, 24, 12),
+        ),
+        (
+            "by-user",
+            Lens(
+                "Failed logins by account",
+                "lnsXY",
+                {"user": terms("user.name", "Account", 10, "count"), "count": count("Failed logins")},
+                xy_vis("user", "count", "bar_horizontal"),
+                query=FAILED_LOGIN_KQL,
+                answers="Which accounts fail the most.",
+            ),
+            (24, 18, 24, 12),
+        ),
+        (
+            "offenders",
+            Lens(
+                "Top offending IPs",
+                "lnsDatatable",
+                {
+                    "ip": terms("source.ip", "Source IP", 10, "count"),
+                    "count": count("Failed logins"),
+                    "accounts": unique_count("user.name", "Accounts tried"),
+                },
+                table_vis(["ip", "count", "accounts"]),
+                query=FAILED_LOGIN_KQL,
+                answers="Addresses trying many accounts: password spraying.",
+            ),
+            (0, 30, 24, 14),
+        ),
+        (
+            "attacked",
+            Lens(
+                "Accounts under attack",
+                "lnsDatatable",
+                {
+                    "user": terms("user.name", "Account", 10, "count"),
+                    "count": count("Failed logins"),
+                    "ips": unique_count("source.ip", "Source IPs"),
+                },
+                table_vis(["user", "count", "ips"]),
+                query=FAILED_LOGIN_KQL,
+                answers="Accounts tried from many addresses: brute force.",
+            ),
+            (24, 30, 24, 14),
+        ),
+        (
+            "events",
+            SavedSearch(
+                "logplatform-security-events", "Failed login events", "The failed logins themselves, newest first."
+            ),
+            (0, 44, 48, 16),
+        ),
     ],
 )
 

@@ -50,8 +50,10 @@ def watermarks(settings: dict[str, Any]) -> dict[str, Watermark]:
     """From GET _cluster/settings?include_defaults&flat_settings: persistent, transient, then defaults."""
     merged = {**settings.get("defaults", {}), **settings.get("persistent", {}), **settings.get("transient", {})}
     prefix = "cluster.routing.allocation.disk.watermark."
-    return {w: Watermark(str(merged.get(prefix + w, default)))
-            for w, default in zip(WATERMARKS, ("85%", "90%", "95%"), strict=True)}
+    return {
+        w: Watermark(str(merged.get(prefix + w, default)))
+        for w, default in zip(WATERMARKS, ("85%", "90%", "95%"), strict=True)
+    }
 
 
 def nodes(stats: dict[str, Any], marks: dict[str, Watermark]) -> list[NodeDisk]:
@@ -81,8 +83,12 @@ def check(cluster: Any) -> str:
     found = nodes(cluster.ok("GET", "/_nodes/stats/fs"), marks)
     status, index_settings = cluster.request("GET", f"/{names.INDEX_PATTERN}/_settings")
     blocked = read_only_indices(index_settings) if status == 200 else []
-    problems = [f"{n.name} is past the {n.passed[-1].replace('_', ' ')} watermark ({human(n.free)} free, "
-                f"{marks[n.passed[-1]].text} wanted)" for n in found if n.passed and n.passed[-1] != "low"]
+    problems = [
+        f"{n.name} is past the {n.passed[-1].replace('_', ' ')} watermark ({human(n.free)} free, "
+        f"{marks[n.passed[-1]].text} wanted)"
+        for n in found
+        if n.passed and n.passed[-1] != "low"
+    ]
     if blocked:
         problems.append(f"read-only (flood stage): {', '.join(blocked[:3])}")
     if problems:

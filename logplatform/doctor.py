@@ -22,8 +22,11 @@ class Check:
 
 
 def _recent(cluster: Cluster, query: dict[str, Any], minutes: int = 5) -> int:
-    status, body = cluster.request("POST", f"/{names.DATA_STREAM}/_count", {"query": {"bool": {"filter": [
-        {"range": {"event.ingested": {"gte": f"now-{minutes}m"}}}, query]}}})
+    status, body = cluster.request(
+        "POST",
+        f"/{names.DATA_STREAM}/_count",
+        {"query": {"bool": {"filter": [{"range": {"event.ingested": {"gte": f"now-{minutes}m"}}}, query]}}},
+    )
     if status == 404:
         return 0
     if status != 200:
@@ -34,11 +37,20 @@ def _recent(cluster: Cluster, query: dict[str, Any], minutes: int = 5) -> int:
 def _set_aside(cluster: Cluster, target: str, hours: int) -> tuple[int, int, str, str] | None:
     """(total, in the last `hours`, the commonest reasons, the latest reason) of what `target` holds; None when
     it does not exist."""
-    status, body = cluster.request("POST", f"/{target}/_search", {
-        "size": 1, "track_total_hits": True, "sort": [{"@timestamp": "desc"}],
-        "_source": ["error.type", "error.message", "log.file.path"],
-        "aggs": {"recent": {"filter": {"range": {"@timestamp": {"gte": f"now-{hours}h"}}}},
-                 "reasons": {"terms": {"field": "error.type", "size": 3}}}})
+    status, body = cluster.request(
+        "POST",
+        f"/{target}/_search",
+        {
+            "size": 1,
+            "track_total_hits": True,
+            "sort": [{"@timestamp": "desc"}],
+            "_source": ["error.type", "error.message", "log.file.path"],
+            "aggs": {
+                "recent": {"filter": {"range": {"@timestamp": {"gte": f"now-{hours}h"}}}},
+                "reasons": {"terms": {"field": "error.type", "size": 3}},
+            },
+        },
+    )
     if status == 404:
         return None
     if status != 200:
@@ -46,10 +58,15 @@ def _set_aside(cluster: Cluster, target: str, hours: int) -> tuple[int, int, str
     hits = body["hits"]["hits"]
     latest = hits[0]["_source"] if hits else {}
     where = (latest.get("log") or {}).get("file", {}).get("path")
-    reasons = ", ".join(f"{b['key']} ({b['doc_count']})" for b in body.get("aggregations", {}).get(
-        "reasons", {}).get("buckets", []))
-    return (body["hits"]["total"]["value"], body.get("aggregations", {}).get("recent", {}).get("doc_count", 0),
-            reasons, (f"from {where}: " if where else "") + str((latest.get("error") or {}).get("message", "")))
+    reasons = ", ".join(
+        f"{b['key']} ({b['doc_count']})" for b in body.get("aggregations", {}).get("reasons", {}).get("buckets", [])
+    )
+    return (
+        body["hits"]["total"]["value"],
+        body.get("aggregations", {}).get("recent", {}).get("doc_count", 0),
+        reasons,
+        (f"from {where}: " if where else "") + str((latest.get("error") or {}).get("message", "")),
+    )
 
 
 def dead_letters(cluster: Cluster, hours: int = 24, engine: str | None = None) -> str:
@@ -65,12 +82,18 @@ def dead_letters(cluster: Cluster, hours: int = 24, engine: str | None = None) -
     if not recent:
         return f"{total} lines set aside, none in the last {hours} h" if total else "no line set aside"
     place, (all_, new, reasons, latest) = next(iter(recent.items()))
-    raise RuntimeError(f"{new} lines refused by Elasticsearch in the last {hours} h were set aside in {place} "
-                       f"({all_} in all; {reasons}); the latest, {latest}"[:600])
+    raise RuntimeError(
+        f"{new} lines refused by Elasticsearch in the last {hours} h were set aside in {place} "
+        f"({all_} in all; {reasons}); the latest, {latest}"[:600]
+    )
 
 
-def run_checks(cluster: Cluster, backend_url: str | None, kibana: tuple[str, str, str] | None,
-               alerts_index: str = names.ALERTS_INDEX) -> list[Check]:
+def run_checks(
+    cluster: Cluster,
+    backend_url: str | None,
+    kibana: tuple[str, str, str] | None,
+    alerts_index: str = names.ALERTS_INDEX,
+) -> list[Check]:
     checks: list[Check] = []
 
     def check(hop: str, fn: Callable[[], str], fix: str) -> bool:
@@ -114,13 +137,18 @@ def run_checks(cluster: Cluster, backend_url: str | None, kibana: tuple[str, str
         phases = body[names.ILM_POLICY]["policy"]["phases"]
         rollover = phases.get("hot", {}).get("actions", {}).get("rollover", {})
         keep = phases.get("delete", {}).get("min_age", "forever")
-        return (f"logs kept {keep} after rollover; rollover at {rollover.get('max_primary_shard_size', '?')} "
-                f"or {rollover.get('max_age', '?')}")
+        return (
+            f"logs kept {keep} after rollover; rollover at {rollover.get('max_primary_shard_size', '?')} "
+            f"or {rollover.get('max_age', '?')}"
+        )
 
     check("retention", retention, "docker compose run --rm setup (LOG_RETENTION, LOG_ROLLOVER_SIZE in .env)")
-    check("disk", lambda: disk.check(cluster),
-          "free disk space on the Docker host (or move the volume); indices unlock by themselves once below the "
-          "high watermark; ES_DISK_WATERMARK_* in .env set the thresholds")
+    check(
+        "disk",
+        lambda: disk.check(cluster),
+        "free disk space on the Docker host (or move the volume); indices unlock by themselves once below the "
+        "high watermark; ES_DISK_WATERMARK_* in .env set the thresholds",
+    )
 
     def receiving() -> str:
         n = _recent(cluster, {"match_all": {}})
@@ -137,15 +165,21 @@ def run_checks(cluster: Cluster, backend_url: str | None, kibana: tuple[str, str
         return f"{n} events shipped in the last 5 minutes"
 
     check("filebeat", filebeat, "docker compose logs filebeat; are files being written to the logs volume?")
-    check("lines set aside", lambda: dead_letters(cluster, engine=engine),
-          "Kibana, Discover, saved search \"Lines set aside\": each refused line with the engine's reason; "
-          "README, Operations: lines set aside")
+    check(
+        "lines set aside",
+        lambda: dead_letters(cluster, engine=engine),
+        'Kibana, Discover, saved search "Lines set aside": each refused line with the engine\'s reason; '
+        "README, Operations: lines set aside",
+    )
 
     def alerting() -> str:
         # ElastAlert2 records every rule run in <writeback>_status and every failure in <writeback>_error
         recent = {"query": {"range": {"@timestamp": {"gte": "now-5m"}}}}
-        status, body = cluster.request("POST", f"/{alerts_index}_status/_search", {
-            **recent, "size": 0, "track_total_hits": True, "aggs": {"rules": {"cardinality": {"field": "rule_name"}}}})
+        status, body = cluster.request(
+            "POST",
+            f"/{alerts_index}_status/_search",
+            {**recent, "size": 0, "track_total_hits": True, "aggs": {"rules": {"cardinality": {"field": "rule_name"}}}},
+        )
         if status == 404:
             raise RuntimeError(f"{alerts_index}_status does not exist: the alerting service never started")
         if status != 200:
@@ -153,8 +187,11 @@ def run_checks(cluster: Cluster, backend_url: str | None, kibana: tuple[str, str
         runs, rules = body["hits"]["total"]["value"], body["aggregations"]["rules"]["value"]
         if runs == 0:
             raise RuntimeError("no alert rule ran in the last 5 minutes")
-        status, errors = cluster.request("POST", f"/{alerts_index}_error/_search", {
-            **recent, "size": 1, "track_total_hits": True, "sort": [{"@timestamp": "desc"}]})
+        status, errors = cluster.request(
+            "POST",
+            f"/{alerts_index}_error/_search",
+            {**recent, "size": 1, "track_total_hits": True, "sort": [{"@timestamp": "desc"}]},
+        )
         failed = errors["hits"]["total"]["value"] if status == 200 else 0
         if failed:
             latest = errors["hits"]["hits"][0]["_source"].get("message", "")
@@ -163,6 +200,7 @@ def run_checks(cluster: Cluster, backend_url: str | None, kibana: tuple[str, str
 
     check("alerting", alerting, "docker compose ps alerting; docker compose logs alerting")
     if backend_url:
+
         def backend() -> str:
             r = httpx.get(backend_url.rstrip("/") + "/readyz", timeout=10)
             if r.status_code != 200:

@@ -20,5 +20,6 @@ def require(directory: Path) -> Path:
     if not directory.is_dir():
         raise FileNotFoundError(
             f"{directory} is missing: this installation of log-platform was built without its assets "
-            "(build it from a checkout that has es/ and kibana/, e.g. pip install .)")
+            "(build it from a checkout that has es/ and kibana/, e.g. pip install .)"
+        )
     return directory

@@ -68,8 +68,10 @@ def validate(spec: Spec, value: str) -> None:
     if len(value) < spec.minimum:
         raise SecretError(f"{spec.variable} must have at least {spec.minimum} characters (it has {len(value)})")
     if not SAFE.fullmatch(value):
-        raise SecretError(f"{spec.variable} may only contain letters, digits and !#%+,-./:=@^_~ "
-                          "(no spaces, quotes, $, *, ? or brackets: Kibana's start script would split or expand them)")
+        raise SecretError(
+            f"{spec.variable} may only contain letters, digits and !#%+,-./:=@^_~ "
+            "(no spaces, quotes, $, *, ? or brackets: Kibana's start script would split or expand them)"
+        )
 
 
 def _write(path: Path, value: str) -> None:
@@ -120,4 +122,3 @@ def ensure(directory: Path, environment: Mapping[str, str], owner: tuple[int, in
         for path in [directory, *directory.iterdir()]:
             os.chown(path, *owner)
     return done
-

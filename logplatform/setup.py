@@ -27,25 +27,37 @@ ROLES: dict[str, dict[str, Any]] = {
     "logplatform_filebeat": {
         "cluster": ["monitor", "read_pipeline"],
         # the dead-letter stream: where Filebeat sets aside the lines the engine refuses
-        "indices": [{"names": [names.INDEX_PATTERN, names.DEAD_LETTER_PATTERN],
-                     "privileges": ["create_doc", "auto_configure", "view_index_metadata"]}],
+        "indices": [
+            {
+                "names": [names.INDEX_PATTERN, names.DEAD_LETTER_PATTERN],
+                "privileges": ["create_doc", "auto_configure", "view_index_metadata"],
+            }
+        ],
     },
     "logplatform_backend": {
         "cluster": ["monitor", "read_pipeline"],
-        "indices": [{"names": [names.INDEX_PATTERN],
-                     "privileges": ["create_doc", "auto_configure", "read", "view_index_metadata"]}],
+        "indices": [
+            {
+                "names": [names.INDEX_PATTERN],
+                "privileges": ["create_doc", "auto_configure", "read", "view_index_metadata"],
+            }
+        ],
     },
     # ElastAlert2: reads our logs, and owns its writeback indices (creates them at its first start)
     "logplatform_alerting": {
         "cluster": ["monitor"],
-        "indices": [{"names": [names.INDEX_PATTERN], "privileges": ["read", "view_index_metadata"]},
-                    {"names": [f"{names.ALERTS_INDEX}*"], "privileges": ["all"]}],
+        "indices": [
+            {"names": [names.INDEX_PATTERN], "privileges": ["read", "view_index_metadata"]},
+            {"names": [f"{names.ALERTS_INDEX}*"], "privileges": ["all"]},
+        ],
     },
 }
 # user -> (role, secret file holding its password)
-USERS = {"logplatform_filebeat": ("logplatform_filebeat", "filebeat_password"),
-         "logplatform_backend": ("logplatform_backend", "backend_password"),
-         "logplatform_alerting": ("logplatform_alerting", "alerting_password")}
+USERS = {
+    "logplatform_filebeat": ("logplatform_filebeat", "filebeat_password"),
+    "logplatform_backend": ("logplatform_backend", "backend_password"),
+    "logplatform_alerting": ("logplatform_alerting", "alerting_password"),
+}
 
 Echo = Callable[[str], None]
 
@@ -69,8 +81,7 @@ class Secrets:
         return path.read_text().strip() if path.exists() else None
 
 
-def wait_for(what: str, check: Callable[[], str | None], echo: Echo, timeout: float = 600,
-             every: float = 5) -> None:
+def wait_for(what: str, check: Callable[[], str | None], echo: Echo, timeout: float = 600, every: float = 5) -> None:
     """Polls check() (None = ready, else why not) and shows progress until ready or timeout."""
     started = time.monotonic()
     last_said = 0.0
@@ -132,9 +143,11 @@ def elastic_login(url: str, ca: str | None, secrets: Secrets, echo: Echo, timeou
     try:
         wait_for("Elasticsearch login as elastic", logged_in, echo, timeout)
     except SetupError:
-        raise SetupError("cannot log in as elastic with the kept password. If you changed ELASTIC_PASSWORD after "
-                         "the first start, keep the old one as secrets/elastic_password.previous, or reset: "
-                         "docker compose down -v (deletes all data)") from None
+        raise SetupError(
+            "cannot log in as elastic with the kept password. If you changed ELASTIC_PASSWORD after "
+            "the first start, keep the old one as secrets/elastic_password.previous, or reset: "
+            "docker compose down -v (deletes all data)"
+        ) from None
     if working[-1] != current:
         admin = Cluster(url, "elastic", working[-1], ca_certs=ca)
         admin.ok("POST", "/_security/user/elastic/_password", {"password": current})
@@ -161,8 +174,11 @@ def ensure_security(admin: Cluster, url: str, ca: str | None, secrets: Secrets, 
         status, current = admin.request("GET", f"/_security/user/{user}")
         same_roles = status == 200 and current.get(user, {}).get("roles") == [role]
         if not same_roles or not _authenticates(url, ca, user, password):
-            admin.ok("PUT", f"/_security/user/{user}", {"password": password, "roles": [role],
-                                                         "full_name": f"Log-Platform {user.split('_')[1]}"})
+            admin.ok(
+                "PUT",
+                f"/_security/user/{user}",
+                {"password": password, "roles": [role], "full_name": f"Log-Platform {user.split('_')[1]}"},
+            )
             changed.append(f"user {user}")
     for item in changed:
         echo(f"security: set {item}")
@@ -171,9 +187,17 @@ def ensure_security(admin: Cluster, url: str, ca: str | None, secrets: Secrets, 
     return changed
 
 
-def setup_elasticsearch(url: str, ca: str | None, secrets_dir: Path | None, keys_file: Path | None,
-                        generator_rate_limit: float | None, echo: Echo, timeout: float = 600,
-                        retention: assets.Retention | None = None, keep_original: bool = False) -> list[str]:
+def setup_elasticsearch(
+    url: str,
+    ca: str | None,
+    secrets_dir: Path | None,
+    keys_file: Path | None,
+    generator_rate_limit: float | None,
+    echo: Echo,
+    timeout: float = 600,
+    retention: assets.Retention | None = None,
+    keep_original: bool = False,
+) -> list[str]:
     """Returns what it changed (empty on a second run)."""
     anonymous = Cluster(url, ca_certs=ca)
     wait_for(f"Elasticsearch at {url}", lambda: _probe(anonymous), echo, timeout)
@@ -192,8 +216,14 @@ def setup_elasticsearch(url: str, ca: str | None, secrets_dir: Path | None, keys
         echo(f"security: off on this cluster ({engine}), users and roles skipped")
     if engine == "elasticsearch" and retention is not None:
         echo(f"retention: logs kept {retention.keep} after rollover, rollover daily or at {retention.rollover_size}")
-    echo("event.original: " + ("kept for every line" if keep_original else
-                               "kept for lines that did not parse (LOG_KEEP_ORIGINAL=true keeps it for every line)"))
+    echo(
+        "event.original: "
+        + (
+            "kept for every line"
+            if keep_original
+            else "kept for lines that did not parse (LOG_KEEP_ORIGINAL=true keeps it for every line)"
+        )
+    )
     for result in assets.install(admin, engine, retention, keep_original):
         echo(f"asset {result.name}: {'installed' if result.changed else 'already up to date'}")
         if result.changed:
@@ -216,10 +246,22 @@ def setup_elasticsearch(url: str, ca: str | None, secrets_dir: Path | None, keys
     return changed
 
 
-def setup_kibana(url: str, username: str, password: str, echo: Echo, timeout: float = 900,
-                 directory: Path = KIBANA_DIR, transport: httpx.BaseTransport | None = None) -> list[str]:
-    client = httpx.Client(base_url=url.rstrip("/"), auth=(username, password), timeout=60,
-                          headers={"kbn-xsrf": "logplatform-setup"}, transport=transport)
+def setup_kibana(
+    url: str,
+    username: str,
+    password: str,
+    echo: Echo,
+    timeout: float = 900,
+    directory: Path = KIBANA_DIR,
+    transport: httpx.BaseTransport | None = None,
+) -> list[str]:
+    client = httpx.Client(
+        base_url=url.rstrip("/"),
+        auth=(username, password),
+        timeout=60,
+        headers={"kbn-xsrf": "logplatform-setup"},
+        transport=transport,
+    )
 
     def ready() -> str | None:
         try:
@@ -236,8 +278,11 @@ def setup_kibana(url: str, username: str, password: str, echo: Echo, timeout: fl
     # data view) resolve within the request whatever order the files sort in
     files = sorted(packaged.require(directory).glob("*.ndjson"))
     bundle = b"".join(p.read_bytes().rstrip(b"\n") + b"\n" for p in files)
-    r = client.post("/api/saved_objects/_import", params={"overwrite": "true"},
-                    files={"file": ("logplatform.ndjson", bundle, "application/ndjson")})
+    r = client.post(
+        "/api/saved_objects/_import",
+        params={"overwrite": "true"},
+        files={"file": ("logplatform.ndjson", bundle, "application/ndjson")},
+    )
     try:
         body = r.json()
     except ValueError:

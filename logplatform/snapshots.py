@@ -38,26 +38,37 @@ class Snapshot:
     @classmethod
     def from_api(cls, body: dict[str, Any]) -> Snapshot:
         shards = body.get("shards") or {}
-        return cls(body["snapshot"], body.get("state", "?"), body.get("start_time", ""),
-                   sorted(body.get("indices") or []), sorted(body.get("data_streams") or []),
-                   f"{shards.get('successful', '?')}/{shards.get('total', '?')} shards")
+        return cls(
+            body["snapshot"],
+            body.get("state", "?"),
+            body.get("start_time", ""),
+            sorted(body.get("indices") or []),
+            sorted(body.get("data_streams") or []),
+            f"{shards.get('successful', '?')}/{shards.get('total', '?')} shards",
+        )
 
 
 def ensure_repository(cluster: Cluster) -> None:
     """The fs repository, registered (again: the call is idempotent) and verified by the engine."""
-    status, body = cluster.request("PUT", f"/_snapshot/{REPOSITORY}",
-                                   {"type": "fs", "settings": {"location": LOCATION, "compress": True}})
+    status, body = cluster.request(
+        "PUT", f"/_snapshot/{REPOSITORY}", {"type": "fs", "settings": {"location": LOCATION, "compress": True}}
+    )
     if status >= 300:
         reason = (body.get("error") or {}).get("reason", body) if isinstance(body, dict) else body
-        raise SnapshotError(f"cannot register the snapshot repository {REPOSITORY}: {reason}. Elasticsearch needs "
-                            "path.repo set and the snapshots volume writable by its user (docker-compose.yml)")
+        raise SnapshotError(
+            f"cannot register the snapshot repository {REPOSITORY}: {reason}. Elasticsearch needs "
+            "path.repo set and the snapshots volume writable by its user (docker-compose.yml)"
+        )
 
 
 def create(cluster: Cluster, name: str | None = None) -> Snapshot:
     ensure_repository(cluster)
     name = name or f"logplatform-{datetime.now(UTC):%Y.%m.%d-%H.%M.%S}"
-    body = cluster.ok("PUT", f"/_snapshot/{REPOSITORY}/{name}?wait_for_completion=true",
-                      {"indices": ",".join(INDICES), "include_global_state": False, "ignore_unavailable": True})
+    body = cluster.ok(
+        "PUT",
+        f"/_snapshot/{REPOSITORY}/{name}?wait_for_completion=true",
+        {"indices": ",".join(INDICES), "include_global_state": False, "ignore_unavailable": True},
+    )
     snapshot = Snapshot.from_api(body["snapshot"])
     if snapshot.state != "SUCCESS":
         raise SnapshotError(f"snapshot {name} ended {snapshot.state} ({snapshot.shards})")
@@ -85,6 +96,9 @@ def restore(cluster: Cluster, name: str) -> Snapshot:
     backing = {index for index in snapshot.indices if index.startswith(".ds-")}
     for index in sorted(set(snapshot.indices) - backing):
         cluster.request("DELETE", f"/{index}")
-    cluster.ok("POST", f"/_snapshot/{REPOSITORY}/{name}/_restore?wait_for_completion=true",
-               {"indices": ",".join(INDICES), "include_global_state": False})
+    cluster.ok(
+        "POST",
+        f"/_snapshot/{REPOSITORY}/{name}/_restore?wait_for_completion=true",
+        {"indices": ",".join(INDICES), "include_global_state": False},
+    )
     return snapshot

@@ -60,8 +60,12 @@ class SearchEngine:
 def engine() -> Iterator[SearchEngine]:
     url = os.environ.get("ELASTICSEARCH_URL")
     if url:
-        cluster = Cluster(url, os.environ.get("ELASTICSEARCH_USERNAME"), os.environ.get("ELASTICSEARCH_PASSWORD"),
-                          ca_certs=os.environ.get("ELASTICSEARCH_CA_CERTS"))
+        cluster = Cluster(
+            url,
+            os.environ.get("ELASTICSEARCH_USERNAME"),
+            os.environ.get("ELASTICSEARCH_PASSWORD"),
+            ca_certs=os.environ.get("ELASTICSEARCH_CA_CERTS"),
+        )
         kind = assets.detect_engine(cluster)
         proxy = CompatProxy(url).start() if kind == "opensearch" else None
         yield SearchEngine(cluster, kind, proxy.url if proxy else url)

@@ -51,12 +51,22 @@ class ErrorResponse(BaseModel):
 
 _EXAMPLES = {
     "seed": {"summary": "The seed's example", "value": SEED_EXAMPLE},
-    "ecs": {"summary": "An ECS-shaped event", "value": {
-        "@timestamp": "2026-01-31T12:00:00.000Z", "service": {"name": "payment-service"}, "log.level": "warning",
-        "message": "Payment retry scheduled", "event": {"id": "0b0cbe8e-2f6c-4a8e-9a55-0b1e4f7f1a01"},
-        "user": {"id": "u-42"}, "http": {"request": {"method": "POST"}, "response": {"status_code": 502}}}},
-    "array": {"summary": "Several events", "value": [SEED_EXAMPLE, {**SEED_EXAMPLE, "level": "INFO",
-                                                                      "message": "Login succeeded"}]},
+    "ecs": {
+        "summary": "An ECS-shaped event",
+        "value": {
+            "@timestamp": "2026-01-31T12:00:00.000Z",
+            "service": {"name": "payment-service"},
+            "log.level": "warning",
+            "message": "Payment retry scheduled",
+            "event": {"id": "0b0cbe8e-2f6c-4a8e-9a55-0b1e4f7f1a01"},
+            "user": {"id": "u-42"},
+            "http": {"request": {"method": "POST"}, "response": {"status_code": 502}},
+        },
+    },
+    "array": {
+        "summary": "Several events",
+        "value": [SEED_EXAMPLE, {**SEED_EXAMPLE, "level": "INFO", "message": "Login succeeded"}],
+    },
 }
 
 _NDJSON_EXAMPLE = '{"service":"a","message":"one"}\n{"service":"a","message":"two"}\n'
@@ -100,8 +110,9 @@ async def _ingest(request: Request, state: AppState, key: ApiKey | None, force_n
         elif media_type(content_type) not in NDJSON_TYPES:
             return _error(415, "this endpoint takes application/x-ndjson", "content-type")
     try:
-        body = await read_limited(request.stream(), request.headers.get("content-encoding"), s.max_body_bytes,
-                                  s.body_timeout_s)
+        body = await read_limited(
+            request.stream(), request.headers.get("content-encoding"), s.max_body_bytes, s.body_timeout_s
+        )
         events = decode(body, content_type)
     except ClientDisconnect:
         # the client went away mid-body: nothing was accepted, nobody is there to answer; not our error
@@ -120,23 +131,32 @@ async def _ingest(request: Request, state: AppState, key: ApiKey | None, force_n
         wait = state.limiter.take(key, len(events))
         if wait:
             state.metrics.requests_rejected.labels("429").inc()
-            return _error(429, f"rate limit of this API key ({key.rate_limit_per_s:g} events/s)", "api_key",
-                          {"Retry-After": str(int(wait))})
+            return _error(
+                429,
+                f"rate limit of this API key ({key.rate_limit_per_s:g} events/s)",
+                "api_key",
+                {"Retry-After": str(int(wait))},
+            )
 
     limits = Limits(s.max_depth, s.max_keys)
     checked = check_events(events, limits)
     # a BadLine is not an object, so it is rejected there; say why the line was not an event
-    rejected = {r.index: Rejected(r.index, [FieldError("$", events[r.index].reason)])
-                if isinstance(events[r.index], BadLine) else r for r in checked.rejected}
+    rejected = {
+        r.index: Rejected(r.index, [FieldError("$", events[r.index].reason)])
+        if isinstance(events[r.index], BadLine)
+        else r
+        for r in checked.rejected
+    }
     accepted: list[Accepted] = checked.accepted
     state.metrics.events.labels("rejected").inc(len(rejected))
     state.metrics.events.labels("accepted").inc(len(accepted))
 
     results = await state.delivery.submit([a.line for a in accepted]) if accepted else []
     # plain dicts (the IngestResponse model documents the shape): this is the hot path of every request
-    items: list[dict[str, Any]] = [{"index": r.index, "status": "rejected",
-                                    "errors": [{"field": e.field, "reason": e.reason} for e in r.errors]}
-                                   for r in rejected.values()]
+    items: list[dict[str, Any]] = [
+        {"index": r.index, "status": "rejected", "errors": [{"field": e.field, "reason": e.reason} for e in r.errors]}
+        for r in rejected.values()
+    ]
     counts = {INDEXED: 0, QUEUED: 0, FAILED: 0, REJECTED: len(rejected)}
     for a, result in zip(accepted, results, strict=True):
         counts[result.status] += 1
@@ -148,25 +168,48 @@ async def _ingest(request: Request, state: AppState, key: ApiKey | None, force_n
     if rejected:  # the invalid events were listed first; the engine's answers come in submission order
         items.sort(key=lambda i: i["index"])
     status, headers = _status(counts)
-    response = {"accepted": counts[INDEXED] + counts[QUEUED] + counts[FAILED], "indexed": counts[INDEXED],
-                "queued": counts[QUEUED], "rejected": counts[REJECTED], "failed": counts[FAILED],
-                "errors": bool(counts[REJECTED] or counts[FAILED]), "items": items}
+    response = {
+        "accepted": counts[INDEXED] + counts[QUEUED] + counts[FAILED],
+        "indexed": counts[INDEXED],
+        "queued": counts[QUEUED],
+        "rejected": counts[REJECTED],
+        "failed": counts[FAILED],
+        "errors": bool(counts[REJECTED] or counts[FAILED]),
+        "items": items,
+    }
     if status >= 400:
         state.metrics.requests_rejected.labels(str(status)).inc()
     return JSONResponse(response, status_code=status, headers=headers)
 
 
-@router.post("/logs", response_model=IngestResponse, responses=_RESPONSES, summary="Send one event or an array",
-             openapi_extra={"requestBody": {"required": True, "content": {
-                 "application/json": {"schema": {"oneOf": [{"$ref": "#/components/schemas/EventModel"},
-                                                           {"type": "array",
-                                                            "items": {"$ref": "#/components/schemas/EventModel"}}]},
-                                      "examples": _EXAMPLES},
-                 "application/x-ndjson": {"schema": {"type": "string"},
-                                          "example": _NDJSON_EXAMPLE},
-             }}})
-async def post_logs(request: Request, state: Annotated[AppState, Depends(get_state)],
-                    key: Annotated[ApiKey | None, Depends(require_api_key)]) -> JSONResponse:
+@router.post(
+    "/logs",
+    response_model=IngestResponse,
+    responses=_RESPONSES,
+    summary="Send one event or an array",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "oneOf": [
+                            {"$ref": "#/components/schemas/EventModel"},
+                            {"type": "array", "items": {"$ref": "#/components/schemas/EventModel"}},
+                        ]
+                    },
+                    "examples": _EXAMPLES,
+                },
+                "application/x-ndjson": {"schema": {"type": "string"}, "example": _NDJSON_EXAMPLE},
+            },
+        }
+    },
+)
+async def post_logs(
+    request: Request,
+    state: Annotated[AppState, Depends(get_state)],
+    key: Annotated[ApiKey | None, Depends(require_api_key)],
+) -> JSONResponse:
     """Events as JSON (one object or an array) or NDJSON (`Content-Type: application/x-ndjson`).
 
     Each event needs `service` and `message`; everything else is free (see docs/event-schema.md).
@@ -176,11 +219,22 @@ async def post_logs(request: Request, state: Annotated[AppState, Depends(get_sta
     return await _ingest(request, state, key, force_ndjson=False)
 
 
-@router.post("/logs/ndjson", response_model=IngestResponse, responses=_RESPONSES, summary="Send an NDJSON batch",
-             openapi_extra={"requestBody": {"required": True, "content": {"application/x-ndjson": {
-                 "schema": {"type": "string"},
-                 "example": _NDJSON_EXAMPLE}}}})
-async def post_ndjson(request: Request, state: Annotated[AppState, Depends(get_state)],
-                      key: Annotated[ApiKey | None, Depends(require_api_key)]) -> JSONResponse:
+@router.post(
+    "/logs/ndjson",
+    response_model=IngestResponse,
+    responses=_RESPONSES,
+    summary="Send an NDJSON batch",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/x-ndjson": {"schema": {"type": "string"}, "example": _NDJSON_EXAMPLE}},
+        }
+    },
+)
+async def post_ndjson(
+    request: Request,
+    state: Annotated[AppState, Depends(get_state)],
+    key: Annotated[ApiKey | None, Depends(require_api_key)],
+) -> JSONResponse:
     """One event per line, the way log shippers batch. A line that is not JSON is rejected alone."""
     return await _ingest(request, state, key, force_ndjson=True)

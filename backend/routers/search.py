@@ -46,8 +46,9 @@ def _invalid(param: str, value: object, msg: str) -> HTTPException:
     return HTTPException(422, [{"loc": ["query", param], "type": "value_error", "input": value, "msg": msg}])
 
 
-def build_query(service: list[str] | None, level: list[str] | None, q: str | None,
-                since: datetime | None, until: datetime | None) -> dict[str, Any]:
+def build_query(
+    service: list[str] | None, level: list[str] | None, q: str | None, since: datetime | None, until: datetime | None
+) -> dict[str, Any]:
     filters: list[dict[str, Any]] = []
     if service:
         filters.append({"terms": {"service.name": service}})
@@ -62,8 +63,9 @@ def build_query(service: list[str] | None, level: list[str] | None, q: str | Non
         filters.append({"range": {"@timestamp": rng}})
     must: list[dict[str, Any]] = []
     if q:
-        must.append({"simple_query_string": {"query": q, "fields": ["message", "error.message"],
-                                             "default_operator": "and"}})
+        must.append(
+            {"simple_query_string": {"query": q, "fields": ["message", "error.message"], "default_operator": "and"}}
+        )
     return {"bool": {"filter": filters, "must": must}}
 
 
@@ -75,10 +77,16 @@ class ErrorDetail(BaseModel):
     detail: str
 
 
-@router.get("/logs", response_model=SearchResponse, summary="Recent logs, newest first", responses={
-    401: {"description": "Missing, unknown or revoked API key"},
-    502: {"model": ErrorDetail, "description": "Elasticsearch refused the search"},
-    503: {"model": ErrorDetail, "description": "Elasticsearch is unreachable; see Retry-After"}})
+@router.get(
+    "/logs",
+    response_model=SearchResponse,
+    summary="Recent logs, newest first",
+    responses={
+        401: {"description": "Missing, unknown or revoked API key"},
+        502: {"model": ErrorDetail, "description": "Elasticsearch refused the search"},
+        503: {"model": ErrorDetail, "description": "Elasticsearch is unreachable; see Retry-After"},
+    },
+)
 async def search_logs(
     state: Annotated[AppState, Depends(get_state)],
     _key: Annotated[ApiKey | None, Depends(require_api_key)],
@@ -93,13 +101,21 @@ async def search_logs(
     from elasticsearch import ApiError, TransportError
 
     if page * size > MAX_RESULT_WINDOW:
-        raise _invalid("page", page, f"page × size must be at most {MAX_RESULT_WINDOW:,}: "
-                                     "narrow the search with since/until instead")
+        raise _invalid(
+            "page",
+            page,
+            f"page × size must be at most {MAX_RESULT_WINDOW:,}: narrow the search with since/until instead",
+        )
     try:
         resp = await state.search_client.search(
-            index=state.settings.data_stream, query=build_query(service, level, q, since, until),
-            sort=[{"@timestamp": {"order": "desc"}}], from_=(page - 1) * size, size=size,
-            track_total_hits=True, ignore_unavailable=True)
+            index=state.settings.data_stream,
+            query=build_query(service, level, q, since, until),
+            sort=[{"@timestamp": {"order": "desc"}}],
+            from_=(page - 1) * size,
+            size=size,
+            track_total_hits=True,
+            ignore_unavailable=True,
+        )
     except ApiError as exc:
         if exc.meta.status == 404:
             return SearchResponse(total=0, page=page, size=size, hits=[])
@@ -109,6 +125,14 @@ async def search_logs(
     hits = []
     for h in resp["hits"]["hits"]:
         src = h["_source"]
-        hits.append(LogHit(id=h["_id"], timestamp=src.get("@timestamp"), service=(src.get("service") or {}).get("name"),
-                           level=(src.get("log") or {}).get("level"), message=src.get("message"), source=src))
+        hits.append(
+            LogHit(
+                id=h["_id"],
+                timestamp=src.get("@timestamp"),
+                service=(src.get("service") or {}).get("name"),
+                level=(src.get("log") or {}).get("level"),
+                message=src.get("message"),
+                source=src,
+            )
+        )
     return SearchResponse(total=resp["hits"]["total"]["value"], page=page, size=size, hits=hits)

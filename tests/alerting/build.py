@@ -56,8 +56,10 @@ exec chroot "$root" {venv}/bin/python "$@"' sh "{root}" "$@"
 def _make_root() -> None:
     debian_root.make(RELEASE, ROOT, ["python3", "python3-venv", "ca-certificates"])
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-    for cmd in (["python3", "-m", "venv", VENV_IN_ROOT],
-                [f"{VENV_IN_ROOT}/bin/pip", "install", "--quiet", f"elastalert2=={VERSION}"]):
+    for cmd in (
+        ["python3", "-m", "venv", VENV_IN_ROOT],
+        [f"{VENV_IN_ROOT}/bin/pip", "install", "--quiet", f"elastalert2=={VERSION}"],
+    ):
         proc = subprocess.run(["chroot", str(ROOT), *cmd], env=env, capture_output=True, text=True, timeout=1800)
         if proc.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} in the {RELEASE} root exited {proc.returncode}: {proc.stderr[-3000:]}")

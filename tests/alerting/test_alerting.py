@@ -37,8 +37,7 @@ pytestmark = pytest.mark.engine
 
 ALERTING = Path(__file__).resolve().parents[2] / "alerting"
 RULES = sorted(p.name for p in (ALERTING / "rules").glob("*.yaml"))
-NAMES = {p: yaml.safe_load(render.fill_thresholds((ALERTING / "rules" / p).read_text(), {}, p))["name"]
-         for p in RULES}
+NAMES = {p: yaml.safe_load(render.fill_thresholds((ALERTING / "rules" / p).read_text(), {}, p))["name"] for p in RULES}
 
 
 @dataclass
@@ -88,13 +87,20 @@ class Alerting:
         HTTP, no login; a cluster given by ELASTICSEARCH_URL: its scheme, login and CA)."""
         conf = yaml.safe_load((ALERTING / "config.yaml").read_text())
         url = urlsplit(self.engine.cluster.url)
-        conf.update(rules_folder=str(rules_dir), es_host=url.hostname, es_port=url.port,
-                    use_ssl=url.scheme == "https", writeback_index=self.writeback)
+        conf.update(
+            rules_folder=str(rules_dir),
+            es_host=url.hostname,
+            es_port=url.port,
+            use_ssl=url.scheme == "https",
+            writeback_index=self.writeback,
+        )
         conf.pop("ca_certs")
         conf.pop("es_username")
         if os.environ.get("ELASTICSEARCH_USERNAME"):
-            conf.update(es_username=os.environ["ELASTICSEARCH_USERNAME"],
-                        es_password=os.environ.get("ELASTICSEARCH_PASSWORD", ""))
+            conf.update(
+                es_username=os.environ["ELASTICSEARCH_USERNAME"],
+                es_password=os.environ.get("ELASTICSEARCH_PASSWORD", ""),
+            )
         if os.environ.get("ELASTICSEARCH_CA_CERTS"):
             conf["ca_certs"] = os.environ["ELASTICSEARCH_CA_CERTS"]
         path = rules_dir.parent / "config.yaml"
@@ -102,17 +108,28 @@ class Alerting:
         path.write_text(yaml.safe_dump(conf))
         return path
 
-    def run(self, scenario: str, index: str, env: dict[str, str], start: str, end: str,
-            process_env: dict[str, str] | None = None) -> dict[str, int]:
+    def run(
+        self,
+        scenario: str,
+        index: str,
+        env: dict[str, str],
+        start: str,
+        end: str,
+        process_env: dict[str, str] | None = None,
+    ) -> dict[str, int]:
         rules_dir = self.workdir / f"{scenario}-{uuid.uuid4().hex[:6]}" / "rules"
         render.render(ALERTING / "rules", rules_dir, env)
         for rule in rules_dir.glob("*.yaml"):  # each scenario in its own data stream
             text = rule.read_text()
             assert "\nindex: logs-logplatform-*\n" in text, f"{rule.name} does not read our data stream"
             rule.write_text(text.replace("\nindex: logs-logplatform-*\n", f"\nindex: {index}\n"))
-        out = subprocess.run([str(self.python), str(Path(__file__).parent / "drive.py"),
-                              str(self.config(rules_dir)), start, end],
-                             capture_output=True, text=True, timeout=600, env={**os.environ, **(process_env or {})})
+        out = subprocess.run(
+            [str(self.python), str(Path(__file__).parent / "drive.py"), str(self.config(rules_dir)), start, end],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env={**os.environ, **(process_env or {})},
+        )
         assert out.returncode == 0, out.stderr[-3000:]
         return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -125,8 +142,12 @@ def alerting(installed: SearchEngine, tmp_path_factory: pytest.TempPathFactory) 
     config = runner.config(runner.workdir / "setup" / "rules")
     # what the image's run.sh does before starting: create the writeback indices (twice: idempotent)
     for _ in range(2):
-        out = subprocess.run([str(python), "-m", "elastalert.create_index", "--config", str(config)],
-                             capture_output=True, text=True, timeout=300)
+        out = subprocess.run(
+            [str(python), "-m", "elastalert.create_index", "--config", str(config)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     yield runner
     for suffix in ("", "_status", "_silence", "_error", "_past"):
@@ -137,9 +158,14 @@ def _timestamp(dt: datetime) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def scenario_run(alerting: Alerting, webhook: Webhook, scenario: str, seed: int = 7,
-                 env: dict[str, str] | None = None, process_env: dict[str, str] | None = None,
-                 ) -> tuple[list[dict[str, Any]], TrafficModel, dict[str, int]]:
+def scenario_run(
+    alerting: Alerting,
+    webhook: Webhook,
+    scenario: str,
+    seed: int = 7,
+    env: dict[str, str] | None = None,
+    process_env: dict[str, str] | None = None,
+) -> tuple[list[dict[str, Any]], TrafficModel, dict[str, int]]:
     """150 minutes of the scenario at one event a second, ending 20 minutes ago; every rule runs over it."""
     end = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=20)
     start = end - timedelta(minutes=150)
@@ -154,11 +180,18 @@ def scenario_run(alerting: Alerting, webhook: Webhook, scenario: str, seed: int 
     webhook.headers.clear()
     webhook.other.clear()
     # realert (one alert per key per 30 minutes of real time) would hide a scenario run after another
-    alerting.engine.cluster.request("POST", f"/{alerting.writeback}_silence/_delete_by_query?refresh=true",
-                                    {"query": {"match_all": {}}})
+    alerting.engine.cluster.request(
+        "POST", f"/{alerting.writeback}_silence/_delete_by_query?refresh=true", {"query": {"match_all": {}}}
+    )
     try:
-        matches = alerting.run(scenario, index, {"ALERT_WEBHOOK_URL": webhook.url, **(env or {})},
-                               _timestamp(start), _timestamp(end), process_env)
+        matches = alerting.run(
+            scenario,
+            index,
+            {"ALERT_WEBHOOK_URL": webhook.url, **(env or {})},
+            _timestamp(start),
+            _timestamp(end),
+            process_env,
+        )
     finally:
         alerting.engine.cluster.request("DELETE", f"/_data_stream/{index}")
     return list(webhook.received), model, matches
@@ -174,11 +207,15 @@ def test_steady_traffic_raises_no_alert(alerting: Alerting, webhook: Webhook) ->
     assert received == [] and sum(matches.values()) == 0, fired(received)
 
 
-def test_incident_fires_error_rate_spike_and_5xx_for_the_failing_service_only(alerting: Alerting,
-                                                                                webhook: Webhook) -> None:
+def test_incident_fires_error_rate_spike_and_5xx_for_the_failing_service_only(
+    alerting: Alerting, webhook: Webhook
+) -> None:
     received, model, _ = scenario_run(alerting, webhook, "incident")
-    assert fired(received) == {(NAMES["error-rate.yaml"], model.target), (NAMES["error-spike.yaml"], model.target),
-                               (NAMES["http-5xx-ratio.yaml"], model.target)}
+    assert fired(received) == {
+        (NAMES["error-rate.yaml"], model.target),
+        (NAMES["error-spike.yaml"], model.target),
+        (NAMES["http-5xx-ratio.yaml"], model.target),
+    }
     rate = next(a for a in received if a["rule"] == NAMES["error-rate.yaml"])
     # what the person on call reads: the service, how much, over which window, and where to look
     assert rate["service"] == "payment-service" and rate["percentage"] > 20 and rate["count"] >= 20
@@ -192,8 +229,10 @@ def test_incident_fires_error_rate_spike_and_5xx_for_the_failing_service_only(al
 
 def test_attack_fires_on_the_spraying_ip_and_the_brute_forced_account(alerting: Alerting, webhook: Webhook) -> None:
     received, model, _ = scenario_run(alerting, webhook, "attack")
-    assert fired(received) == {(NAMES["failed-logins-by-ip.yaml"], model.attacker_ip),
-                               (NAMES["failed-logins-by-account.yaml"], model.victim)}
+    assert fired(received) == {
+        (NAMES["failed-logins-by-ip.yaml"], model.attacker_ip),
+        (NAMES["failed-logins-by-account.yaml"], model.victim),
+    }
     by_ip = next(a for a in received if a["rule"] == NAMES["failed-logins-by-ip.yaml"])
     assert by_ip["source_ip"] == model.attacker_ip and by_ip["count"] == 20 and by_ip["window"] == "5 minutes"
 
@@ -205,14 +244,16 @@ def test_alerts_fire_while_one_of_the_nodes_is_down(alerting: Alerting, webhook:
     dead = urlsplit(unreachable_url())
     hosts = f"{dead.hostname}:{dead.port},{engine.hostname}:{engine.port}"
     # es_host (config.yaml) pointed at the node that is down too: only the list can reach the engine
-    received, model, _ = scenario_run(alerting, webhook, "attack",
-                                      process_env={"ES_HOSTS": hosts, "ES_HOST": str(dead.hostname),
-                                                   "ES_PORT": str(dead.port)})
+    received, model, _ = scenario_run(
+        alerting,
+        webhook,
+        "attack",
+        process_env={"ES_HOSTS": hosts, "ES_HOST": str(dead.hostname), "ES_PORT": str(dead.port)},
+    )
     assert (NAMES["failed-logins-by-ip.yaml"], model.attacker_ip) in fired(received)
 
 
-def test_disk_filling_up_fires_on_the_backends_warning(alerting: Alerting, webhook: Webhook,
-                                                      tmp_path: Path) -> None:
+def test_disk_filling_up_fires_on_the_backends_warning(alerting: Alerting, webhook: Webhook, tmp_path: Path) -> None:
     """The backend's disk watch logs a warning for a node past its high watermark (backend/disk_watch.py); the
     line, written by the backend's own ECS formatter and shipped through the pipeline, fires the disk rule for
     that node, and nothing else."""
@@ -235,8 +276,9 @@ def test_disk_filling_up_fires_on_the_backends_warning(alerting: Alerting, webho
     alerting.engine.refresh(index)
     webhook.received.clear()
     try:
-        alerting.run("disk", index, {"ALERT_WEBHOOK_URL": webhook.url},
-                     _timestamp(end - timedelta(minutes=30)), _timestamp(end))
+        alerting.run(
+            "disk", index, {"ALERT_WEBHOOK_URL": webhook.url}, _timestamp(end - timedelta(minutes=30)), _timestamp(end)
+        )
     finally:
         alerting.engine.cluster.request("DELETE", f"/_data_stream/{index}")
     assert fired(webhook.received) == {(NAMES["disk-filling-up.yaml"], "es01")}
@@ -250,8 +292,9 @@ def test_silence_fires_for_the_service_that_stopped(alerting: Alerting, webhook:
 
 def test_thresholds_come_from_the_environment(alerting: Alerting, webhook: Webhook) -> None:
     """Raising the failed-login threshold above what the attack reaches silences those rules."""
-    received, _, _ = scenario_run(alerting, webhook, "attack", env={"ALERT_FAILED_LOGINS": "100000",
-                                                                    "ALERT_WEBHOOK_TOKEN": "s3cret"})
+    received, _, _ = scenario_run(
+        alerting, webhook, "attack", env={"ALERT_FAILED_LOGINS": "100000", "ALERT_WEBHOOK_TOKEN": "s3cret"}
+    )
     assert received == []
     received, _, _ = scenario_run(alerting, webhook, "incident", env={"ALERT_WEBHOOK_TOKEN": "s3cret"})
     assert received and all(h["Authorization"] == "Bearer s3cret" for h in webhook.headers)
@@ -260,8 +303,9 @@ def test_thresholds_come_from_the_environment(alerting: Alerting, webhook: Webho
 def test_writeback_indices_exist_and_alerts_are_recorded(alerting: Alerting, webhook: Webhook) -> None:
     scenario_run(alerting, webhook, "silence")
     alerting.engine.refresh(f"{alerting.writeback}*")
-    status, body = alerting.engine.cluster.request("POST", f"/{alerting.writeback}/_search",
-                                                   {"query": {"term": {"rule_name": NAMES["service-silent.yaml"]}}})
+    status, body = alerting.engine.cluster.request(
+        "POST", f"/{alerting.writeback}/_search", {"query": {"term": {"rule_name": NAMES["service-silent.yaml"]}}}
+    )
     assert status == 200 and body["hits"]["total"]["value"] >= 1
     hit = body["hits"]["hits"][0]["_source"]
     assert hit["alert_sent"] is True and hit["match_body"]["key"] == "payment-service"
@@ -300,8 +344,12 @@ def test_slack_and_email_carry_the_rule_service_count_window_and_link(alerting: 
     smtp = Controller(Inbox(), hostname="127.0.0.1", port=port)
     smtp.start()
     try:
-        env = {"SLACK_WEBHOOK_URL": webhook.url.replace("/alerts", "/slack"), "SMTP_HOST": "127.0.0.1",
-               "SMTP_PORT": str(port), "ALERT_EMAIL_TO": "oncall@example.com"}
+        env = {
+            "SLACK_WEBHOOK_URL": webhook.url.replace("/alerts", "/slack"),
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(port),
+            "ALERT_EMAIL_TO": "oncall@example.com",
+        }
         _, model, _ = scenario_run(alerting, webhook, "incident", env=env)
     finally:
         smtp.stop()

@@ -16,9 +16,14 @@ from alerting import render
 from tests.alerting.build import build
 
 ALERTING = Path(__file__).resolve().parents[2] / "alerting"
-ALL_CHANNELS = {"ALERT_WEBHOOK_URL": "https://hooks.example/alerts", "SLACK_WEBHOOK_URL": "https://hooks.slack.com/x",
-                "ALERT_EMAIL_TO": "oncall@example.com, lead@example.com", "SMTP_HOST": "smtp.example.com",
-                "SMTP_USERNAME": "alerts", "SMTP_PASSWORD": "from-env"}
+ALL_CHANNELS = {
+    "ALERT_WEBHOOK_URL": "https://hooks.example/alerts",
+    "SLACK_WEBHOOK_URL": "https://hooks.slack.com/x",
+    "ALERT_EMAIL_TO": "oncall@example.com, lead@example.com",
+    "SMTP_HOST": "smtp.example.com",
+    "SMTP_USERNAME": "alerts",
+    "SMTP_PASSWORD": "from-env",
+}
 
 
 def load_in_elastalert(rules_dir: Path) -> subprocess.CompletedProcess[str]:
@@ -26,8 +31,13 @@ def load_in_elastalert(rules_dir: Path) -> subprocess.CompletedProcess[str]:
     conf.update(rules_folder=str(rules_dir), es_port=9)  # nothing is queried: loading only
     config = rules_dir.parent / "config.yaml"
     config.write_text(yaml.safe_dump(conf))
-    return subprocess.run([str(build(quiet=True)), str(Path(__file__).parent / "validate.py"), str(config)],
-                          capture_output=True, text=True, timeout=120, env={**os.environ, "ES_PASSWORD": "x"})
+    return subprocess.run(
+        [str(build(quiet=True)), str(Path(__file__).parent / "validate.py"), str(config)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "ES_PASSWORD": "x"},
+    )
 
 
 def rendered(tmp_path: Path, env: dict[str, str]) -> dict[str, dict]:
@@ -49,8 +59,9 @@ def test_every_rule_loads_in_elastalert_with_every_channel_on(tmp_path: Path) ->
 def test_elastalert_refuses_a_broken_rule(tmp_path: Path) -> None:
     """The check above can fail: a frequency rule without num_events is refused, naming the file."""
     render.render(ALERTING / "rules", tmp_path / "rules", {})
-    (tmp_path / "rules" / "broken.yaml").write_text("name: broken\nindex: x\ntype: frequency\n"
-                                                    "timeframe: {minutes: 5}\nalert: [debug]\n")
+    (tmp_path / "rules" / "broken.yaml").write_text(
+        "name: broken\nindex: x\ntype: frequency\ntimeframe: {minutes: 5}\nalert: [debug]\n"
+    )
     result = load_in_elastalert(tmp_path / "rules")
     assert result.returncode == 1 and "broken.yaml" in result.stderr
 
@@ -107,8 +118,14 @@ def test_every_variable_a_rule_uses_is_documented_in_env_example() -> None:
     example = (ALERTING.parent / ".env.example").read_text()
     for name in render.THRESHOLDS:
         assert f"\n{name}=" in example, name
-    for name in ("ALERT_WEBHOOK_URL", "ALERT_WEBHOOK_TOKEN", "SLACK_WEBHOOK_URL", "ALERT_EMAIL_TO", "SMTP_HOST",
-                 "KIBANA_PUBLIC_URL"):
+    for name in (
+        "ALERT_WEBHOOK_URL",
+        "ALERT_WEBHOOK_TOKEN",
+        "SLACK_WEBHOOK_URL",
+        "ALERT_EMAIL_TO",
+        "SMTP_HOST",
+        "KIBANA_PUBLIC_URL",
+    ):
         assert f"\n{name}=" in example, name
 
 

@@ -20,18 +20,23 @@ PREFIX = "cluster.routing.allocation.disk.watermark."
 @pytest.fixture
 def watermarks(installed: SearchEngine) -> Iterator[SearchEngine]:
     yield installed
-    installed.cluster.ok("PUT", "/_cluster/settings", {"persistent": {
-        f"{PREFIX}{w}": None for w in ("low", "high", "flood_stage")}})
+    installed.cluster.ok(
+        "PUT", "/_cluster/settings", {"persistent": {f"{PREFIX}{w}": None for w in ("low", "high", "flood_stage")}}
+    )
 
 
 def set_watermarks(engine: SearchEngine, low: str, high: str, flood_stage: str) -> None:
     # as free space: the test engine's own disk checks are off, so nothing turns read-only here
-    engine.cluster.ok("PUT", "/_cluster/settings", {"persistent": {
-        f"{PREFIX}low": low, f"{PREFIX}high": high, f"{PREFIX}flood_stage": flood_stage}})
+    engine.cluster.ok(
+        "PUT",
+        "/_cluster/settings",
+        {"persistent": {f"{PREFIX}low": low, f"{PREFIX}high": high, f"{PREFIX}flood_stage": flood_stage}},
+    )
 
 
-def warnings_within(caplog: pytest.LogCaptureFixture, engine: SearchEngine, data_stream: str, tmp_path: Path,
-                    seconds: float) -> list[dict]:
+def warnings_within(
+    caplog: pytest.LogCaptureFixture, engine: SearchEngine, data_stream: str, tmp_path: Path, seconds: float
+) -> list[dict]:
     caplog.clear()
     with caplog.at_level("WARNING", logger="backend.disk"):
         for _backend in live_backend(tmp_path, engine.client_url, data_stream, disk_watch_s=0.2):
@@ -39,8 +44,9 @@ def warnings_within(caplog: pytest.LogCaptureFixture, engine: SearchEngine, data
     return [r.__dict__ for r in caplog.records if getattr(r, "event.action", None) == ACTION]
 
 
-def test_a_node_past_its_high_watermark_is_warned_about(watermarks: SearchEngine, data_stream: str,
-                                                         caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+def test_a_node_past_its_high_watermark_is_warned_about(
+    watermarks: SearchEngine, data_stream: str, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
     set_watermarks(watermarks, "1000tb", "900tb", "1b")  # more free space wanted than any disk has
     warned = warnings_within(caplog, watermarks, data_stream, tmp_path, 2.0)
     assert warned, "no warning for a node past its high watermark"
@@ -50,7 +56,8 @@ def test_a_node_past_its_high_watermark_is_warned_about(watermarks: SearchEngine
     assert "past its high disk watermark" in first["msg"] % first["args"]
 
 
-def test_a_node_with_room_is_not_warned_about(watermarks: SearchEngine, data_stream: str,
-                                              caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+def test_a_node_with_room_is_not_warned_about(
+    watermarks: SearchEngine, data_stream: str, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
     set_watermarks(watermarks, "1b", "1b", "1b")
     assert warnings_within(caplog, watermarks, data_stream, tmp_path, 1.5) == []

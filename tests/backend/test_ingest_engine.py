@@ -22,8 +22,7 @@ from tests.support.unreachable import unreachable_url
 pytestmark = pytest.mark.engine
 
 # what only the shipper adds, and the namespace of the stream written to (the two copies go to two streams)
-SHIPPER_FIELDS = ("log.file", "log.offset", "input", "agent", "host", "event.ingested",
-                  "data_stream.namespace")
+SHIPPER_FIELDS = ("log.file", "log.offset", "input", "agent", "host", "event.ingested", "data_stream.namespace")
 
 
 @pytest.fixture
@@ -67,20 +66,27 @@ def test_curl_the_seed_example_and_find_it(installed: SearchEngine, backend: Bac
     assert doc["source"]["ip"] == "1.1.1.1"
     assert doc["ecs"]["version"] == "9.4.0"
     # and the read endpoint finds it with filters
-    found = backend.client.get("/logs", params={"service": "auth-service", "level": "ERROR", "q": "login"},
-                               headers={"X-API-Key": backend.key}).json()
+    found = backend.client.get(
+        "/logs", params={"service": "auth-service", "level": "ERROR", "q": "login"}, headers={"X-API-Key": backend.key}
+    ).json()
     assert found["total"] == 1 and found["hits"][0]["message"] == "Login failed"
     none = backend.client.get("/logs", params={"service": "other"}, headers={"X-API-Key": backend.key}).json()
     assert none["total"] == 0
 
 
-def test_posted_event_and_written_line_become_the_same_document(installed: SearchEngine, backend: Backend,
-                                                                 data_stream: str, tmp_path: Path) -> None:
+def test_posted_event_and_written_line_become_the_same_document(
+    installed: SearchEngine, backend: Backend, data_stream: str, tmp_path: Path
+) -> None:
     events = [
         {**SEED_EXAMPLE, "event": {"id": str(uuid.uuid4())}, "@timestamp": "2026-02-03T04:05:06.789Z"},
-        {"@timestamp": "2026-02-03T04:05:07.000Z", "event.id": str(uuid.uuid4()), "service.name": "checkout",
-         "log.level": "warn", "message": "slow", "meta": {"duration_ms": 812, "path": "/pay", "method": "post",
-                                                          "order": "o-1"}},
+        {
+            "@timestamp": "2026-02-03T04:05:07.000Z",
+            "event.id": str(uuid.uuid4()),
+            "service.name": "checkout",
+            "log.level": "warn",
+            "message": "slow",
+            "meta": {"duration_ms": 812, "path": "/pay", "method": "post", "order": "o-1"},
+        },
     ]
     assert backend.post(events).json()["indexed"] == 2
     volume = tmp_path / "volume"

@@ -34,8 +34,9 @@ def test_client_event_id_and_timestamp_are_kept(memory_backend: Backend) -> None
     assert json.loads(memory_backend.sink.lines[0]) == event
 
 
-@pytest.mark.parametrize("headers", [{}, {"X-API-Key": "lp_nope_nope"}, {"X-API-Key": "garbage"},
-                                     {"Authorization": "Bearer x"}])
+@pytest.mark.parametrize(
+    "headers", [{}, {"X-API-Key": "lp_nope_nope"}, {"X-API-Key": "garbage"}, {"Authorization": "Bearer x"}]
+)
 def test_write_needs_a_valid_key(memory_backend: Backend, headers: dict) -> None:
     r = memory_backend.client.post("/logs", json=SEED_EXAMPLE, headers=headers)
     assert r.status_code == 401
@@ -64,8 +65,13 @@ def test_keys_are_stored_hashed(memory_backend: Backend) -> None:
 
 
 def test_batch_keeps_good_events_and_explains_each_bad_one(memory_backend: Backend) -> None:
-    batch = [SEED_EXAMPLE, {"service": "a"}, "not an object", {**SEED_EXAMPLE, "level": 5, "@timestamp": "nope"},
-             {**SEED_EXAMPLE, "message": "ok too"}]
+    batch = [
+        SEED_EXAMPLE,
+        {"service": "a"},
+        "not an object",
+        {**SEED_EXAMPLE, "level": 5, "@timestamp": "nope"},
+        {**SEED_EXAMPLE, "message": "ok too"},
+    ]
     r = memory_backend.post(batch)
     assert r.status_code == 200
     body = r.json()
@@ -86,8 +92,9 @@ def test_all_bad_is_422(memory_backend: Backend) -> None:
 
 def test_ndjson_bad_line_is_rejected_alone(memory_backend: Backend) -> None:
     lines = [json.dumps(SEED_EXAMPLE), "{broken", json.dumps({**SEED_EXAMPLE, "message": "third"})]
-    r = memory_backend.post(path="/logs/ndjson", content="\n".join(lines) + "\n",
-                            headers={"Content-Type": "application/x-ndjson"})
+    r = memory_backend.post(
+        path="/logs/ndjson", content="\n".join(lines) + "\n", headers={"Content-Type": "application/x-ndjson"}
+    )
     assert r.status_code == 200
     body = r.json()
     assert [i["status"] for i in body["items"]] == ["indexed", "rejected", "indexed"]
@@ -97,19 +104,32 @@ def test_ndjson_bad_line_is_rejected_alone(memory_backend: Backend) -> None:
     assert r2.json()["indexed"] == 2
 
 
-@pytest.mark.parametrize(("kwargs", "status", "field"), [
-    ({"content": b"{}", "headers": {"Content-Type": "text/plain"}}, 415, "content-type"),
-    ({"content": b'{"service": "a", "message": ', "headers": {"Content-Type": "application/json"}}, 400, "body"),
-    ({"content": b'{"service": "\xff"}', "headers": {"Content-Type": "application/json"}}, 400, "body"),
-    ({"content": b'{"service": "a", "message": NaN}', "headers": {"Content-Type": "application/json"}}, 400, "body"),
-    ({"content": b"[" * 100000, "headers": {"Content-Type": "application/json"}}, 400, "body"),
-    ({"content": b"42", "headers": {"Content-Type": "application/json"}}, 400, "body"),
-    ({"content": b"", "headers": {"Content-Type": "application/json"}}, 400, "body"),
-    ({"content": b"{}", "headers": {"Content-Type": "application/json", "Content-Encoding": "br"}}, 415,
-     "content-encoding"),
-    ({"content": b"not gzip", "headers": {"Content-Type": "application/json", "Content-Encoding": "gzip"}}, 400,
-     "content-encoding"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "status", "field"),
+    [
+        ({"content": b"{}", "headers": {"Content-Type": "text/plain"}}, 415, "content-type"),
+        ({"content": b'{"service": "a", "message": ', "headers": {"Content-Type": "application/json"}}, 400, "body"),
+        ({"content": b'{"service": "\xff"}', "headers": {"Content-Type": "application/json"}}, 400, "body"),
+        (
+            {"content": b'{"service": "a", "message": NaN}', "headers": {"Content-Type": "application/json"}},
+            400,
+            "body",
+        ),
+        ({"content": b"[" * 100000, "headers": {"Content-Type": "application/json"}}, 400, "body"),
+        ({"content": b"42", "headers": {"Content-Type": "application/json"}}, 400, "body"),
+        ({"content": b"", "headers": {"Content-Type": "application/json"}}, 400, "body"),
+        (
+            {"content": b"{}", "headers": {"Content-Type": "application/json", "Content-Encoding": "br"}},
+            415,
+            "content-encoding",
+        ),
+        (
+            {"content": b"not gzip", "headers": {"Content-Type": "application/json", "Content-Encoding": "gzip"}},
+            400,
+            "content-encoding",
+        ),
+    ],
+)
 def test_bad_bodies_get_a_clear_4xx(memory_backend: Backend, kwargs: dict, status: int, field: str) -> None:
     r = memory_backend.post(**kwargs)
     assert r.status_code == status, r.text
@@ -138,14 +158,17 @@ def test_too_many_events_is_413(memory_backend: Backend) -> None:
     assert r.status_code == 413 and "at most" in r.json()["reason"]
 
 
-@pytest.mark.parametrize(("event", "field"), [
-    ({**SEED_EXAMPLE, "meta": {f"k{i}": i for i in range(300)}}, "meta"),
-    ({**SEED_EXAMPLE, "meta": json.loads('{"a":' * 12 + "1" + "}" * 12)}, "meta.a.a.a.a.a.a.a"),
-    ({**SEED_EXAMPLE, "service": ""}, "service"),
-    ({**SEED_EXAMPLE, "event": {"id": 5}}, "event.id"),
-    ({**SEED_EXAMPLE, "meta": {"tags": ["ok", "\x1b[31mred"]}}, "meta.tags[1]"),
-    ({**SEED_EXAMPLE, "meta": {"k" * 300: 1}}, "meta." + "k" * 32 + "…"),
-])
+@pytest.mark.parametrize(
+    ("event", "field"),
+    [
+        ({**SEED_EXAMPLE, "meta": {f"k{i}": i for i in range(300)}}, "meta"),
+        ({**SEED_EXAMPLE, "meta": json.loads('{"a":' * 12 + "1" + "}" * 12)}, "meta.a.a.a.a.a.a.a"),
+        ({**SEED_EXAMPLE, "service": ""}, "service"),
+        ({**SEED_EXAMPLE, "event": {"id": 5}}, "event.id"),
+        ({**SEED_EXAMPLE, "meta": {"tags": ["ok", "\x1b[31mred"]}}, "meta.tags[1]"),
+        ({**SEED_EXAMPLE, "meta": {"k" * 300: 1}}, "meta." + "k" * 32 + "…"),
+    ],
+)
 def test_event_limits_name_the_field(memory_backend: Backend, event: dict, field: str) -> None:
     r = memory_backend.post([event, SEED_EXAMPLE])
     assert r.status_code == 200
@@ -246,8 +269,11 @@ def test_openapi_documents_the_examples(memory_backend: Backend) -> None:
 
 def test_several_bad_ndjson_lines_are_reported_at_their_own_positions(memory_backend: Backend) -> None:
     good = json.dumps(SEED_EXAMPLE)
-    r = memory_backend.post(path="/logs/ndjson", content="\n".join([good, "{bad", good, "{bad again", good]),
-                            headers={"Content-Type": "application/x-ndjson"})
+    r = memory_backend.post(
+        path="/logs/ndjson",
+        content="\n".join([good, "{bad", good, "{bad again", good]),
+        headers={"Content-Type": "application/x-ndjson"},
+    )
     body = r.json()
     assert [i["status"] for i in body["items"]] == ["indexed", "rejected", "indexed", "rejected", "indexed"]
     assert (body["indexed"], body["rejected"]) == (3, 2)

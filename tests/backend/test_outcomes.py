@@ -13,9 +13,15 @@ from backend.delivery import ElasticsearchSink, ItemStatus, item_status
 from backend.events import SEED_EXAMPLE
 from tests.support.backend_app import Backend
 
-MAPPING_FAILURE = {"create": {"status": 400, "error": {
-    "type": "document_parsing_exception",
-    "reason": "[1:120] failed to parse field [http.response.status_code] of type [long] in document"}}}
+MAPPING_FAILURE = {
+    "create": {
+        "status": 400,
+        "error": {
+            "type": "document_parsing_exception",
+            "reason": "[1:120] failed to parse field [http.response.status_code] of type [long] in document",
+        },
+    }
+}
 
 
 def test_an_engine_refusal_is_permanent_and_names_the_field() -> None:
@@ -25,35 +31,49 @@ def test_an_engine_refusal_is_permanent_and_names_the_field() -> None:
     for retryable in (429, 500, 503):
         assert item_status({"create": {"status": retryable, "error": {"type": "x"}}}).kind == "retry"
     assert item_status({"create": {"status": 409}}).kind == "ok"
-    conflict = {"create": {"status": 400, "error": {"type": "mapper_parsing_exception", "reason": (
-        "object mapping for [http.response] tried to parse field [response] as object, but found a concrete value")}}}
+    conflict = {
+        "create": {
+            "status": 400,
+            "error": {
+                "type": "mapper_parsing_exception",
+                "reason": (
+                    "object mapping for [http.response] tried to parse field [response] as object, "
+                    "but found a concrete value"
+                ),
+            },
+        }
+    }
     assert item_status(conflict).field == "http.response"
 
 
 def test_an_event_kept_in_the_failure_store_is_rejected_not_indexed() -> None:
     # Elasticsearch 9.1+ answers a document it redirected to the failure store with a 2xx and this flag
-    redirected = {"create": {"_index": ".fs-logs-logplatform-default-2026.12.01-000001", "status": 201,
-                             "failure_store": "used"}}
+    redirected = {
+        "create": {"_index": ".fs-logs-logplatform-default-2026.12.01-000001", "status": 201, "failure_store": "used"}
+    }
     status = item_status(redirected)
     assert status.kind == "error" and "failure store" in status.reason
     assert item_status({"create": {"status": 201, "failure_store": "not_applicable_or_unknown"}}).kind == "ok"
 
 
 def test_a_refused_event_is_rejected_not_retryable(memory_backend: Backend) -> None:
-    memory_backend.sink.scripted = [[ItemStatus("error", "refused by Elasticsearch: mapper_parsing_exception",
-                                                "http.response.status_code")]]
+    memory_backend.sink.scripted = [
+        [ItemStatus("error", "refused by Elasticsearch: mapper_parsing_exception", "http.response.status_code")]
+    ]
     r = memory_backend.post(SEED_EXAMPLE)
     assert r.status_code == 422 and "Retry-After" not in r.headers
     body = r.json()
     assert (body["accepted"], body["rejected"], body["failed"]) == (0, 1, 0)
     assert body["items"][0]["status"] == "rejected"
-    assert body["items"][0]["errors"] == [{"field": "http.response.status_code",
-                                           "reason": "refused by Elasticsearch: mapper_parsing_exception"}]
+    assert body["items"][0]["errors"] == [
+        {"field": "http.response.status_code", "reason": "refused by Elasticsearch: mapper_parsing_exception"}
+    ]
 
 
 def test_a_refused_event_does_not_take_the_batch_down(memory_backend: Backend) -> None:
-    memory_backend.sink.scripted = [[ItemStatus("ok"), ItemStatus("error", "refused", "url.original"),
-                                     ItemStatus("ok")]]
+    memory_backend.sink.scripted = [
+        [ItemStatus("ok"), ItemStatus("error", "refused", "url.original"), ItemStatus("ok")]
+    ]
     r = memory_backend.post([SEED_EXAMPLE, {**SEED_EXAMPLE, "message": "poison"}, SEED_EXAMPLE])
     assert r.status_code == 200 and "Retry-After" not in r.headers
     assert [i["status"] for i in r.json()["items"]] == ["indexed", "rejected", "indexed"]
@@ -108,4 +128,3 @@ def test_a_whole_bulk_refused_is_halved_until_the_poison_line_is_alone() -> None
     assert [s.kind for s in statuses] == ["ok"] * 5 + ["error", "ok"]
     assert "refused by Elasticsearch" in statuses[5].reason
     assert client.calls <= 1 + 2 * 3  # log2(7) levels of halving, not one call per line
-

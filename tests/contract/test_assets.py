@@ -15,7 +15,8 @@ def test_pipeline_type_table_equals_the_mapping() -> None:
     assert script["id"] == names.NORMALIZE_SCRIPT
     assert script["params"]["fields"] == assets.mapped_field_types(), (
         "the pipeline's params.fields must be regenerated from the mapping: "
-        "python -m logplatform.assets --print-field-table")
+        "python -m logplatform.assets --print-field-table"
+    )
     assert script["params"]["ecs_version"] == names.ECS_VERSION
 
 
@@ -29,8 +30,11 @@ def test_index_template_outranks_elasticsearch_builtin_logs_template() -> None:
 def test_elasticsearch_only_pieces_are_only_installed_on_elasticsearch() -> None:
     on_os = {a.path for a in assets.assets_for("opensearch")}
     on_es = {a.path for a in assets.assets_for("elasticsearch")}
-    assert on_es - on_os == {f"/_ilm/policy/{names.ILM_POLICY}", f"/_component_template/{names.LIFECYCLE_COMPONENT}",
-                             f"/_component_template/{names.INDEX_MODE_COMPONENT}"}
+    assert on_es - on_os == {
+        f"/_ilm/policy/{names.ILM_POLICY}",
+        f"/_component_template/{names.LIFECYCLE_COMPONENT}",
+        f"/_component_template/{names.INDEX_MODE_COMPONENT}",
+    }
     template_path = f"/_index_template/{names.INDEX_TEMPLATE}"
     es_template = next(a for a in assets.assets_for("elasticsearch") if a.path == template_path)
     assert {names.LIFECYCLE_COMPONENT, names.INDEX_MODE_COMPONENT} <= set(es_template.body["composed_of"])
@@ -44,34 +48,59 @@ def test_install_is_idempotent(installed: SearchEngine) -> None:
     again = assets.install(installed.cluster, installed.kind)
     assert [r.name for r in again if r.changed] == []
     # a changed asset is put back
-    installed.cluster.ok("PUT", f"/_ingest/pipeline/{names.PIPELINE}",
-                         {"description": "tampered", "processors": [{"set": {"field": "x", "value": 1}}]})
+    installed.cluster.ok(
+        "PUT",
+        f"/_ingest/pipeline/{names.PIPELINE}",
+        {"description": "tampered", "processors": [{"set": {"field": "x", "value": 1}}]},
+    )
     fixed = assets.install(installed.cluster, installed.kind)
     assert [r.name for r in fixed if r.changed] == [names.PIPELINE]
-    assert installed.cluster.ok("GET", f"/_ingest/pipeline/{names.PIPELINE}")[names.PIPELINE]["processors"] == \
-        assets.pipeline_body()["processors"]
+    assert (
+        installed.cluster.ok("GET", f"/_ingest/pipeline/{names.PIPELINE}")[names.PIPELINE]["processors"]
+        == assets.pipeline_body()["processors"]
+    )
 
 
 @pytest.mark.engine
 def test_data_stream_uses_our_mapping_and_pipeline(installed: SearchEngine, data_stream: str) -> None:
-    line = json.dumps({"service": "auth-service", "level": "ERROR", "message": "Login failed",
-                       "meta": {"user_id": 123, "ip": "1.1.1.1"}})
+    line = json.dumps(
+        {
+            "service": "auth-service",
+            "level": "ERROR",
+            "message": "Login failed",
+            "meta": {"user_id": 123, "ip": "1.1.1.1"},
+        }
+    )
     # no pipeline named in the request: the data stream's default_pipeline applies it
-    installed.cluster.ok("POST", f"/{data_stream}/_doc?refresh=true",
-                         {"@timestamp": "2026-01-01T00:00:00Z", "message": line})
+    installed.cluster.ok(
+        "POST", f"/{data_stream}/_doc?refresh=true", {"@timestamp": "2026-01-01T00:00:00Z", "message": line}
+    )
     mapping = installed.cluster.ok("GET", f"/{data_stream}/_mapping")
     props = next(iter(mapping.values()))["mappings"]["properties"]
     assert props["source"]["properties"]["ip"]["type"] == "ip"
     assert props["message"]["type"] == "match_only_text"
-    hits = installed.search(data_stream, {"query": {"bool": {"filter": [
-        {"term": {"service.name": "auth-service"}}, {"term": {"log.level": "error"}},
-        {"term": {"source.ip": "1.1.1.0/24"}}, {"match": {"message": "login"}}]}}})["hits"]["hits"]
+    hits = installed.search(
+        data_stream,
+        {
+            "query": {
+                "bool": {
+                    "filter": [
+                        {"term": {"service.name": "auth-service"}},
+                        {"term": {"log.level": "error"}},
+                        {"term": {"source.ip": "1.1.1.0/24"}},
+                        {"match": {"message": "login"}},
+                    ]
+                }
+            }
+        },
+    )["hits"]["hits"]
     assert len(hits) == 1 and hits[0]["_source"]["user"]["id"] == "123"
 
 
 def test_retention_from_env_shapes_the_lifecycle_policy() -> None:
-    policy = next(a for a in assets.assets_for("elasticsearch", assets.Retention("7d", "5gb"))
-                  if a.path.startswith("/_ilm/"))
+    policy = next(
+        a for a in assets.assets_for("elasticsearch", assets.Retention("7d", "5gb")) if a.path.startswith("/_ilm/")
+    )
     phases = policy.body["policy"]["phases"]
     assert phases["delete"]["min_age"] == "7d"
     assert phases["hot"]["actions"]["rollover"]["max_primary_shard_size"] == "5gb"

@@ -17,9 +17,22 @@ from logplatform.cli import main
 
 
 def run(tmp_path: Path, env: dict[str, str] | None = None) -> tuple[int, str]:
-    result = CliRunner().invoke(main, ["setup", "certs-and-secrets", "--certs-dir", str(tmp_path / "certs"),
-                                       "--secrets-dir", str(tmp_path / "secrets"), "--logs-dir", str(tmp_path / "logs"),
-                                       "--keys-dir", str(tmp_path / "keys")], env=env or {})
+    result = CliRunner().invoke(
+        main,
+        [
+            "setup",
+            "certs-and-secrets",
+            "--certs-dir",
+            str(tmp_path / "certs"),
+            "--secrets-dir",
+            str(tmp_path / "secrets"),
+            "--logs-dir",
+            str(tmp_path / "logs"),
+            "--keys-dir",
+            str(tmp_path / "keys"),
+        ],
+        env=env or {},
+    )
     return result.exit_code, result.output
 
 
@@ -93,14 +106,18 @@ def test_every_kibana_key_moved_away_from_stays_a_decryption_only_key(tmp_path: 
     assert secret_store.decryption_only_keys(secrets) == [third, second]
 
 
-@pytest.mark.parametrize(("variable", "value", "rule"), [
-    ("KIBANA_ENCRYPTION_KEY", "too-short-for-kibana", "at least 32 characters"),
-    ("KIBANA_SYSTEM_PASSWORD", "abc", "at least 6 characters"),
-    ("ELASTIC_PASSWORD", "has spaces in it", "may only contain"),
-    ("FILEBEAT_PASSWORD", "glob*chars?", "may only contain"),
-])
-def test_a_secret_that_breaks_a_rule_is_refused_naming_the_variable(tmp_path: Path, variable: str, value: str,
-                                                                   rule: str) -> None:
+@pytest.mark.parametrize(
+    ("variable", "value", "rule"),
+    [
+        ("KIBANA_ENCRYPTION_KEY", "too-short-for-kibana", "at least 32 characters"),
+        ("KIBANA_SYSTEM_PASSWORD", "abc", "at least 6 characters"),
+        ("ELASTIC_PASSWORD", "has spaces in it", "may only contain"),
+        ("FILEBEAT_PASSWORD", "glob*chars?", "may only contain"),
+    ],
+)
+def test_a_secret_that_breaks_a_rule_is_refused_naming_the_variable(
+    tmp_path: Path, variable: str, value: str, rule: str
+) -> None:
     code, out = run(tmp_path, {variable: value})
     assert code == 1
     assert variable in out and rule in out and "Fix it in .env" in out

@@ -50,10 +50,12 @@ def day(installed: SearchEngine, tmp_path_factory: pytest.TempPathFactory) -> It
     now = datetime.now(UTC)
     hours = lambda h: now - timedelta(hours=h)  # noqa: E731
     attack = TrafficModel("attack", seed=3)
-    raw = (story(TrafficModel("steady", seed=0), 400, hours(30), hours(25))  # older than the dashboards' 24h
-           + story(TrafficModel("steady", seed=1), 1500, hours(23), hours(16))
-           + story(TrafficModel("incident", seed=2), 1500, hours(16), hours(9))
-           + story(attack, 1500, hours(9), hours(2)))
+    raw = (
+        story(TrafficModel("steady", seed=0), 400, hours(30), hours(25))  # older than the dashboards' 24h
+        + story(TrafficModel("steady", seed=1), 1500, hours(23), hours(16))
+        + story(TrafficModel("incident", seed=2), 1500, hours(16), hours(9))
+        + story(attack, 1500, hours(9), hours(2))
+    )
     path = tmp_path_factory.mktemp("day") / "generator.log"
     path.write_text("".join(json.dumps(e) + "\n" for e in raw))
     index = f"logs-logplatform-dash{uuid.uuid4().hex[:8]}"
@@ -69,8 +71,9 @@ def all_layers() -> list[tuple[str, lens.Layer]]:
 
 
 @pytest.mark.parametrize(("dashboard_id", "layer"), all_layers(), ids=lambda v: getattr(v, "title", v))
-def test_panel_shows_what_the_data_says(installed: SearchEngine, day: Day, dashboard_id: str,
-                                        layer: lens.Layer) -> None:
+def test_panel_shows_what_the_data_says(
+    installed: SearchEngine, day: Day, dashboard_id: str, layer: lens.Layer
+) -> None:
     rows = lens.on_engine(day.search(installed), layer, ("now-24h", "now"))
     expected = lens.reference(day.events, layer, day.window())
     assert rows, f"{layer.title} would be empty"
@@ -105,8 +108,12 @@ def test_overview_tells_the_incident(installed: SearchEngine, day: Day) -> None:
     assert _value(installed, day, "logplatform-overview", "Error rate") == pytest.approx(errors / len(in_range))
     assert _value(installed, day, "logplatform-overview", "Services reporting") == 6
     # the user picks the service in the control: its top error is the incident's
-    top = lens.on_engine(day.search(installed), _layer("logplatform-overview", "Top error messages"),
-                         ("now-24h", "now"), filters=['service.name : "payment-service"'])
+    top = lens.on_engine(
+        day.search(installed),
+        _layer("logplatform-overview", "Top error messages"),
+        ("now-24h", "now"),
+        filters=['service.name : "payment-service"'],
+    )
     assert (top[0]["message"], top[0]["service"]) == ("Database connection pool exhausted", "payment-service")
 
 
@@ -123,13 +130,18 @@ def test_security_dashboard_points_at_the_attacker_and_the_victim(installed: Sea
 
 
 @pytest.mark.parametrize("search_id", ["logplatform-all-logs", "logplatform-errors", "logplatform-security-events"])
-def test_saved_search_lists_matching_events_newest_first_with_its_columns(installed: SearchEngine, day: Day,
-                                                                          search_id: str) -> None:
+def test_saved_search_lists_matching_events_newest_first_with_its_columns(
+    installed: SearchEngine, day: Day, search_id: str
+) -> None:
     saved = next(s for s in by_type("search") if s["id"] == search_id)
     query = json.loads(saved["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])["query"]["query"]
     node = kql.parse(query)
-    body = {"size": 50, "track_total_hits": True, "sort": [{"@timestamp": "desc"}],
-            "query": {"bool": {"filter": [{"range": {"@timestamp": {"gte": "now-24h"}}}, kql.to_dsl(node)]}}}
+    body = {
+        "size": 50,
+        "track_total_hits": True,
+        "sort": [{"@timestamp": "desc"}],
+        "query": {"bool": {"filter": [{"range": {"@timestamp": {"gte": "now-24h"}}}, kql.to_dsl(node)]}},
+    }
     result = day.search(installed)(body)
     expected = sum(1 for e in day.events if lens._millis(e["@timestamp"]) >= day.window()[0] and kql.matches(node, e))
     assert result["hits"]["total"]["value"] == expected > 0
@@ -148,16 +160,28 @@ def _get(doc: dict[str, Any], dotted: str) -> Any:
     return doc
 
 
-
 def test_a_long_error_message_is_counted_in_top_error_messages(installed: SearchEngine, tmp_path) -> None:
     """A 1,000-character error (a long SQL error, a wrapped exception) is what Top error messages is for; with
     `ignore_above: 256` it had no message.keyword and the table silently left it out."""
     now = datetime.now(UTC)
     long_message = "Payment provider rejected the request: " + "x" * 961
-    events = [{"@timestamp": (now - timedelta(minutes=i)).isoformat().replace("+00:00", "Z"),
-               "service": "payment-service", "level": "ERROR", "message": long_message} for i in range(1, 4)]
-    events.append({"@timestamp": now.isoformat().replace("+00:00", "Z"), "service": "auth-service",
-                   "level": "ERROR", "message": "Login failed"})
+    events = [
+        {
+            "@timestamp": (now - timedelta(minutes=i)).isoformat().replace("+00:00", "Z"),
+            "service": "payment-service",
+            "level": "ERROR",
+            "message": long_message,
+        }
+        for i in range(1, 4)
+    ]
+    events.append(
+        {
+            "@timestamp": now.isoformat().replace("+00:00", "Z"),
+            "service": "auth-service",
+            "level": "ERROR",
+            "message": "Login failed",
+        }
+    )
     path = tmp_path / "long.log"
     path.write_text("".join(json.dumps(e) + "\n" for e in events))
     index = f"logs-logplatform-long{uuid.uuid4().hex[:8]}"
@@ -165,8 +189,9 @@ def test_a_long_error_message_is_counted_in_top_error_messages(installed: Search
     try:
         layer = next(x for x in lens.lens_layers(dashboard("logplatform-overview")) if x.title == "Top error messages")
         end = int(now.timestamp() * 1000) + 60_000
-        rows = lens.on_engine(lambda body: installed.cluster.ok("POST", f"/{index}/_search", body), layer,
-                              (str(end - DAY_MS), str(end)))
+        rows = lens.on_engine(
+            lambda body: installed.cluster.ok("POST", f"/{index}/_search", body), layer, (str(end - DAY_MS), str(end))
+        )
         messages = {row["message"]: row["count"] for row in rows}
         assert len(long_message) == 1000 and messages.get(long_message) == 3, list(messages)[:3]
     finally:

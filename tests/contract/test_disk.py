@@ -19,19 +19,30 @@ def test_watermarks_read_as_elasticsearch_reads_them() -> None:
 
 
 def test_a_node_past_a_watermark_is_named() -> None:
-    marks = disk.watermarks({"persistent": {"cluster.routing.allocation.disk.watermark.low": "2gb",
-                                            "cluster.routing.allocation.disk.watermark.high": "1gb",
-                                            "cluster.routing.allocation.disk.watermark.flood_stage": "500mb"}})
-    stats = {"nodes": {"a": {"name": "es01", "fs": {"total": {"available_in_bytes": 800 * 1024**2,
-                                                              "total_in_bytes": 500 * GB}}}}}
+    marks = disk.watermarks(
+        {
+            "persistent": {
+                "cluster.routing.allocation.disk.watermark.low": "2gb",
+                "cluster.routing.allocation.disk.watermark.high": "1gb",
+                "cluster.routing.allocation.disk.watermark.flood_stage": "500mb",
+            }
+        }
+    )
+    stats = {
+        "nodes": {
+            "a": {"name": "es01", "fs": {"total": {"available_in_bytes": 800 * 1024**2, "total_in_bytes": 500 * GB}}}
+        }
+    }
     [node] = disk.nodes(stats, marks)
     assert node.passed == ["low", "high"]  # 800 MB free: new shards stop, not yet read-only
 
 
 def test_read_only_indices_are_found() -> None:
     blocked = {"index": {"blocks": {"read_only_allow_delete": "true"}}}
-    settings = {".ds-logs-logplatform-default-1": {"settings": blocked},
-                ".ds-logs-logplatform-default-2": {"settings": {"index": {}}}}
+    settings = {
+        ".ds-logs-logplatform-default-1": {"settings": blocked},
+        ".ds-logs-logplatform-default-2": {"settings": {"index": {}}},
+    }
     assert disk.read_only_indices(settings) == [".ds-logs-logplatform-default-1"]
 
 

@@ -28,8 +28,10 @@ def imported_packages(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("package", sorted(MAY_IMPORT))
 def test_a_package_imports_only_the_packages_below_it(package: str) -> None:
-    wrong = {str(path.relative_to(REPO)): sorted(imported_packages(path) - MAY_IMPORT[package] - {package})
-             for path in sorted((REPO / package).rglob("*.py"))}
+    wrong = {
+        str(path.relative_to(REPO)): sorted(imported_packages(path) - MAY_IMPORT[package] - {package})
+        for path in sorted((REPO / package).rglob("*.py"))
+    }
     assert {path: names for path, names in wrong.items() if names} == {}
 
 

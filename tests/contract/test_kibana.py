@@ -58,8 +58,9 @@ def controls(dashboard: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_dashboards_file_is_generated_from_its_source() -> None:
-    assert (KIBANA / "dashboards.ndjson").read_text() == dashboards.render(), \
+    assert (KIBANA / "dashboards.ndjson").read_text() == dashboards.render(), (
         "kibana/dashboards.ndjson is stale: run python -m logplatform.dashboards --write"
+    )
 
 
 def test_readme_says_what_each_panel_answers() -> None:
@@ -89,8 +90,20 @@ def test_every_line_and_every_stringified_attribute_parses() -> None:
 
 # Kibana's dashboard attributes schema (content management v2, `unknowns: 'forbid'`): any other key
 # makes the dashboard unloadable, so a typo here is caught before a user meets it
-DASHBOARD_ATTRIBUTES = {"title", "description", "kibanaSavedObjectMeta", "timeRestore", "timeFrom", "timeTo",
-                        "refreshInterval", "controlGroupInput", "panelsJSON", "optionsJSON", "hits", "version"}
+DASHBOARD_ATTRIBUTES = {
+    "title",
+    "description",
+    "kibanaSavedObjectMeta",
+    "timeRestore",
+    "timeFrom",
+    "timeTo",
+    "refreshInterval",
+    "controlGroupInput",
+    "panelsJSON",
+    "optionsJSON",
+    "hits",
+    "version",
+}
 
 
 def test_dashboard_attributes_are_the_ones_kibana_accepts() -> None:
@@ -102,8 +115,12 @@ def test_dashboard_attributes_are_the_ones_kibana_accepts() -> None:
             assert {"type", "gridData", "panelIndex", "embeddableConfig"} <= set(panel), panel.get("title")
             grid = panel["gridData"]
             assert grid["x"] + grid["w"] <= 48 and grid["w"] > 0 and grid["h"] > 0  # Kibana's 48-column grid
-        cells = [(x, y) for p in panels(d) for x in range(p["gridData"]["x"], p["gridData"]["x"] + p["gridData"]["w"])
-                 for y in range(p["gridData"]["y"], p["gridData"]["y"] + p["gridData"]["h"])]
+        cells = [
+            (x, y)
+            for p in panels(d)
+            for x in range(p["gridData"]["x"], p["gridData"]["x"] + p["gridData"]["w"])
+            for y in range(p["gridData"]["y"], p["gridData"]["y"] + p["gridData"]["h"])
+        ]
         assert len(cells) == len(set(cells)), f"{d['id']}: panels overlap"
 
 
@@ -131,13 +148,14 @@ def test_every_reference_resolves_and_every_panel_and_control_has_its_reference(
             expected.add(f"controlGroup_{control_id}:optionsListDataView")
         assert names_ == expected, d["id"]
     views = {v["id"]: v["attributes"] for v in by_type("index-pattern")}
-    assert (views[dashboards.DATA_VIEW]["title"], views[dashboards.DATA_VIEW]["timeFieldName"]) == \
-        (names.INDEX_PATTERN, "@timestamp")
+    assert (views[dashboards.DATA_VIEW]["title"], views[dashboards.DATA_VIEW]["timeFieldName"]) == (
+        names.INDEX_PATTERN,
+        "@timestamp",
+    )
     assert views[DEAD_LETTER_VIEW]["title"] == names.DEAD_LETTER_PATTERN
     # the alert history: ElastAlert2's writeback index, named in alerting/config.yaml
     writeback = yaml.safe_load((KIBANA.parent / "alerting" / "config.yaml").read_text())["writeback_index"]
-    assert (views[names.ALERTS_INDEX]["title"], views[names.ALERTS_INDEX]["timeFieldName"]) == \
-        (writeback, "alert_time")
+    assert (views[names.ALERTS_INDEX]["title"], views[names.ALERTS_INDEX]["timeFieldName"]) == (writeback, "alert_time")
 
 
 def _uses(d: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -177,11 +195,15 @@ def test_every_field_is_mapped_with_a_type_that_suits_its_use() -> None:
             elif op == "query" and kind not in AGGREGATABLE:
                 problems.append(f"{d['id']} / {where}: exact-value query on {field}, a {kind}")
     dead_letter_fields = assets.field_table(
-        assets.load_json(f"index-templates/{names.DEAD_LETTER_TEMPLATE}.json")["template"]["mappings"]["properties"])
+        assets.load_json(f"index-templates/{names.DEAD_LETTER_TEMPLATE}.json")["template"]["mappings"]["properties"]
+    )
     for search in by_type("search"):
         if search["references"][0]["id"] == DEAD_LETTER_VIEW:
-            problems += [f"search {search['id']}: column {c} is not mapped in the dead-letter stream"
-                         for c in search["attributes"]["columns"] if c not in dead_letter_fields]
+            problems += [
+                f"search {search['id']}: column {c} is not mapped in the dead-letter stream"
+                for c in search["attributes"]["columns"]
+                if c not in dead_letter_fields
+            ]
             continue
         if search["references"][0]["id"] != dashboards.DATA_VIEW:
             continue  # the alert history: checked against ElastAlert2's own mapping in tests/alerting
@@ -257,6 +279,7 @@ def test_saved_searches_show_the_seed_columns_newest_first() -> None:
 
 # --- setup's import, against a stand-in for Kibana's HTTP API -----------------------------------
 
+
 class FakeKibana:
     """Answers the three calls setup makes; `import_answer` is what the import returns."""
 
@@ -289,12 +312,22 @@ def test_setup_imports_every_object_in_one_request_with_overwrite() -> None:
 
 
 def test_setup_fails_loudly_when_kibana_refuses_an_object() -> None:
-    answer = {"success": False, "successCount": 1, "errors": [
-        {"id": "logplatform-overview", "type": "dashboard", "meta": {"title": "Log-Platform overview"},
-         "error": {"type": "missing_references", "references": [{"type": "search", "id": "gone"}]}}]}
+    answer = {
+        "success": False,
+        "successCount": 1,
+        "errors": [
+            {
+                "id": "logplatform-overview",
+                "type": "dashboard",
+                "meta": {"title": "Log-Platform overview"},
+                "error": {"type": "missing_references", "references": [{"type": "search", "id": "gone"}]},
+            }
+        ],
+    }
     with pytest.raises(SetupError, match=r"dashboard/logplatform-overview .*missing_references search/gone"):
-        setup_kibana("http://kibana:5601", "elastic", "pw", lambda _: None,
-                     transport=httpx.MockTransport(FakeKibana(answer)))
+        setup_kibana(
+            "http://kibana:5601", "elastic", "pw", lambda _: None, transport=httpx.MockTransport(FakeKibana(answer))
+        )
 
 
 def test_a_formula_is_stored_with_the_helper_columns_kibana_runs() -> None:
@@ -357,5 +390,8 @@ def test_every_column_declares_the_data_type_of_its_field() -> None:
                 if field and field != "___records___" and col["operationType"] not in ("unique_count", "count"):
                     assert col["dataType"] == dashboards.data_type(field), (layer.title, field, col["dataType"])
     security = {x.title: x for x in lens_layers(dashboard("logplatform-security"))}
-    assert any(c.get("sourceField") == "source.ip" and c["dataType"] == "ip"
-               for x in security.values() for c in x.columns.values())
+    assert any(
+        c.get("sourceField") == "source.ip" and c["dataType"] == "ip"
+        for x in security.values()
+        for c in x.columns.values()
+    )

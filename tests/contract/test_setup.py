@@ -29,8 +29,18 @@ def test_setup_installs_then_is_a_no_op(engine: SearchEngine, tmp_path: Path) ->
     key = new_key()
     (secrets / "generator_api_key").write_text(key)
     keys = tmp_path / "api-keys.json"
-    args = ["setup", "elasticsearch", "--url", cluster.url, "--secrets-dir", str(secrets), "--keys-file", str(keys),
-            "--generator-rate-limit", "100"]
+    args = [
+        "setup",
+        "elasticsearch",
+        "--url",
+        cluster.url,
+        "--secrets-dir",
+        str(secrets),
+        "--keys-file",
+        str(keys),
+        "--generator-rate-limit",
+        "100",
+    ]
     first = CliRunner().invoke(main, args)
     assert first.exit_code == 0, first.output
     assert f"asset {names.PIPELINE}: installed" in first.output

@@ -28,14 +28,26 @@ def ids(engine: SearchEngine, stream: str) -> list[str]:
 
 
 def events(path: Path, start: int, count: int) -> Path:
-    path.write_text("".join(json.dumps({"@timestamp": "2026-12-01T10:00:00Z", "service": "snapshots",
-                                        "message": f"event {i}", "event": {"id": f"snap-{i}"}}) + "\n"
-                            for i in range(start, start + count)))
+    path.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "@timestamp": "2026-12-01T10:00:00Z",
+                    "service": "snapshots",
+                    "message": f"event {i}",
+                    "event": {"id": f"snap-{i}"},
+                }
+            )
+            + "\n"
+            for i in range(start, start + count)
+        )
+    )
     return path
 
 
-def test_a_restore_brings_back_what_the_snapshot_held(installed: SearchEngine, data_stream: str,
-                                                      tmp_path: Path) -> None:
+def test_a_restore_brings_back_what_the_snapshot_held(
+    installed: SearchEngine, data_stream: str, tmp_path: Path
+) -> None:
     assert ship_files(installed.cluster, [events(tmp_path / "a.log", 0, 50)], data_stream)["failed"] == 0
     before = ids(installed, data_stream)
     assert len(before) == 50
@@ -47,13 +59,15 @@ def test_a_restore_brings_back_what_the_snapshot_held(installed: SearchEngine, d
     assert f"test-{data_stream}  SUCCESS" in listed.output
 
     # after the snapshot: events deleted by mistake, and events that came later
-    installed.cluster.ok("POST", f"/{data_stream}/_delete_by_query?refresh=true",
-                         {"query": {"terms": {"event.id": before[:20]}}})
+    installed.cluster.ok(
+        "POST", f"/{data_stream}/_delete_by_query?refresh=true", {"query": {"terms": {"event.id": before[:20]}}}
+    )
     assert ship_files(installed.cluster, [events(tmp_path / "b.log", 50, 5)], data_stream)["failed"] == 0
     assert len(ids(installed, data_stream)) == 35
 
-    refused = CliRunner().invoke(main, ["snapshot", "--url", installed.cluster.url, "restore",
-                                        f"test-{data_stream}"], input="n\n")
+    refused = CliRunner().invoke(
+        main, ["snapshot", "--url", installed.cluster.url, "restore", f"test-{data_stream}"], input="n\n"
+    )
     assert refused.exit_code != 0 and len(ids(installed, data_stream)) == 35  # asked, and nothing done
     restored = snapshot_cli(installed, "restore", f"test-{data_stream}", "--yes")
     assert restored.exit_code == 0, restored.output

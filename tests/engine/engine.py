@@ -61,7 +61,8 @@ def find_java_home() -> Path:
     if best is None:
         raise RuntimeError(
             f"OpenSearch 3 needs Java {MIN_JAVA}+; none found in $LOGPLATFORM_JAVA_HOME, $JAVA_HOME or /usr/lib/jvm. "
-            "Install a JDK 21+ (for example Debian's openjdk-21-jdk-headless or Temurin 25).")
+            "Install a JDK 21+ (for example Debian's openjdk-21-jdk-headless or Temurin 25)."
+        )
     return best[1]
 
 
@@ -86,9 +87,20 @@ def build(java_home: Path | None = None, quiet: bool = False) -> list[str]:
     if not quiet:
         print(f"test engine: building with Maven and {java_home} (first run downloads OpenSearch)", flush=True)
     proc = subprocess.run(
-        [mvn, "-B", "-q", "-f", str(ENGINE_DIR / "pom.xml"), "compile", "dependency:build-classpath",
-         f"-Dmdep.outputFile={CLASSPATH_FILE}"],
-        env=env, capture_output=True, text=True)
+        [
+            mvn,
+            "-B",
+            "-q",
+            "-f",
+            str(ENGINE_DIR / "pom.xml"),
+            "compile",
+            "dependency:build-classpath",
+            f"-Dmdep.outputFile={CLASSPATH_FILE}",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"test engine build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
     STAMP_FILE.write_text(digest)
@@ -131,10 +143,20 @@ class TestEngine:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 180.0) -> None:
-        cmd = [str(self.java_home / "bin" / "java"), f"-Xms{self.heap}", f"-Xmx{self.heap}",
-               "-XX:+UseG1GC", "-Djava.awt.headless=true", "-Dlog4j2.disable.jmx=true",
-               "-cp", os.pathsep.join(self.classpath), "logplatform.testengine.TestEngine",
-               str(self.base_path / "cluster"), str(self.port), str(self.snapshots)]
+        cmd = [
+            str(self.java_home / "bin" / "java"),
+            f"-Xms{self.heap}",
+            f"-Xmx{self.heap}",
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
+            "-Dlog4j2.disable.jmx=true",
+            "-cp",
+            os.pathsep.join(self.classpath),
+            "logplatform.testengine.TestEngine",
+            str(self.base_path / "cluster"),
+            str(self.port),
+            str(self.snapshots),
+        ]
         started = time.monotonic()
         out = open(self.log_file, "a")  # noqa: SIM115 - kept open for the life of the process
         self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True)

@@ -40,8 +40,9 @@ def build(quiet: bool = False) -> Path:
     started = time.monotonic()
     if not quiet:
         print("filebeat: building from its Go module (first build downloads beats' dependencies)", flush=True)
-    proc = subprocess.run([go, "build", "-trimpath", "-o", str(BINARY), "."], cwd=HERE, env=go_env(),
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [go, "build", "-trimpath", "-o", str(BINARY), "."], cwd=HERE, env=go_env(), capture_output=True, text=True
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"filebeat build failed:\n{proc.stderr[-4000:]}")
     STAMP.write_text(_digest())

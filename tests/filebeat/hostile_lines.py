@@ -124,6 +124,12 @@ ODD_KEYS = [
     ("dotted-over-scalar", json.dumps({**BASE, "user": "a", "user.name": "b"})),
 ]
 
-CATEGORIES = {"type conflicts": TYPE_CONFLICTS, "huge values": HUGE_VALUES, "bad timestamps": BAD_TIMESTAMPS,
-              "deep and wide": DEEP_AND_WIDE, "broken JSON": BROKEN_JSON, "odd keys": ODD_KEYS}
+CATEGORIES = {
+    "type conflicts": TYPE_CONFLICTS,
+    "huge values": HUGE_VALUES,
+    "bad timestamps": BAD_TIMESTAMPS,
+    "deep and wide": DEEP_AND_WIDE,
+    "broken JSON": BROKEN_JSON,
+    "odd keys": ODD_KEYS,
+}
 LINES = [pair for pairs in CATEGORIES.values() for pair in pairs]

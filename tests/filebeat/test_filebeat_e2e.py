@@ -36,22 +36,29 @@ SHIPPER_FIELDS = ("log", "input", "agent", "host", "event.ingested", "data_strea
 
 def generate(volume: Path, *args: str) -> list[dict]:
     """The generator in a process of its own, as in compose (it configures logging for its process)."""
-    result = subprocess.run([sys.executable, "-m", "generator", "--log-dir", str(volume), "--rate", "0", "--quiet",
-                             *args], cwd=REPO, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "generator", "--log-dir", str(volume), "--rate", "0", "--quiet", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     return [json.loads(x) for f in sorted((volume / "services").glob("*.log*")) for x in f.read_text().splitlines()]
 
 
 def backend_log_lines(volume: Path, n: int) -> None:
     """The backend's own logger, in a process of its own (it configures the root logger)."""
-    code = ("import logging, sys; from pathlib import Path; from logplatform.ecs_logging import setup_logging; "
-            f"setup_logging('backend', Path({str(volume)!r})); log = logging.getLogger('backend'); "
-            f"[log.warning('backend line %d', i) for i in range({n})]")
+    code = (
+        "import logging, sys; from pathlib import Path; from logplatform.ecs_logging import setup_logging; "
+        f"setup_logging('backend', Path({str(volume)!r})); log = logging.getLogger('backend'); "
+        f"[log.warning('backend line %d', i) for i in range({n})]"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, capture_output=True)
 
 
-def test_every_line_arrives_once_as_the_expected_document(installed: SearchEngine, stream: str,
-                                                          filebeat: Filebeat, tmp_path: Path) -> None:
+def test_every_line_arrives_once_as_the_expected_document(
+    installed: SearchEngine, stream: str, filebeat: Filebeat, tmp_path: Path
+) -> None:
     volume = tmp_path / "volume"
     events = generate(volume, "--count", "300", "--seed", "11")
     backend_log_lines(volume, 20)
@@ -80,8 +87,9 @@ def test_every_line_arrives_once_as_the_expected_document(installed: SearchEngin
     assert all(d["user"]["id"] == "123" for d in spooled)
 
 
-def test_restart_and_rotation_lose_nothing_and_duplicate_nothing(installed: SearchEngine, stream: str,
-                                                                 filebeat: Filebeat, tmp_path: Path) -> None:
+def test_restart_and_rotation_lose_nothing_and_duplicate_nothing(
+    installed: SearchEngine, stream: str, filebeat: Filebeat, tmp_path: Path
+) -> None:
     volume = tmp_path / "volume"
     rotate = ("--max-file-bytes", "20000", "--backups", "100")
     filebeat.start()
@@ -102,8 +110,9 @@ def test_restart_and_rotation_lose_nothing_and_duplicate_nothing(installed: Sear
     assert {e["event"]["id"] for e in first} <= set(ids)
 
 
-def test_filebeat_and_post_make_the_same_document(installed: SearchEngine, stream: str, filebeat: Filebeat,
-                                                  data_stream: str, tmp_path: Path) -> None:
+def test_filebeat_and_post_make_the_same_document(
+    installed: SearchEngine, stream: str, filebeat: Filebeat, data_stream: str, tmp_path: Path
+) -> None:
     volume = tmp_path / "volume"
     events = generate(volume, "--count", "40", "--seed", "5", "--start-time", "2026-03-01T12:00:00")
     gen = live_backend(tmp_path / "backend", installed.client_url, data_stream)
@@ -113,8 +122,11 @@ def test_filebeat_and_post_make_the_same_document(installed: SearchEngine, strea
     finally:
         gen.close()
     filebeat.start()
-    shipped = {d["_id"]: d for d in wait_for_docs(installed, stream, lines_on_volume(volume))
-               if d["service"]["name"] != "generator"}
+    shipped = {
+        d["_id"]: d
+        for d in wait_for_docs(installed, stream, lines_on_volume(volume))
+        if d["service"]["name"] != "generator"
+    }
     posted = {d["_id"]: d for d in wait_for_docs(installed, data_stream, 40)}
     assert shipped.keys() == posted.keys() and len(shipped) == 40
 
@@ -136,13 +148,20 @@ def strip(doc: dict) -> dict:
 
 
 def test_a_long_stack_trace_is_kept_cut_the_same_way_from_a_file_and_from_post(
-        installed: SearchEngine, stream: str, filebeat: Filebeat, data_stream: str, tmp_path: Path) -> None:
+    installed: SearchEngine, stream: str, filebeat: Filebeat, data_stream: str, tmp_path: Path
+) -> None:
     frames = "".join(f"\tat com.example.shop.Frame{i}.call(Frame{i}.java:{i})\n" for i in range(900))
     trace = f"java.lang.IllegalStateException: order 4711 failed\n{frames}Caused by: java.io.IOException: disk full\n"
     assert len(trace) > 40_000
-    event = {"@timestamp": "2026-03-01T12:00:00.000Z", "service": "checkout", "level": "error",
-             "message": "order failed", "event": {"id": "long-trace-1"}, "error": {"stack_trace": trace},
-             "url": {"original": "https://shop.example/search?q=" + "a" * 40_000}}
+    event = {
+        "@timestamp": "2026-03-01T12:00:00.000Z",
+        "service": "checkout",
+        "level": "error",
+        "message": "order failed",
+        "event": {"id": "long-trace-1"},
+        "error": {"stack_trace": trace},
+        "url": {"original": "https://shop.example/search?q=" + "a" * 40_000},
+    }
     volume = tmp_path / "volume"
     (volume / "services").mkdir(parents=True)
     (volume / "services" / "checkout.log").write_text(json.dumps(event) + "\n")
@@ -180,15 +199,24 @@ def refused_field(engine: SearchEngine, parent: str, leaf: str, mapped_as: str) 
 
 
 def test_a_line_the_engine_refuses_is_set_aside_and_the_lines_around_it_arrive_once(
-        installed: SearchEngine, stream: str, filebeat: Filebeat, tmp_path: Path) -> None:
+    installed: SearchEngine, stream: str, filebeat: Filebeat, tmp_path: Path
+) -> None:
     volume = tmp_path / "volume"
     installed.cluster.request("DELETE", f"/_data_stream/{names.DEAD_LETTER_STREAM}")
-    before = [a.line for a in check_events([{**SEED_EXAMPLE, "message": f"before {i}"} for i in range(10)],
-                                           Limits()).accepted]
-    after = [a.line for a in check_events([{**SEED_EXAMPLE, "message": f"after {i}"} for i in range(10)],
-                                          Limits()).accepted]
-    poison = json.dumps({"service": {"name": "checkout", "version": "1.2.3"}, "level": "error",
-                         "message": "a version the engine cannot take", "event": {"id": "poison-1"}})
+    before = [
+        a.line for a in check_events([{**SEED_EXAMPLE, "message": f"before {i}"} for i in range(10)], Limits()).accepted
+    ]
+    after = [
+        a.line for a in check_events([{**SEED_EXAMPLE, "message": f"after {i}"} for i in range(10)], Limits()).accepted
+    ]
+    poison = json.dumps(
+        {
+            "service": {"name": "checkout", "version": "1.2.3"},
+            "level": "error",
+            "message": "a version the engine cannot take",
+            "event": {"id": "poison-1"},
+        }
+    )
     Spool(volume / "spool", 10**9, 10**9).append([*before, poison, *after])
     try:
         with refused_field(installed, "service", "version", "long"):
@@ -216,7 +244,8 @@ def test_a_line_the_engine_refuses_is_set_aside_and_the_lines_around_it_arrive_o
 
 
 def test_every_hostile_line_is_indexed_or_set_aside_none_unaccounted_for(
-        installed: SearchEngine, stream: str, filebeat: Filebeat, tmp_path: Path) -> None:
+    installed: SearchEngine, stream: str, filebeat: Filebeat, tmp_path: Path
+) -> None:
     volume = tmp_path / "volume"
     (volume / "services").mkdir(parents=True)
     installed.cluster.request("DELETE", f"/_data_stream/{names.DEAD_LETTER_STREAM}")
@@ -244,8 +273,10 @@ def test_every_hostile_line_is_indexed_or_set_aside_none_unaccounted_for(
         twice = [offsets[o] for o in offsets if indexed.count(o) + set_aside.count(o) > 1]
         assert not twice, f"lines stored twice: {twice}"
         assert sorted(indexed + set_aside) == sorted(offsets)
-        print(f"\n{len(offsets)} hostile lines: {len(indexed)} indexed, {len(set_aside)} set aside "
-              f"({', '.join(offsets[o] for o in set_aside) or 'none'})")
+        print(
+            f"\n{len(offsets)} hostile lines: {len(indexed)} indexed, {len(set_aside)} set aside "
+            f"({', '.join(offsets[o] for o in set_aside) or 'none'})"
+        )
         assert not filebeat.errors(), filebeat.errors()[:3]
     finally:
         installed.cluster.request("DELETE", f"/_data_stream/{names.DEAD_LETTER_STREAM}")
@@ -256,14 +287,22 @@ def _offsets(engine: SearchEngine, stream: str, path: Path) -> list[int]:
     status, _ = engine.cluster.request("POST", f"/{stream}/_refresh")
     if status == 404:
         return []
-    body = engine.cluster.ok("POST", f"/{stream}/_search", {
-        "size": 1000, "_source": False, "docvalue_fields": ["log.offset"],
-        "query": {"term": {"log.file.path": str(path)}}})
+    body = engine.cluster.ok(
+        "POST",
+        f"/{stream}/_search",
+        {
+            "size": 1000,
+            "_source": False,
+            "docvalue_fields": ["log.offset"],
+            "query": {"term": {"log.file.path": str(path)}},
+        },
+    )
     return [h["fields"]["log.offset"][0] for h in body["hits"]["hits"]]
 
 
-def test_every_line_arrives_once_while_one_of_the_nodes_is_down(installed: SearchEngine, stream: str,
-                                                                  tmp_path: Path) -> None:
+def test_every_line_arrives_once_while_one_of_the_nodes_is_down(
+    installed: SearchEngine, stream: str, tmp_path: Path
+) -> None:
     """The three-node profile gives Filebeat every node, comma-separated in ELASTICSEARCH_HOSTS: with one of
     them down, Filebeat ships through the others, and nothing twice."""
     dead = unreachable_url()

@@ -44,8 +44,9 @@ def test_events_become_the_expected_documents(installed: SearchEngine, tmp_path:
             docs.append((json.loads(raw), filebeat_doc(raw, f, offset)))
             offset += len(raw.encode()) + 1
     assert len(docs) >= 250
-    out = installed.cluster.ok("POST", f"/_ingest/pipeline/{names.PIPELINE}/_simulate",
-                               {"docs": [{"_source": d} for _, d in docs]})["docs"]
+    out = installed.cluster.ok(
+        "POST", f"/_ingest/pipeline/{names.PIPELINE}/_simulate", {"docs": [{"_source": d} for _, d in docs]}
+    )["docs"]
     for (event, _), result in zip(docs, out, strict=True):
         doc = result["doc"]["_source"]
         meta = event["meta"]
@@ -75,14 +76,26 @@ def test_seed_reproduces_the_output_byte_for_byte(tmp_path: Path) -> None:
     assert files
     for name in files:
         assert (tmp_path / "a" / "services" / name).read_bytes() == (tmp_path / "b" / "services" / name).read_bytes()
-    differs = any((tmp_path / "a" / "services" / n).read_bytes() != (tmp_path / "c" / "services" / n).read_bytes()
-                  for n in files)
+    differs = any(
+        (tmp_path / "a" / "services" / n).read_bytes() != (tmp_path / "c" / "services" / n).read_bytes() for n in files
+    )
     assert differs
 
 
 def test_rotation_by_rename_loses_no_line(tmp_path: Path) -> None:
-    events = run(tmp_path, "--count", "3000", "--services", "payment-service", "--max-file-bytes", "50000",
-                 "--backups", "100", "--seed", "1")
+    events = run(
+        tmp_path,
+        "--count",
+        "3000",
+        "--services",
+        "payment-service",
+        "--max-file-bytes",
+        "50000",
+        "--backups",
+        "100",
+        "--seed",
+        "1",
+    )
     files = sorted((tmp_path / "services").iterdir())
     assert len(files) > 10, [f.name for f in files]
     assert all(f.stat().st_size <= 50000 for f in files)
@@ -153,8 +166,11 @@ class _Backend(BaseHTTPRequestHandler):
         n = len(body.splitlines())
         status = self.plan.pop(0) if self.plan else 200
         self.received.append(status)
-        payload = {"indexed": n, "queued": 0, "rejected": 0, "failed": 0} if status == 200 else \
-            {"status": status, "field": "body", "reason": "scripted"}
+        payload = (
+            {"indexed": n, "queued": 0, "rejected": 0, "failed": 0}
+            if status == 200
+            else {"status": status, "field": "body", "reason": "scripted"}
+        )
         data = json.dumps(payload).encode()
         self.send_response(status)
         if status == 503:
@@ -188,9 +204,25 @@ def test_http_mode_retries_then_delivers() -> None:
 def test_http_mode_reports_what_it_could_not_deliver(tmp_path: Path) -> None:
     server, _ = _serve([400] * 10)
     try:
-        result = CliRunner().invoke(main, ["--mode", "http", "--backend-url", f"http://127.0.0.1:{server.server_address[1]}",
-                                           "--api-key", "lp_x_y", "--count", "30", "--rate", "0", "--log-dir",
-                                           str(tmp_path), "--batch-size", "10"])
+        result = CliRunner().invoke(
+            main,
+            [
+                "--mode",
+                "http",
+                "--backend-url",
+                f"http://127.0.0.1:{server.server_address[1]}",
+                "--api-key",
+                "lp_x_y",
+                "--count",
+                "30",
+                "--rate",
+                "0",
+                "--log-dir",
+                str(tmp_path),
+                "--batch-size",
+                "10",
+            ],
+        )
     finally:
         server.shutdown()
     assert result.exit_code == 1

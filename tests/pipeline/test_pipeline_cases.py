@@ -70,4 +70,6 @@ def test_no_case_falls_into_the_pipeline_failure_handler(installed: SearchEngine
     for case in CASES:
         for doc in simulate(installed, case.inputs()):
             assert doc["_source"].get("error", {}).get("type") != "logplatform.pipeline_failure", (
-                case.name, doc["_source"]["error"])
+                case.name,
+                doc["_source"]["error"],
+            )

@@ -32,8 +32,9 @@ def count(engine: SearchEngine, stream: str, query: dict) -> int:
     return engine.cluster.ok("POST", f"/{stream}/_count", {"query": query})["count"]
 
 
-def test_engine_crashes_and_backend_restart_lose_and_duplicate_nothing(installed: SearchEngine, stream: str,
-                                                                      tmp_path: Path) -> None:
+def test_engine_crashes_and_backend_restart_lose_and_duplicate_nothing(
+    installed: SearchEngine, stream: str, tmp_path: Path
+) -> None:
     if installed.local is None:
         pytest.skip("needs the local test engine to kill and restart it")
     volume = tmp_path / "volume"
@@ -44,9 +45,19 @@ def test_engine_crashes_and_backend_restart_lose_and_duplicate_nothing(installed
     filebeat = Filebeat(installed, volume, tmp_path / "filebeat", ("-E", "output.elasticsearch.backoff.max=5s"))
     filebeat.start()
 
-    batches = [[{"service": "load", "level": "INFO", "message": f"event {b * BATCH + i}",
-                 "event": {"id": str(uuid.uuid4())}, "meta": {"n": b * BATCH + i}} for i in range(BATCH)]
-               for b in range(TOTAL // BATCH)]
+    batches = [
+        [
+            {
+                "service": "load",
+                "level": "INFO",
+                "message": f"event {b * BATCH + i}",
+                "event": {"id": str(uuid.uuid4())},
+                "meta": {"n": b * BATCH + i},
+            }
+            for i in range(BATCH)
+        ]
+        for b in range(TOTAL // BATCH)
+    ]
     acked: list[str] = []
     outcomes = {"attempts": 0, "retries": 0, "queued": 0}
     lock = threading.Lock()
@@ -112,13 +123,18 @@ def test_engine_crashes_and_backend_restart_lose_and_duplicate_nothing(installed
     backend.stop()
     filebeat.stop()
     total = count(installed, stream, {"term": {"service.name": "load"}})
-    print(f"faults: sent {TOTAL}, acknowledged {len(acked)}, documents {total}, "
-          f"{outcomes['retries']} client retries, {outcomes['queued']} events via the spool")
-    dropped = [line for f in (tmp_path / "filebeat" / "logs").glob("*events-data*")
-               for line in f.read_text().splitlines()]
+    print(
+        f"faults: sent {TOTAL}, acknowledged {len(acked)}, documents {total}, "
+        f"{outcomes['retries']} client retries, {outcomes['queued']} events via the spool"
+    )
+    dropped = [
+        line for f in (tmp_path / "filebeat" / "logs").glob("*events-data*") for line in f.read_text().splitlines()
+    ]
     assert not dropped, f"Filebeat dropped {len(dropped)} events, e.g. {dropped[0][:400]}"
     assert total == TOTAL, f"{total} documents for {TOTAL} acknowledged events"
     installed.refresh(stream)
-    seen = [d["event"]["id"] for d in every_document(installed.cluster, stream, {"term": {"service.name": "load"}},
-                                                      ["event.id"])]
+    seen = [
+        d["event"]["id"]
+        for d in every_document(installed.cluster, stream, {"term": {"service.name": "load"}}, ["event.id"])
+    ]
     assert len(seen) == len(set(seen)) and set(seen) == set(acked)

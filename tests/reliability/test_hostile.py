@@ -64,8 +64,9 @@ def test_each_bad_input_gets_a_clear_4xx(memory_backend: Backend, case: dict[str
     assert r.status_code == case["status"], r.text[:300]
     body = r.json()
     if r.status_code == 422:
-        assert all(i["status"] == "rejected" and i["errors"][0]["field"] and i["errors"][0]["reason"]
-                   for i in body["items"])
+        assert all(
+            i["status"] == "rejected" and i["errors"][0]["field"] and i["errors"][0]["reason"] for i in body["items"]
+        )
     else:
         assert body["field"] and body["reason"] and body["status"] == r.status_code
     assert memory_backend.sink.lines == []  # nothing of it was indexed
@@ -86,12 +87,20 @@ def test_each_bad_input_gets_a_clear_4xx(memory_backend: Backend, case: dict[str
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=50),
     lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=20), children, max_size=5),
-    max_leaves=30)
+    max_leaves=30,
+)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.dictionaries(st.sampled_from(["service", "message", "level", "@timestamp", "meta", "event", "service.name",
-                                        "event.id", "extra", "user"]), json_values, max_size=8))
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            ["service", "message", "level", "@timestamp", "meta", "event", "service.name", "event.id", "extra", "user"]
+        ),
+        json_values,
+        max_size=8,
+    )
+)
 def test_the_event_model_never_raises_and_accepted_lines_are_json(event: dict[str, Any]) -> None:
     result = check_event(0, event, Limits())
     assert isinstance(result, (Accepted, Rejected))
@@ -104,8 +113,10 @@ def test_the_event_model_never_raises_and_accepted_lines_are_json(event: dict[st
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(body=st.binary(max_size=400), content_type=st.sampled_from(["application/json", "application/x-ndjson",
-                                                                    "text/plain", None]))
+@given(
+    body=st.binary(max_size=400),
+    content_type=st.sampled_from(["application/json", "application/x-ndjson", "text/plain", None]),
+)
 def test_no_body_makes_the_server_answer_5xx(memory_backend: Backend, body: bytes, content_type: str | None) -> None:
     headers = {"X-API-Key": memory_backend.key}
     if content_type:

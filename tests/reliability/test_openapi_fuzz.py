@@ -27,8 +27,12 @@ pytestmark = pytest.mark.engine
 # CI: 40 reproducible examples per operation; the longer suite (docs/reliability.md) sets more, random
 LONG_RUN = "LOGPLATFORM_FUZZ_EXAMPLES" in os.environ
 EXAMPLES = int(os.environ.get("LOGPLATFORM_FUZZ_EXAMPLES", "40"))
-CHECKS = [schemathesis.checks.not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance]
+CHECKS = [
+    schemathesis.checks.not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 
 
 @schemathesis.serializer("application/x-ndjson")
@@ -67,15 +71,21 @@ def operations() -> list[str]:
 
 
 @pytest.mark.parametrize("operation", operations())
-def test_every_operation_answers_as_documented(api: schemathesis.BaseSchema, backend: BackendProcess,
-                                                operation: str) -> None:
+def test_every_operation_answers_as_documented(
+    api: schemathesis.BaseSchema, backend: BackendProcess, operation: str
+) -> None:
     # schemathesis' own pytest plugin does not work with pytest 9 yet (it reads Function._nodeid), so the
     # operation's hypothesis strategy is driven here directly
     method, path = operation.split(" ", 1)
     strategy = api[path][method].as_strategy()
 
-    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck),
-              derandomize=not LONG_RUN, database=None)
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        derandomize=not LONG_RUN,
+        database=None,
+    )
     @given(case=strategy)
     def check(case: schemathesis.Case) -> None:
         case.call_and_validate(headers={"X-API-Key": backend.key}, checks=CHECKS, timeout=30)
@@ -88,8 +98,9 @@ def test_what_the_fuzzing_found_stays_fixed(backend: BackendProcess) -> None:
     offset Python accepts but Elasticsearch does not (±23:45)."""
     import httpx
 
-    get = lambda **params: httpx.get(f"{backend.url}/logs", params=params,  # noqa: E731
-                                     headers={"X-API-Key": backend.key}, timeout=30)
+    def get(**params: str | int) -> httpx.Response:
+        return httpx.get(f"{backend.url}/logs", params=params, headers={"X-API-Key": backend.key}, timeout=30)
+
     deep = get(page=100, size=500)
     assert deep.status_code == 422 and deep.json()["detail"][0]["loc"] == ["query", "page"]
     assert get(until="2026-01-01T00:00:00-23:45", since="2025-12-31T00:00:00+23:45").status_code == 200

@@ -33,8 +33,11 @@ def backend(installed: SearchEngine, data_stream: str, tmp_path: Path) -> Iterat
 
 def _partial_request(proc: BackendProcess, declared: int, sent: bytes) -> socket.socket:
     sock = socket.create_connection(("127.0.0.1", proc.port), timeout=BODY_TIMEOUT_S + 10)
-    sock.sendall(f"POST /logs HTTP/1.1\r\nHost: x\r\nX-API-Key: {proc.key}\r\nContent-Type: application/json\r\n"
-                 f"Content-Length: {declared}\r\n\r\n".encode() + sent)
+    sock.sendall(
+        f"POST /logs HTTP/1.1\r\nHost: x\r\nX-API-Key: {proc.key}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {declared}\r\n\r\n".encode()
+        + sent
+    )
     return sock
 
 
@@ -109,7 +112,9 @@ def test_200_slow_clients_do_not_slow_down_the_others(backend: BackendProcess) -
     assert sum(a.startswith(b"HTTP/1.1 408") for a in answers) == 200
     p95 = statistics.quantiles(crowded, n=20)[-1]
     bound = max(0.25, 4 * statistics.quantiles(alone, n=20)[-1])
-    figures = {"alone_p95_ms": round(statistics.quantiles(alone, n=20)[-1] * 1000, 1),
-               "crowded_p95_ms": round(p95 * 1000, 1)}
+    figures = {
+        "alone_p95_ms": round(statistics.quantiles(alone, n=20)[-1] * 1000, 1),
+        "crowded_p95_ms": round(p95 * 1000, 1),
+    }
     assert p95 <= bound, f"with 200 slow clients: {figures}"
     print(json.dumps(figures))

@@ -97,8 +97,11 @@ def test_every_one_shot_is_waited_for_so_up_wait_succeeds() -> None:
     pkg/compose/convergence.go isServiceHealthy); the rehearsal runs `up -d --wait`."""
     for name, svc in services().items():
         if svc.get("restart") == "no":
-            waiters = [n for n, s in services().items() if (s.get("depends_on") or {}).get(name, {})
-                       .get("condition") == "service_completed_successfully"]
+            waiters = [
+                n
+                for n, s in services().items()
+                if (s.get("depends_on") or {}).get(name, {}).get("condition") == "service_completed_successfully"
+            ]
             assert waiters, f"{name} is a one-shot nothing waits for: up -d --wait would fail when it exits 0"
 
 
@@ -137,8 +140,13 @@ def test_published_ports_are_loopback_only() -> None:
 
 def test_no_password_in_the_repository() -> None:
     documented = env_example()
-    for key in ("ELASTIC_PASSWORD", "KIBANA_SYSTEM_PASSWORD", "FILEBEAT_PASSWORD", "BACKEND_ES_PASSWORD",
-                "KIBANA_ENCRYPTION_KEY"):
+    for key in (
+        "ELASTIC_PASSWORD",
+        "KIBANA_SYSTEM_PASSWORD",
+        "FILEBEAT_PASSWORD",
+        "BACKEND_ES_PASSWORD",
+        "KIBANA_ENCRYPTION_KEY",
+    ):
         assert documented[key] == "", f"{key} must be empty in .env.example (generated on first start)"
     text = COMPOSE_FILE.read_text().lower()
     assert "changeme" not in text
@@ -161,11 +169,18 @@ def test_elastic_runtime_traps() -> None:
         if key.startswith("xpack.security") and key.endswith((".key", ".certificate", ".certificate_authorities")):
             assert value.startswith("certs/"), key
     kibana = services()["kibana"]
-    allowed = {"ELASTICSEARCH_HOSTS", "ELASTICSEARCH_USERNAME", "ELASTICSEARCH_PASSWORD",
-               "ELASTICSEARCH_SERVICEACCOUNTTOKEN", "ELASTICSEARCH_SSL_CERTIFICATEAUTHORITIES",
-               "XPACK_ENCRYPTEDSAVEDOBJECTS_ENCRYPTIONKEY", "XPACK_SECURITY_ENCRYPTIONKEY",
-               "XPACK_REPORTING_ENCRYPTIONKEY", "XPACK_ENCRYPTEDSAVEDOBJECTS_KEYROTATION_DECRYPTIONONLYKEYS",
-               "SERVER_NAME"}
+    allowed = {
+        "ELASTICSEARCH_HOSTS",
+        "ELASTICSEARCH_USERNAME",
+        "ELASTICSEARCH_PASSWORD",
+        "ELASTICSEARCH_SERVICEACCOUNTTOKEN",
+        "ELASTICSEARCH_SSL_CERTIFICATEAUTHORITIES",
+        "XPACK_ENCRYPTEDSAVEDOBJECTS_ENCRYPTIONKEY",
+        "XPACK_SECURITY_ENCRYPTIONKEY",
+        "XPACK_REPORTING_ENCRYPTIONKEY",
+        "XPACK_ENCRYPTEDSAVEDOBJECTS_KEYROTATION_DECRYPTIONONLYKEYS",
+        "SERVER_NAME",
+    }
     # read by our command wrapper (and unset before Kibana starts), so a change in .env recreates Kibana
     ours = {"KIBANA_SYSTEM_PASSWORD", "KIBANA_ENCRYPTION_KEY"}
     assert set(kibana["environment"]) <= allowed | ours
@@ -301,8 +316,12 @@ def test_alerting_service_runs_the_tested_elastalert_with_our_rules_and_least_pr
 
     svc = services()["alerting"]
     # the tests run the release the image pins: the one installed in their venv says which it is
-    installed = subprocess.run([str(build(quiet=True)), "-c", "from importlib.metadata import version; "
-                                "print(version('elastalert2'))"], capture_output=True, text=True, check=True)
+    installed = subprocess.run(
+        [str(build(quiet=True)), "-c", "from importlib.metadata import version; print(version('elastalert2'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert svc["image"] == f"jertel/elastalert2:{installed.stdout.strip()}"
     # Elasticsearch 9 support arrived in ElastAlert2 2.26.0 (its CHANGELOG); older releases speak 7.x and 8.x
     assert tuple(map(int, VERSION.split("."))) >= (2, 26, 0)
@@ -338,9 +357,13 @@ def mounts_of(service: str, volume: str) -> str:
 
 CLUSTER_FILE = REPO / "es" / "node" / "cluster.compose.yml"
 # a client of Elasticsearch: the variable it is told where the cluster is by, and how it reads a list of nodes
-CLIENTS = {"setup": ("LOGPLATFORM_ELASTICSEARCH_URL", "comma"), "backend": ("LOGPLATFORM_ELASTICSEARCH_URL", "comma"),
-           "filebeat": ("ELASTICSEARCH_HOSTS", "comma"), "kibana": ("ELASTICSEARCH_HOSTS", "json"),
-           "alerting": ("ES_HOSTS", "host:port")}
+CLIENTS = {
+    "setup": ("LOGPLATFORM_ELASTICSEARCH_URL", "comma"),
+    "backend": ("LOGPLATFORM_ELASTICSEARCH_URL", "comma"),
+    "filebeat": ("ELASTICSEARCH_HOSTS", "comma"),
+    "kibana": ("ELASTICSEARCH_HOSTS", "json"),
+    "alerting": ("ES_HOSTS", "host:port"),
+}
 
 
 class _ComposeLoader(yaml.SafeLoader):
@@ -381,14 +404,20 @@ def test_the_three_node_cluster_is_one_switch_and_every_client_knows_every_node(
     for name in ("es02", "es03"):
         assert services()[name]["profiles"] == ["cluster"]  # not started by default
         assert overlay[name]["profiles"] == ("!reset", [])
-    settings = dict(line.split("=", 1) for line in (REPO / "es/node/cluster.env").read_text().splitlines()
-                    if line and not line.startswith("#"))
+    settings = dict(
+        line.split("=", 1)
+        for line in (REPO / "es/node/cluster.env").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
     for key in ("discovery.seed_hosts", "cluster.initial_master_nodes"):
         assert sorted(settings[key].split(",")) == elasticsearch
     urls = {f"https://{name}:9200" for name in elasticsearch}
     # every service that is told where Elasticsearch is appears in CLIENTS, and the overlay gives it every node
-    told = {name for name, svc in services().items()
-            if {"LOGPLATFORM_ELASTICSEARCH_URL", "ELASTICSEARCH_HOSTS"} & set(svc.get("environment") or {})}
+    told = {
+        name
+        for name, svc in services().items()
+        if {"LOGPLATFORM_ELASTICSEARCH_URL", "ELASTICSEARCH_HOSTS"} & set(svc.get("environment") or {})
+    }
     assert told | {"alerting"} == set(CLIENTS)
     for service, (variable, form) in CLIENTS.items():
         assert _nodes(overlay[service]["environment"][variable], form) == urls, service

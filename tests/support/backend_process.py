@@ -20,13 +20,19 @@ class BackendProcess:
         self.port = free_port()
         self.keys_file = workdir / "api-keys.json"
         self.key = KeyStore(self.keys_file).create("tests")
-        self.env = {**os.environ, "LOGPLATFORM_ELASTICSEARCH_URL": elasticsearch_url,
-                    "LOGPLATFORM_LOG_DIR": str(volume), "LOGPLATFORM_API_KEYS_FILE": str(self.keys_file),
-                    "LOGPLATFORM_DATA_STREAM": data_stream, "LOGPLATFORM_PORT": str(self.port),
-                    "LOGPLATFORM_HOST": "127.0.0.1", "LOGPLATFORM_LOG_LEVEL": "INFO",
-                    "LOGPLATFORM_REQUEST_TIMEOUT_S": "5",
-                    # the tests count the backend's log lines: no disk warning however full the machine's disk
-                    "LOGPLATFORM_DISK_WATCH_S": "0"}
+        self.env = {
+            **os.environ,
+            "LOGPLATFORM_ELASTICSEARCH_URL": elasticsearch_url,
+            "LOGPLATFORM_LOG_DIR": str(volume),
+            "LOGPLATFORM_API_KEYS_FILE": str(self.keys_file),
+            "LOGPLATFORM_DATA_STREAM": data_stream,
+            "LOGPLATFORM_PORT": str(self.port),
+            "LOGPLATFORM_HOST": "127.0.0.1",
+            "LOGPLATFORM_LOG_LEVEL": "INFO",
+            "LOGPLATFORM_REQUEST_TIMEOUT_S": "5",
+            # the tests count the backend's log lines: no disk warning however full the machine's disk
+            "LOGPLATFORM_DISK_WATCH_S": "0",
+        }
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -35,8 +41,9 @@ class BackendProcess:
 
     def start(self, timeout: float = 30) -> None:
         with open(self.workdir / "backend.out", "a") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "backend"], cwd=REPO, env=self.env, stdout=out,
-                                         stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "backend"], cwd=REPO, env=self.env, stdout=out, stderr=subprocess.STDOUT
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:

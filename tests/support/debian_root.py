@@ -19,8 +19,9 @@ HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 def _run(cmd: list[str], *, env: dict[str, str] | None = None, timeout: float = 1800, check: bool = True) -> None:
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd[:6])} ... exited {proc.returncode}:\n{proc.stdout[-3000:]}"
-                           f"{proc.stderr[-3000:]}")
+        raise RuntimeError(
+            f"{' '.join(cmd[:6])} ... exited {proc.returncode}:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
+        )
 
 
 def mirror() -> str:
@@ -48,8 +49,11 @@ def install(root: Path, packages: list[str]) -> None:
     try:
         env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
         _run(["chroot", str(root), "apt-get", "update", "-qq"], env=env, timeout=900)
-        _run(["chroot", str(root), "apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
-             env=env, timeout=1800)
+        _run(
+            ["chroot", str(root), "apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
+            env=env,
+            timeout=1800,
+        )
         _run(["chroot", str(root), "apt-get", "clean"], env=env)
     finally:
         _run(["umount", str(root / "proc")], check=False)

@@ -8,8 +8,9 @@ from typing import Any
 from logplatform.cluster import Cluster
 
 
-def every_document(cluster: Cluster, target: str, query: dict[str, Any] | None = None,
-                   source: list[str] | None = None) -> list[dict[str, Any]]:
+def every_document(
+    cluster: Cluster, target: str, query: dict[str, Any] | None = None, source: list[str] | None = None
+) -> list[dict[str, Any]]:
     """The matching documents' _source, each with its _id."""
     body: dict[str, Any] = {"size": 5000, "query": query or {"match_all": {}}, "sort": ["_doc"]}
     if source is not None:

@@ -33,10 +33,20 @@ from urllib.parse import parse_qs, urlsplit
 
 from logplatform.stack_version import ELASTIC_STACK_VERSION
 
-_HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
-               "transfer-encoding", "upgrade", "host", "content-length",
-               # answers are rewritten here, so they must come back uncompressed
-               "accept-encoding"}
+_HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailers",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "content-length",
+    # answers are rewritten here, so they must come back uncompressed
+    "accept-encoding",
+}
 
 
 def _plain_media_type(value: str) -> str:
@@ -90,8 +100,14 @@ class _TLSServer(ThreadingHTTPServer):
 class CompatProxy:
     """Listens on host:<port> (127.0.0.1 unless told) and forwards to upstream_url (the test engine)."""
 
-    def __init__(self, upstream_url: str, port: int = 0, host: str = "127.0.0.1",
-                 ssl_context: ssl.SSLContext | None = None, hooks: Hooks | None = None) -> None:
+    def __init__(
+        self,
+        upstream_url: str,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        ssl_context: ssl.SSLContext | None = None,
+        hooks: Hooks | None = None,
+    ) -> None:
         self.upstream = urlsplit(upstream_url)
         self.scheme = "https" if ssl_context else "http"
         proxy = self
@@ -131,10 +147,16 @@ class CompatProxy:
 
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                request = Request(self.command, self.path, {
-                    k: _plain_media_type(v) if k.lower() in ("content-type", "accept") else v
-                    for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP},
-                    self.rfile.read(length) if length else None)
+                request = Request(
+                    self.command,
+                    self.path,
+                    {
+                        k: _plain_media_type(v) if k.lower() in ("content-type", "accept") else v
+                        for k, v in self.headers.items()
+                        if k.lower() not in _HOP_BY_HOP
+                    },
+                    self.rfile.read(length) if length else None,
+                )
                 if hooks is not None:
                     answer = hooks.before(request)
                     if answer is not None:
@@ -149,40 +171,73 @@ class CompatProxy:
                 path, body, headers = request.path, request.body, request.headers
                 bare = path.split("?", 1)[0].rstrip("/")
                 if bare.endswith("/_bulk") and not self._pipeline_ready(path):
-                    msg = json.dumps({"error": {"type": "unavailable_shards_exception",
-                                                "reason": "engine restarting: ingest pipeline not loaded yet"},
-                                      "status": 503}).encode()
+                    msg = json.dumps(
+                        {
+                            "error": {
+                                "type": "unavailable_shards_exception",
+                                "reason": "engine restarting: ingest pipeline not loaded yet",
+                            },
+                            "status": 503,
+                        }
+                    ).encode()
                     return Reply(503, msg, {"Content-Type": "application/json"})
                 try:
                     status, resp_headers, data = self._forward(self.command, path, body, headers)
                 except OSError as exc:
                     proxy.ready_pipelines.clear()
                     local.conn = None
-                    msg = json.dumps({"error": {"type": "proxy_upstream_unavailable", "reason": str(exc)},
-                                      "status": 503}).encode()
+                    msg = json.dumps(
+                        {"error": {"type": "proxy_upstream_unavailable", "reason": str(exc)}, "status": 503}
+                    ).encode()
                     return Reply(503, msg, {"Content-Type": "application/json"})
-                if bare.endswith("/_bulk") and status == 200 and b"pipeline with id [" in data \
-                        and b"does not exist" in data:
+                if (
+                    bare.endswith("/_bulk")
+                    and status == 200
+                    and b"pipeline with id [" in data
+                    and b"does not exist" in data
+                ):
                     # the same window seen from inside the answer: retryable as a whole; items that did get
                     # in are refused as duplicates (409) on the retry, by their document id
                     proxy.ready_pipelines.clear()
-                    msg = json.dumps({"error": {"type": "unavailable_shards_exception",
-                                                "reason": "engine restarting: ingest pipeline not loaded yet"},
-                                      "status": 503}).encode()
+                    msg = json.dumps(
+                        {
+                            "error": {
+                                "type": "unavailable_shards_exception",
+                                "reason": "engine restarting: ingest pipeline not loaded yet",
+                            },
+                            "status": 503,
+                        }
+                    ).encode()
                     return Reply(503, msg, {"Content-Type": "application/json"})
                 if self.command in ("GET", "HEAD") and bare == "" and status == 200:
                     info = json.loads(data)
-                    info["version"] = {**info.get("version", {}), "number": ELASTIC_STACK_VERSION,
-                                       "build_flavor": "default",
-                                       "minimum_wire_compatibility_version": "8.19.0",
-                                       "minimum_index_compatibility_version": "8.0.0"}
+                    info["version"] = {
+                        **info.get("version", {}),
+                        "number": ELASTIC_STACK_VERSION,
+                        "build_flavor": "default",
+                        "minimum_wire_compatibility_version": "8.19.0",
+                        "minimum_index_compatibility_version": "8.0.0",
+                    }
                     info["tagline"] = "You Know, for Search"
                     data = json.dumps(info).encode()
                 elif bare == "/_license" and self.command == "GET":
-                    status, data = 200, json.dumps({"license": {
-                        "status": "active", "uid": "logplatform-test-engine", "type": "basic",
-                        "issue_date_in_millis": 0, "max_nodes": 1000, "issued_to": "logplatform-tests",
-                        "issuer": "elasticsearch", "start_date_in_millis": -1}}).encode()
+                    status, data = (
+                        200,
+                        json.dumps(
+                            {
+                                "license": {
+                                    "status": "active",
+                                    "uid": "logplatform-test-engine",
+                                    "type": "basic",
+                                    "issue_date_in_millis": 0,
+                                    "max_nodes": 1000,
+                                    "issued_to": "logplatform-tests",
+                                    "issuer": "elasticsearch",
+                                    "start_date_in_millis": -1,
+                                }
+                            }
+                        ).encode(),
+                    )
                     resp_headers = {"Content-Type": "application/json"}
                 return Reply(status, data, resp_headers)
 
@@ -193,11 +248,16 @@ class CompatProxy:
                     return True
                 # the probe takes the very path that fails: a one-document _bulk through the pipeline, into a
                 # scratch index of the proxy's own (_simulate answers before the bulk path has the pipeline)
-                probe = (json.dumps({"index": {"_index": "logplatform-proxy-probe"}}) + "\n"
-                         + json.dumps({"message": "{}"}) + "\n").encode()
+                probe = (
+                    json.dumps({"index": {"_index": "logplatform-proxy-probe"}})
+                    + "\n"
+                    + json.dumps({"message": "{}"})
+                    + "\n"
+                ).encode()
                 try:
-                    status, _, data = self._forward("POST", f"/_bulk?pipeline={pipeline}", probe,
-                                                    {"Content-Type": "application/x-ndjson"})
+                    status, _, data = self._forward(
+                        "POST", f"/_bulk?pipeline={pipeline}", probe, {"Content-Type": "application/x-ndjson"}
+                    )
                 except OSError:
                     local.conn = None
                     return False
@@ -206,8 +266,9 @@ class CompatProxy:
                     return True
                 return False
 
-            def _forward(self, method: str, path: str, body: bytes | None,
-                         headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+            def _forward(
+                self, method: str, path: str, body: bytes | None, headers: dict[str, str]
+            ) -> tuple[int, dict[str, str], bytes]:
                 for attempt in (1, 2):  # a kept-alive upstream connection may have been closed
                     conn = self._upstream()
                     try:

@@ -22,10 +22,12 @@ from tests.support.reference import REPO
 
 
 def overrides(volume: Path, engine: SearchEngine, home: Path) -> tuple[dict[str, str], list[str]]:
-    env = {"LOGPLATFORM_LOG_DIR": str(volume), "ELASTICSEARCH_HOSTS": engine.client_url,
-           "FILEBEAT_PASSWORD": "unused-by-the-test-engine"}
-    args = ["-E", "output.elasticsearch.ssl.enabled=false", "--path.data", str(home / "data"),
-            "--path.home", str(home)]
+    env = {
+        "LOGPLATFORM_LOG_DIR": str(volume),
+        "ELASTICSEARCH_HOSTS": engine.client_url,
+        "FILEBEAT_PASSWORD": "unused-by-the-test-engine",
+    }
+    args = ["-E", "output.elasticsearch.ssl.enabled=false", "--path.data", str(home / "data"), "--path.home", str(home)]
     return env, args
 
 
@@ -42,8 +44,18 @@ class Filebeat:
         self.home.mkdir(parents=True, exist_ok=True)
         with open(self.log, "a") as out:  # the child keeps its own copy of the descriptor
             self.proc = subprocess.Popen(
-                [str(self.binary), "-e", "--strict.perms=false", "-c", str(REPO / "filebeat" / "filebeat.yml"),
-                 *self.args], env={**os.environ, **self.env}, stdout=out, stderr=subprocess.STDOUT)
+                [
+                    str(self.binary),
+                    "-e",
+                    "--strict.perms=false",
+                    "-c",
+                    str(REPO / "filebeat" / "filebeat.yml"),
+                    *self.args,
+                ],
+                env={**os.environ, **self.env},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -52,8 +64,11 @@ class Filebeat:
         self.proc = None
 
     def errors(self) -> list[str]:
-        return [ln for ln in self.log.read_text().splitlines() if '"log.level":"error"' in ln
-                and "Module directory not found" not in ln]
+        return [
+            ln
+            for ln in self.log.read_text().splitlines()
+            if '"log.level":"error"' in ln and "Module directory not found" not in ln
+        ]
 
 
 @pytest.fixture
@@ -91,5 +106,3 @@ def lines_on_volume(volume: Path) -> int:
     """Every line Filebeat's paths cover: services' files, our own logs (generator, backend), the spool."""
     files = [*volume.glob("*.log*"), *volume.glob("services/*.log*"), *volume.glob("spool/*.ndjson*")]
     return sum(len(f.read_text().splitlines()) for f in files)
-
-

@@ -57,12 +57,20 @@ def lens_layers(dashboard: dict[str, Any]) -> list[Layer]:
         state = attributes["state"]
         assert state["query"]["language"] == "kuery", panel["title"]
         (layer,) = state["datasourceStates"]["formBased"]["layers"].values()
-        out.append(Layer(panel["title"], attributes["visualizationType"], layer["columns"], layer["columnOrder"],
-                         state["query"]["query"]))
+        out.append(
+            Layer(
+                panel["title"],
+                attributes["visualizationType"],
+                layer["columns"],
+                layer["columnOrder"],
+                state["query"]["query"],
+            )
+        )
     return out
 
 
 # --- formulas: Kibana's formula syntax is a Python expression for the parts we use ------------------
+
 
 def _formula_calls(expression: str) -> list[ast.Call]:
     """The functions a formula calls, in a fixed order (anything else in it is refused when evaluated)."""
@@ -115,8 +123,12 @@ def _call_parts(call: ast.Call) -> tuple[str, str | None, str | None]:
 
 # --- on the engine ---------------------------------------------------------------------------------
 
-_MATH = {"add": lambda a, b: a + b, "subtract": lambda a, b: a - b, "multiply": lambda a, b: a * b,
-         "divide": lambda a, b: None if b == 0 else a / b}
+_MATH = {
+    "add": lambda a, b: a + b,
+    "subtract": lambda a, b: a - b,
+    "multiply": lambda a, b: a * b,
+    "divide": lambda a, b: None if b == 0 else a / b,
+}
 
 
 def _tinymath(node: Any, values: Row) -> float | None:
@@ -135,8 +147,10 @@ def _formula_target(layer: Layer, col_id: str) -> str:
     """The math column a formula column stands for; a formula without one is what Kibana cannot draw."""
     refs = layer.columns[col_id].get("references") or []
     if len(refs) != 1 or layer.columns.get(refs[0], {}).get("operationType") != "math":
-        raise ValueError(f"{layer.title}: formula column {col_id} has references {refs}: Kibana builds no "
-                         "aggregation from a formula's text, so this panel would draw nothing")
+        raise ValueError(
+            f"{layer.title}: formula column {col_id} has references {refs}: Kibana builds no "
+            "aggregation from a formula's text, so this panel would draw nothing"
+        )
     for helper in layer.columns[refs[0]].get("references") or []:
         if helper not in layer.columns:
             raise ValueError(f"{layer.title}: math column {refs[0]} references a missing column {helper}")
@@ -180,8 +194,9 @@ def _metric_values(layer: Layer, bucket: dict[str, Any]) -> Row:
 def _bucket_agg(layer: Layer, col_id: str, interval_ms: int) -> dict[str, Any]:
     col = layer.columns[col_id]
     if col["operationType"] == "date_histogram":
-        return {"date_histogram": {"field": col["sourceField"], "fixed_interval": f"{interval_ms}ms",
-                                   "min_doc_count": 1}}
+        return {
+            "date_histogram": {"field": col["sourceField"], "fixed_interval": f"{interval_ms}ms", "min_doc_count": 1}
+        }
     if col["operationType"] == "terms":
         order_col = layer.columns[col["params"]["orderBy"]["columnId"]]
         if order_col["operationType"] != "count" or order_col.get("filter"):
@@ -190,16 +205,26 @@ def _bucket_agg(layer: Layer, col_id: str, interval_ms: int) -> dict[str, Any]:
     raise ValueError(f"{layer.title}: bucket operation {col['operationType']!r} is not supported here")
 
 
-def on_engine(search: Callable[[dict[str, Any]], dict[str, Any]], layer: Layer, time_range: tuple[str, str],
-              filters: Iterable[str] = (), interval_ms: int = HOUR_MS) -> list[Row]:
+def on_engine(
+    search: Callable[[dict[str, Any]], dict[str, Any]],
+    layer: Layer,
+    time_range: tuple[str, str],
+    filters: Iterable[str] = (),
+    interval_ms: int = HOUR_MS,
+) -> list[Row]:
     """The panel's rows as the engine computes them; `search` posts a _search body to our data."""
-    must = [{"range": {"@timestamp": {"gte": time_range[0], "lte": time_range[1]}}},
-            kql.to_dsl(kql.parse(layer.query))] + [kql.to_dsl(kql.parse(f)) for f in filters]
+    must = [
+        {"range": {"@timestamp": {"gte": time_range[0], "lte": time_range[1]}}},
+        kql.to_dsl(kql.parse(layer.query)),
+    ] + [kql.to_dsl(kql.parse(f)) for f in filters]
     aggs = _metric_aggs(layer)
     for col_id in reversed(layer.buckets):
         aggs = {col_id: {**_bucket_agg(layer, col_id, interval_ms), "aggs": aggs}}
-    body = {"size": 0, "query": {"bool": {"filter": must}},
-            "aggs": {"root": {"filter": {"match_all": {}}, "aggs": aggs}}}
+    body = {
+        "size": 0,
+        "query": {"bool": {"filter": must}},
+        "aggs": {"root": {"filter": {"match_all": {}}, "aggs": aggs}},
+    }
     result = search(body)["aggregations"]["root"]
 
     def rows(bucket: dict[str, Any], depth: int, keys: Row) -> list[Row]:
@@ -208,8 +233,16 @@ def on_engine(search: Callable[[dict[str, Any]], dict[str, Any]], layer: Layer, 
         col_id = layer.buckets[depth]
         out = []
         for child in bucket[col_id]["buckets"]:
-            out += rows(child, depth + 1, {**keys, col_id: child.get("key_as_string", child["key"])
-                                           if layer.columns[col_id]["operationType"] == "terms" else child["key"]})
+            out += rows(
+                child,
+                depth + 1,
+                {
+                    **keys,
+                    col_id: child.get("key_as_string", child["key"])
+                    if layer.columns[col_id]["operationType"] == "terms"
+                    else child["key"],
+                },
+            )
         return out
 
     return rows(result, 0, {})
@@ -217,17 +250,27 @@ def on_engine(search: Callable[[dict[str, Any]], dict[str, Any]], layer: Layer, 
 
 # --- in Python, over the generated events --------------------------------------------------------
 
+
 def _millis(timestamp: str) -> int:
     return int(datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp() * 1000)
 
 
-def reference(events: list[dict[str, Any]], layer: Layer, time_range_ms: tuple[int, int],
-              filters: Iterable[str] = (), interval_ms: int = HOUR_MS) -> dict[tuple[Any, ...], Row]:
+def reference(
+    events: list[dict[str, Any]],
+    layer: Layer,
+    time_range_ms: tuple[int, int],
+    filters: Iterable[str] = (),
+    interval_ms: int = HOUR_MS,
+) -> dict[tuple[Any, ...], Row]:
     """Every group the panel could show (no top-N cut), keyed by its bucket values; events are flat
     ({"service.name": ..., "@timestamp": ...})."""
     conditions = [kql.parse(layer.query)] + [kql.parse(f) for f in filters]
-    chosen = [e for e in events if time_range_ms[0] <= _millis(e["@timestamp"]) <= time_range_ms[1]
-              and all(kql.matches(c, e) for c in conditions)]
+    chosen = [
+        e
+        for e in events
+        if time_range_ms[0] <= _millis(e["@timestamp"]) <= time_range_ms[1]
+        and all(kql.matches(c, e) for c in conditions)
+    ]
     groups: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
     for e in chosen:
         key = []
@@ -260,6 +303,7 @@ def _reference_metrics(layer: Layer, members: list[dict[str, Any]]) -> Row:
         elif col["operationType"] == "unique_count":
             row[col_id] = unique(col["sourceField"])
         elif col["operationType"] == "formula":  # from its text: an independent reading of what it means
+
             def value(call: ast.Call) -> float:
                 name, field, kql_text = _call_parts(call)
                 return float(unique(field or "")) if name == "unique_count" else float(count(kql_text))
@@ -299,8 +343,9 @@ def problems(layer: Layer, engine_rows: list[Row], expected: dict[tuple[Any, ...
             kept = {k[depth] for k in seen if k[:depth] == parent}
             size = col["params"]["size"] if col["operationType"] == "terms" else len(totals)
             if len(kept) != min(size, len(totals)):
-                out.append(f"{layer.title}: {len(kept)} {col_id} groups under {parent}, expected "
-                           f"{min(size, len(totals))}")
+                out.append(
+                    f"{layer.title}: {len(kept)} {col_id} groups under {parent}, expected {min(size, len(totals))}"
+                )
             if kept and len(kept) < len(totals):
                 smallest_kept = min(totals[k] for k in kept)
                 biggest_left = max(v for k, v in totals.items() if k not in kept)

@@ -46,24 +46,28 @@ class Case:
     def inputs(self) -> list[dict[str, Any]]:
         shipper = CONFIG["shipper"]
         path = f"{shipper['log.file.directory']}/{self.log_file.name}"
-        return [{
-            "@timestamp": shipper["@timestamp"],
-            "message": line,
-            "log": {"file": {"path": path}, "offset": offset},
-            "input": {"type": shipper["input.type"]},
-            "host": {"name": shipper["host.name"]},
-        } for offset, line in self.lines()]
+        return [
+            {
+                "@timestamp": shipper["@timestamp"],
+                "message": line,
+                "log": {"file": {"path": path}, "offset": offset},
+                "input": {"type": shipper["input.type"]},
+                "host": {"name": shipper["host.name"]},
+            }
+            for offset, line in self.lines()
+        ]
 
     def expected(self) -> list[dict[str, Any]]:
         return json.loads(self.expected_file.read_text(encoding="utf-8"))["expected"]
 
     def write_expected(self, docs: list[dict[str, Any]]) -> None:
-        self.expected_file.write_text(json.dumps({"expected": docs}, indent=2, ensure_ascii=False, sort_keys=True)
-                                      + "\n", encoding="utf-8")
+        self.expected_file.write_text(
+            json.dumps({"expected": docs}, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8"
+        )
 
 
 def all_cases() -> list[Case]:
-    return [Case(p.name[len("test-"):-len(".log")], p) for p in sorted(CASES_DIR.glob("test-*.log"))]
+    return [Case(p.name[len("test-") : -len(".log")], p) for p in sorted(CASES_DIR.glob("test-*.log"))]
 
 
 def comparable(doc_id: str | None, source: dict[str, Any]) -> dict[str, Any]:
@@ -83,8 +87,11 @@ def comparable(doc_id: str | None, source: dict[str, Any]) -> dict[str, Any]:
 
 def simulate(engine: SearchEngine, docs: list[dict[str, Any]], index: str = names.DATA_STREAM) -> list[dict[str, Any]]:
     """Each document through the entry pipeline, as if written to `index`; the documents it makes."""
-    out = engine.cluster.ok("POST", f"/_ingest/pipeline/{names.PIPELINE}/_simulate",
-                            {"docs": [{"_index": index, "_source": d} for d in docs]})
+    out = engine.cluster.ok(
+        "POST",
+        f"/_ingest/pipeline/{names.PIPELINE}/_simulate",
+        {"docs": [{"_index": index, "_source": d} for d in docs]},
+    )
     results = []
     for item in out["docs"]:
         assert "error" not in item, f"pipeline raised instead of keeping the line: {item['error']}"

@@ -16,9 +16,14 @@ from logplatform.cluster import Cluster
 
 
 def filebeat_doc(line: str, path: Path, offset: int, host: str = "test-host") -> dict:
-    return {"@timestamp": "2026-01-01T00:00:00.000Z", "message": line,
-            "log": {"file": {"path": str(path)}, "offset": offset},
-            "input": {"type": "filestream"}, "host": {"name": host}, "agent": {"type": "filebeat"}}
+    return {
+        "@timestamp": "2026-01-01T00:00:00.000Z",
+        "message": line,
+        "log": {"file": {"path": str(path)}, "offset": offset},
+        "input": {"type": "filestream"},
+        "host": {"name": host},
+        "agent": {"type": "filebeat"},
+    }
 
 
 def ship_files(cluster: Cluster, files: list[Path], data_stream: str, retry_for_s: float = 60.0) -> dict[str, int]:
@@ -33,14 +38,18 @@ def ship_files(cluster: Cluster, files: list[Path], data_stream: str, retry_for_
         offset = 0
         for raw in path.read_bytes().split(b"\n"):
             if raw:
-                pending.append((json.dumps({"create": {"_index": data_stream}}),
-                                json.dumps(filebeat_doc(raw.decode("utf-8", "replace"), path, offset))))
+                pending.append(
+                    (
+                        json.dumps({"create": {"_index": data_stream}}),
+                        json.dumps(filebeat_doc(raw.decode("utf-8", "replace"), path, offset)),
+                    )
+                )
             offset += len(raw) + 1
     deadline = time.monotonic() + retry_for_s
     while pending:
         retry: list[tuple[str, str]] = []
         for start in range(0, len(pending), 1000):
-            chunk = pending[start:start + 1000]
+            chunk = pending[start : start + 1000]
             ndjson = "".join(f"{action}\n{doc}\n" for action, doc in chunk)
             status, body = cluster.request("POST", "/_bulk?refresh=true", ndjson)
             if status != 200:

@@ -23,8 +23,17 @@ def story(model: TrafficModel, count: int, start: datetime, end: datetime) -> li
 def flat(raw: dict[str, Any]) -> dict[str, Any]:
     """A generator event as the ECS fields it becomes (the contract in docs/event-schema.md), flat."""
     meta = raw["meta"]
-    out = {"@timestamp": raw["@timestamp"], "service.name": raw["service"], "log.level": raw["level"].lower(),
-           "message": raw["message"], "message.keyword": raw["message"], "event.action": raw["event"]["action"],
-           "event.outcome": raw["event"]["outcome"], "source.ip": meta["ip"], "user.id": str(meta["user_id"]),
-           "user.name": meta.get("username"), "http.response.status_code": meta["status_code"]}
+    out = {
+        "@timestamp": raw["@timestamp"],
+        "service.name": raw["service"],
+        "log.level": raw["level"].lower(),
+        "message": raw["message"],
+        "message.keyword": raw["message"],
+        "event.action": raw["event"]["action"],
+        "event.outcome": raw["event"]["outcome"],
+        "source.ip": meta["ip"],
+        "user.id": str(meta["user_id"]),
+        "user.name": meta.get("username"),
+        "http.response.status_code": meta["status_code"],
+    }
     return {k: v for k, v in out.items() if v is not None}

@@ -27,14 +27,20 @@ def prepare(daemon: Daemon) -> None:
     daemon.start()
     engine, compose = daemon.versions()
     pid = daemon.proc.pid if daemon.proc else "?"
-    print(f"rehearsal: Docker Engine {engine}, Docker Compose {compose} (dockerd pid {pid}, data under {daemon.root})",
-          flush=True)
+    print(
+        f"rehearsal: Docker Engine {engine}, Docker Compose {compose} (dockerd pid {pid}, data under {daemon.root})",
+        flush=True,
+    )
     for tag in images.base_images(daemon.env):
         print(f"rehearsal: base image {tag} (Debian {images.RELEASE} packages)", flush=True)
     images.standins(daemon.env)
     started = time.monotonic()
-    run(["docker", "compose", "-f", str(REPO / "docker-compose.yml"), "build", "--quiet"], env=daemon.env,
-        cwd=REPO, timeout=2400)
+    run(
+        ["docker", "compose", "-f", str(REPO / "docker-compose.yml"), "build", "--quiet"],
+        env=daemon.env,
+        cwd=REPO,
+        timeout=2400,
+    )
     for service, image in images.compose_images().items():
         if image.startswith("log-platform"):
             print(f"rehearsal: image {image} ({service}) built by docker compose build", flush=True)

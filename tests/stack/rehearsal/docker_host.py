@@ -30,9 +30,16 @@ class CannotRun(RuntimeError):
     """The machine cannot run the rehearsal (no root, no kernel support): the message says why."""
 
 
-def run(cmd: list[str], *, env: dict[str, str] | None = None, check: bool = True, timeout: float = 1800,
-        capture: bool = True, cwd: Path | None = None,
-        input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    cmd: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    check: bool = True,
+    timeout: float = 1800,
+    capture: bool = True,
+    cwd: Path | None = None,
+    input_text: str | None = None,
+) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(cmd, env=env, capture_output=capture, text=True, timeout=timeout, cwd=cwd, input=input_text)
     if check and proc.returncode != 0:
         out = (proc.stdout or "")[-3000:] + (proc.stderr or "")[-3000:]
@@ -50,13 +57,21 @@ def preflight() -> None:
 def install_tools() -> None:
     """Docker Engine (Debian's docker.io) unless a dockerd is already installed, debootstrap, iptables."""
     wanted = {"docker.io": "dockerd", "debootstrap": "debootstrap", "iptables": "iptables"}
-    apt_install([package for package, command in wanted.items() if shutil.which(command) is None
-                 and not Path(f"/usr/sbin/{command}").exists()])
+    apt_install(
+        [
+            package
+            for package, command in wanted.items()
+            if shutil.which(command) is None and not Path(f"/usr/sbin/{command}").exists()
+        ]
+    )
 
 
 def apt_install(packages: list[str]) -> None:
-    missing = [p for p in packages if run(["dpkg-query", "-W", "-f=${Status}", p], check=False).stdout
-               != "install ok installed"]
+    missing = [
+        p
+        for p in packages
+        if run(["dpkg-query", "-W", "-f=${Status}", p], check=False).stdout != "install ok installed"
+    ]
     if not missing:
         return
     print(f"rehearsal: apt-get install {' '.join(missing)}", flush=True)
@@ -72,8 +87,9 @@ def compose_plugin() -> Path:
         return plugin
     go = shutil.which("go") or "/usr/local/go/bin/go"
     started = time.monotonic()
-    print(f"rehearsal: building Docker Compose {COMPOSE_VERSION} from its Go module (once, about 2 minutes)",
-          flush=True)
+    print(
+        f"rehearsal: building Docker Compose {COMPOSE_VERSION} from its Go module (once, about 2 minutes)", flush=True
+    )
     info = json.loads(run([go, "mod", "download", "-json", f"{COMPOSE_MODULE}@{COMPOSE_VERSION}"]).stdout)
     work = CACHE / "compose-src"
     shutil.rmtree(work, ignore_errors=True)
@@ -81,8 +97,21 @@ def compose_plugin() -> Path:
     run(["chmod", "-R", "u+w", str(work)])
     env = dict(os.environ, CGO_ENABLED="0")
     plugin.parent.mkdir(parents=True, exist_ok=True)
-    run([go, "build", "-trimpath", "-ldflags", f"-X {COMPOSE_MODULE}/internal.Version={COMPOSE_VERSION}",
-         "-o", str(plugin), "./cmd"], env=env, cwd=work, timeout=1800)
+    run(
+        [
+            go,
+            "build",
+            "-trimpath",
+            "-ldflags",
+            f"-X {COMPOSE_MODULE}/internal.Version={COMPOSE_VERSION}",
+            "-o",
+            str(plugin),
+            "./cmd",
+        ],
+        env=env,
+        cwd=work,
+        timeout=1800,
+    )
     shutil.rmtree(work, ignore_errors=True)
     print(f"rehearsal: Docker Compose built in {time.monotonic() - started:.0f}s", flush=True)
     return plugin
@@ -110,12 +139,32 @@ class Daemon:
         self._bridge_up()
         log = open(self.root / "dockerd.log", "ab")  # noqa: SIM115 - kept for the daemon's life
         self.proc = subprocess.Popen(
-            ["dockerd", "--data-root", str(self.root / "data"), "--exec-root", str(self.root / "exec"),
-             "--pidfile", str(self.pidfile), "-H", f"unix://{self.socket}", "--bridge", BRIDGE,
-             "--default-address-pool", ADDRESS_POOL, "--storage-driver", "overlay2"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        self.env = {**os.environ, "DOCKER_HOST": f"unix://{self.socket}",
-                    "DOCKER_CONFIG": str(self.root / "docker-config")}
+            [
+                "dockerd",
+                "--data-root",
+                str(self.root / "data"),
+                "--exec-root",
+                str(self.root / "exec"),
+                "--pidfile",
+                str(self.pidfile),
+                "-H",
+                f"unix://{self.socket}",
+                "--bridge",
+                BRIDGE,
+                "--default-address-pool",
+                ADDRESS_POOL,
+                "--storage-driver",
+                "overlay2",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.env = {
+            **os.environ,
+            "DOCKER_HOST": f"unix://{self.socket}",
+            "DOCKER_CONFIG": str(self.root / "docker-config"),
+        }
         for var in ("COMPOSE_FILE", "COMPOSE_PROJECT_NAME", "COMPOSE_PROFILES"):
             self.env.pop(var, None)
         deadline = time.monotonic() + 90

@@ -51,8 +51,9 @@ def compose_images() -> dict[str, str]:
 
 def has_image(env: dict[str, str], tag: str, recipe: str | None = None) -> bool:
     """The image exists (and was made from this recipe, when one is given)."""
-    proc = run(["docker", "image", "inspect", "-f", '{{index .Config.Labels "logplatform.recipe"}}', tag], env=env,
-               check=False)
+    proc = run(
+        ["docker", "image", "inspect", "-f", '{{index .Config.Labels "logplatform.recipe"}}', tag], env=env, check=False
+    )
     return proc.returncode == 0 and (recipe is None or proc.stdout.strip() == recipe)
 
 
@@ -82,15 +83,23 @@ def base_images(env: dict[str, str]) -> list[str]:
     print(f"rehearsal: debootstrap {RELEASE} (Debian packages) for {', '.join(wanted)}", flush=True)
     root = debian_root.make(RELEASE, CACHE / "rootfs" / RELEASE, PYTHON_PACKAGES)
     # the official image's layout: python and pip in /usr/local/bin, pip allowed to install system-wide
-    for name, target in (("python", "/usr/bin/python3"), ("python3", "/usr/bin/python3"), ("pip", "/usr/bin/pip3"),
-                         ("pip3", "/usr/bin/pip3")):
+    for name, target in (
+        ("python", "/usr/bin/python3"),
+        ("python3", "/usr/bin/python3"),
+        ("pip", "/usr/bin/pip3"),
+        ("pip3", "/usr/bin/pip3"),
+    ):
         link = root / "usr" / "local" / "bin" / name
         link.unlink(missing_ok=True)
         link.symlink_to(target)
     for marker in (root / "usr" / "lib").glob("python3*/EXTERNALLY-MANAGED"):
         marker.unlink()
-    python_env = ["ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin", "ENV LANG=C.UTF-8",
-                  f"LABEL logplatform.recipe={recipe}", 'CMD ["python3"]']
+    python_env = [
+        "ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "ENV LANG=C.UTF-8",
+        f"LABEL logplatform.recipe={recipe}",
+        'CMD ["python3"]',
+    ]
     for tag in from_lines():
         _import(env, root, tag, python_env)
     debian_root.install(root, TOOL_PACKAGES)
@@ -166,8 +175,12 @@ def elastalert_standin(env: dict[str, str], tag: str) -> None:
 def standins(env: dict[str, str]) -> None:
     """Builds every stand-in under the image name the compose file gives its service."""
     images = compose_images()
-    builders = {"es01": elasticsearch_standin, "kibana": kibana_standin, "filebeat": filebeat_standin,
-                "alerting": elastalert_standin}
+    builders = {
+        "es01": elasticsearch_standin,
+        "kibana": kibana_standin,
+        "filebeat": filebeat_standin,
+        "alerting": elastalert_standin,
+    }
     for service, builder in builders.items():
         started = time.monotonic()
         builder(env, images[service])

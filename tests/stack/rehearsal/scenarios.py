@@ -16,17 +16,34 @@ import yaml
 
 from tests.stack.rehearsal.stack import ONE_SHOTS, OVERRIDE, REPO, Stack, wait_until
 
-GENERATOR_SERVICES = {"auth-service", "payment-service", "order-service", "inventory-service", "api-gateway",
-                      "notification-service"}
+GENERATOR_SERVICES = {
+    "auth-service",
+    "payment-service",
+    "order-service",
+    "inventory-service",
+    "api-gateway",
+    "notification-service",
+}
 # what differs between the same event shipped from a file and POSTed: how it travelled, when, and its id
-TRANSPORT = ("log.file", "log.offset", "input", "agent", "host", "event.ingested", "event.original", "event.id",
-             "ecs", "data_stream", "tags")
+TRANSPORT = (
+    "log.file",
+    "log.offset",
+    "input",
+    "agent",
+    "host",
+    "event.ingested",
+    "event.original",
+    "event.id",
+    "ecs",
+    "data_stream",
+    "tags",
+)
 
 
 def _readme_block(heading: str) -> str:
     """The first ```sh block under a README heading, without its trailing comments (as a shell would run it)."""
     readme = (REPO / "README.md").read_text()
-    block = re.search(r"```sh\n(.*?)```", readme[readme.index(heading):], re.S)
+    block = re.search(r"```sh\n(.*?)```", readme[readme.index(heading) :], re.S)
     if block is None:
         raise AssertionError(f"the README has no sh block under {heading!r}")
     return re.sub(r"\s+#.*$", "", block.group(1), flags=re.M)
@@ -50,13 +67,24 @@ def first_start(stack: Stack) -> str:
                 problems.append(f"{name}: {row['State']} exit {row.get('ExitCode')}")
         elif row.get("Health") != "healthy":
             problems.append(f"{name}: {row['State']} {row.get('Health') or ''}".strip())
-    expected = {"setup-certs", "es01", "setup", "kibana", "kibana-setup", "filebeat", "backend", "generator",
-                "alerting"}
+    expected = {
+        "setup-certs",
+        "es01",
+        "setup",
+        "kibana",
+        "kibana-setup",
+        "filebeat",
+        "backend",
+        "generator",
+        "alerting",
+    }
     missing = expected - states.keys()
     if up.returncode != 0 or problems or missing:
         logs = stack.compose("logs", "--no-color", "--tail", "30", check=False).stdout[-6000:]
-        raise AssertionError(f"up -d --wait exited {up.returncode}: {up.stderr[-1500:]}; problems: {problems}; "
-                             f"missing: {sorted(missing)}\n{logs}")
+        raise AssertionError(
+            f"up -d --wait exited {up.returncode}: {up.stderr[-1500:]}; problems: {problems}; "
+            f"missing: {sorted(missing)}\n{logs}"
+        )
     return f"{len(states)} services converged in {took:.0f}s (one-shots exited 0, the rest healthy)"
 
 
@@ -74,32 +102,61 @@ def _strip(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def ingest_paths_follow_the_contract(stack: Stack) -> str:
-    shipped = wait_until("generator lines shipped by the Filebeat container", lambda: stack.count(
-        {"bool": {"filter": [{"term": {"agent.type": "filebeat"}},
-                             {"terms": {"service.name": sorted(GENERATOR_SERVICES)}}]}}), 180)
+    shipped = wait_until(
+        "generator lines shipped by the Filebeat container",
+        lambda: stack.count(
+            {
+                "bool": {
+                    "filter": [
+                        {"term": {"agent.type": "filebeat"}},
+                        {"terms": {"service.name": sorted(GENERATOR_SERVICES)}},
+                    ]
+                }
+            }
+        ),
+        180,
+    )
     key = stack.secret("generator_api_key")
     marker = uuid.uuid4().hex[:12]
-    event = {"@timestamp": "2026-12-01T10:00:00.000Z", "service": "rehearsal-contract", "level": "ERROR",
-             "message": f"Payment declined {marker}", "trace": {"id": marker},
-             "meta": {"user_id": 123, "ip": "203.0.113.9", "amount": 12.5}}
+    event = {
+        "@timestamp": "2026-12-01T10:00:00.000Z",
+        "service": "rehearsal-contract",
+        "level": "ERROR",
+        "message": f"Payment declined {marker}",
+        "trace": {"id": marker},
+        "meta": {"user_id": 123, "ip": "203.0.113.9", "amount": 12.5},
+    }
     posted_id, line_id = f"rehearsal-{marker}-post", f"rehearsal-{marker}-file"
-    r = httpx.post("http://127.0.0.1:8000/logs", headers={"X-API-Key": key},
-                   json={**event, "event": {"id": posted_id}}, timeout=30)
+    r = httpx.post(
+        "http://127.0.0.1:8000/logs", headers={"X-API-Key": key}, json={**event, "event": {"id": posted_id}}, timeout=30
+    )
     if r.status_code != 200 or r.json()["items"][0]["status"] != "indexed":
         raise AssertionError(f"POST /logs answered {r.status_code}: {r.text[:500]}")
     line = json.dumps({**event, "event": {"id": line_id}}) + "\n"
-    stack.compose("exec", "-T", "backend", "sh", "-c", "cat >> /var/log/logplatform/services/rehearsal-contract.log",
-                  input_text=line)
-    docs = wait_until("both copies of the event indexed", lambda: (lambda hits: hits if len(hits) == 2 else None)(
-        stack.search({"term": {"trace.id": marker}})), 120)
+    stack.compose(
+        "exec",
+        "-T",
+        "backend",
+        "sh",
+        "-c",
+        "cat >> /var/log/logplatform/services/rehearsal-contract.log",
+        input_text=line,
+    )
+    docs = wait_until(
+        "both copies of the event indexed",
+        lambda: (lambda hits: hits if len(hits) == 2 else None)(stack.search({"term": {"trace.id": marker}})),
+        120,
+    )
     by_id = {d["_source"]["event"]["id"]: d["_source"] for d in docs}
     file_doc, post_doc = by_id[line_id], by_id[posted_id]
     if file_doc.get("agent", {}).get("type") != "filebeat":
         raise AssertionError(f"the line did not come through Filebeat: {file_doc.get('agent')}")
     if _strip(file_doc) != _strip(post_doc):
         raise AssertionError(f"not the same document:\nfile: {_strip(file_doc)}\npost: {_strip(post_doc)}")
-    return (f"{shipped} generator lines via Filebeat; one event as a line and as POST /logs became the same "
-            f"document ({len(_strip(post_doc))} top-level fields)")
+    return (
+        f"{shipped} generator lines via Filebeat; one event as a line and as POST /logs became the same "
+        f"document ({len(_strip(post_doc))} top-level fields)"
+    )
 
 
 def doctor_reports_every_hop_ok(stack: Stack) -> str:
@@ -146,15 +203,31 @@ def second_up_changes_nothing_and_down_up_keeps_data(stack: Stack) -> str:
         raise AssertionError("down/up changed the API keys")
     if stack.secret("elastic_password") != password:
         raise AssertionError("down/up changed the elastic password")
-    return (f"second up: same {len(before)} containers, setup did nothing; down/up: {documents} -> {after_documents} "
-            f"documents, API keys and secrets unchanged")
+    return (
+        f"second up: same {len(before)} containers, setup did nothing; down/up: {documents} -> {after_documents} "
+        f"documents, API keys and secrets unchanged"
+    )
 
 
 def es_restart_loses_and_duplicates_nothing(stack: Stack) -> str:
     service = f"rehearsal-restart-{uuid.uuid4().hex[:6]}"
     count = 1500
-    stack.compose("run", "-d", "--rm", "--no-deps", "--name", f"{service}-generator", "generator",
-                  "--rate", "25", "--count", str(count), "--services", service, "--quiet")
+    stack.compose(
+        "run",
+        "-d",
+        "--rm",
+        "--no-deps",
+        "--name",
+        f"{service}-generator",
+        "generator",
+        "--rate",
+        "25",
+        "--count",
+        str(count),
+        "--services",
+        service,
+        "--quiet",
+    )
     wait_until("the generator's first lines indexed", lambda: stack.count({"term": {"service.name": service}}), 120)
     stack.compose("restart", "es01", timeout=600)
     stack.reset_clients()
@@ -178,8 +251,12 @@ def readme_commands_run_as_printed(stack: Stack) -> str:
     """The README's compose commands, run by bash in a directory of their own, exactly as printed."""
     readme = (REPO / "README.md").read_text()
     blocks = {heading: _readme_block(heading) for heading in ("### Credentials", "### Send a first log")}
-    inline = ["docker compose ps", "docker compose run --rm setup", "docker compose logs alerting",
-              "curl localhost:8000/readyz"]
+    inline = [
+        "docker compose ps",
+        "docker compose run --rm setup",
+        "docker compose logs alerting",
+        "curl localhost:8000/readyz",
+    ]
     for command in inline:
         if command not in readme:
             raise AssertionError(f"the README no longer prints `{command}`")
@@ -190,8 +267,9 @@ def readme_commands_run_as_printed(stack: Stack) -> str:
         script = "set -euo pipefail\n" + block
         result = stack.compose_shell(script, workdir)
         if result.returncode != 0:
-            raise AssertionError(f"{heading} block failed ({result.returncode}):\n{result.stdout[-1500:]}"
-                                 f"\n{result.stderr[-1500:]}")
+            raise AssertionError(
+                f"{heading} block failed ({result.returncode}):\n{result.stdout[-1500:]}\n{result.stderr[-1500:]}"
+            )
         ran.append((heading, result.stdout))
     credentials, send = ran[0][1], ran[1][1]
     if credentials.strip() != stack.secret("elastic_password") or not (workdir / "ca.crt").exists():
@@ -229,9 +307,13 @@ def restart_es01_then_up_five_times(stack: Stack) -> str:
 def secrets_and_keys_are_guarded(stack: Stack) -> str:
     """The CA key is readable by no service; a secret from .env that breaks a rule stops the start, naming it."""
     readers = []
-    for service, certs in (("backend", "/certs"), ("filebeat", "/usr/share/filebeat/certs"),
-                           ("kibana", "/usr/share/kibana/config/certs"), ("alerting", "/usr/share/elastalert/certs"),
-                           ("es01", "/usr/share/elasticsearch/config/certs")):
+    for service, certs in (
+        ("backend", "/certs"),
+        ("filebeat", "/usr/share/filebeat/certs"),
+        ("kibana", "/usr/share/kibana/config/certs"),
+        ("alerting", "/usr/share/elastalert/certs"),
+        ("es01", "/usr/share/elasticsearch/config/certs"),
+    ):
         if stack.compose("exec", "-T", service, "cat", f"{certs}/ca/ca.key", check=False).returncode == 0:
             readers.append(service)
         if stack.compose("exec", "-T", service, "cat", f"{certs}/ca/ca.crt", check=False).returncode != 0:
@@ -249,9 +331,16 @@ def secrets_and_keys_are_guarded(stack: Stack) -> str:
 def passwords_changed_in_env_reach_every_service(stack: Stack) -> str:
     """Every password set anew in .env: after `up -d`, Kibana is ready, Filebeat still ships, POST /logs still
     indexes (not spools), and doctor logs in with the new elastic password."""
-    new = {var: f"rehearsal-{var.lower().replace('_', '-')}-{uuid.uuid4().hex[:8]}"
-           for var in ("ELASTIC_PASSWORD", "KIBANA_SYSTEM_PASSWORD", "FILEBEAT_PASSWORD", "BACKEND_ES_PASSWORD",
-                       "ALERTING_ES_PASSWORD")}
+    new = {
+        var: f"rehearsal-{var.lower().replace('_', '-')}-{uuid.uuid4().hex[:8]}"
+        for var in (
+            "ELASTIC_PASSWORD",
+            "KIBANA_SYSTEM_PASSWORD",
+            "FILEBEAT_PASSWORD",
+            "BACKEND_ES_PASSWORD",
+            "ALERTING_ES_PASSWORD",
+        )
+    }
     changed_at = time.time()
     up = stack.compose("up", "-d", "--wait", "--wait-timeout", "600", check=False, timeout=900, dotenv=new)
     if up.returncode != 0:
@@ -261,14 +350,32 @@ def passwords_changed_in_env_reach_every_service(stack: Stack) -> str:
     if stack.secret("elastic_password") != new["ELASTIC_PASSWORD"]:
         raise AssertionError("the elastic password in the secrets volume is not the one from .env")
     since = {"range": {"event.ingested": {"gte": int(changed_at * 1000) + 15_000}}}
-    shipped = wait_until("Filebeat ships with its new password", lambda: stack.count(
-        {"bool": {"filter": [{"term": {"agent.type": "filebeat"}}, since]}}), 180)
-    r = httpx.post("http://127.0.0.1:8000/logs", headers={"X-API-Key": stack.secret("generator_api_key")},
-                   json={"service": "rehearsal-passwords", "message": "after the change"}, timeout=30)
+    shipped = wait_until(
+        "Filebeat ships with its new password",
+        lambda: stack.count({"bool": {"filter": [{"term": {"agent.type": "filebeat"}}, since]}}),
+        180,
+    )
+    r = httpx.post(
+        "http://127.0.0.1:8000/logs",
+        headers={"X-API-Key": stack.secret("generator_api_key")},
+        json={"service": "rehearsal-passwords", "message": "after the change"},
+        timeout=30,
+    )
     if r.status_code != 200 or r.json()["items"][0]["status"] != "indexed":
         raise AssertionError(f"the backend does not index with its new password: {r.status_code} {r.text[:300]}")
-    doctor = stack.compose("run", "--rm", "--no-deps", "setup", "logplatform", "doctor", "--kibana-url",
-                           "http://kibana:5601", check=False, timeout=300, dotenv=new)
+    doctor = stack.compose(
+        "run",
+        "--rm",
+        "--no-deps",
+        "setup",
+        "logplatform",
+        "doctor",
+        "--kibana-url",
+        "http://kibana:5601",
+        check=False,
+        timeout=300,
+        dotenv=new,
+    )
     if doctor.returncode != 0:
         raise AssertionError(f"doctor after the change: {doctor.stdout[-1500:]}")
     # back to no .env values: the services read the secret files, which now hold the new passwords
@@ -286,12 +393,22 @@ def three_node_switch_resolves_in_compose(stack: Stack) -> str:
     services = config["services"]
     nodes = sorted(name for name in services if re.fullmatch(r"es\d\d", name))
     es01 = services["es01"]["environment"]
-    if nodes != ["es01", "es02", "es03"] or "discovery.type" in es01 or es01.get("discovery.seed_hosts") != \
-            "es01,es02,es03":
+    if (
+        nodes != ["es01", "es02", "es03"]
+        or "discovery.type" in es01
+        or es01.get("discovery.seed_hosts") != "es01,es02,es03"
+    ):
         raise AssertionError(f"the switch did not make a three-node cluster: {nodes}, es01: {es01}")
-    hosts = {name: services[name]["environment"].get(var) for name, var in (
-        ("setup", "LOGPLATFORM_ELASTICSEARCH_URL"), ("backend", "LOGPLATFORM_ELASTICSEARCH_URL"),
-        ("filebeat", "ELASTICSEARCH_HOSTS"), ("kibana", "ELASTICSEARCH_HOSTS"), ("alerting", "ES_HOSTS"))}
+    hosts = {
+        name: services[name]["environment"].get(var)
+        for name, var in (
+            ("setup", "LOGPLATFORM_ELASTICSEARCH_URL"),
+            ("backend", "LOGPLATFORM_ELASTICSEARCH_URL"),
+            ("filebeat", "ELASTICSEARCH_HOSTS"),
+            ("kibana", "ELASTICSEARCH_HOSTS"),
+            ("alerting", "ES_HOSTS"),
+        )
+    }
     missing = {name: value for name, value in hosts.items() if not value or any(n not in value for n in nodes)}
     if missing:
         raise AssertionError(f"clients that do not know every node: {missing}")
@@ -310,8 +427,12 @@ def readme_backup_and_restore_run_as_printed(stack: Stack) -> str:
     workdir.mkdir(exist_ok=True)
 
     def post(marker: str) -> None:
-        r = httpx.post("http://127.0.0.1:8000/logs", headers={"X-API-Key": stack.secret("generator_api_key")},
-                       json={"service": "rehearsal-backup", "message": marker}, timeout=30)
+        r = httpx.post(
+            "http://127.0.0.1:8000/logs",
+            headers={"X-API-Key": stack.secret("generator_api_key")},
+            json={"service": "rehearsal-backup", "message": marker},
+            timeout=30,
+        )
         if r.status_code != 200 or r.json()["items"][0]["status"] != "indexed":
             raise AssertionError(f"POST {marker}: {r.status_code} {r.text[:300]}")
 
@@ -330,8 +451,10 @@ def readme_backup_and_restore_run_as_printed(stack: Stack) -> str:
                 raise AssertionError("the event POSTed after the snapshot is not indexed")
     stack.reset_clients()
     if present(before) != 1 or present(after) != 0:
-        raise AssertionError(f"after the restore: before-snapshot event {present(before)}x (want 1), "
-                             f"after-snapshot event {present(after)}x (want 0)")
+        raise AssertionError(
+            f"after the restore: before-snapshot event {present(before)}x (want 1), "
+            f"after-snapshot event {present(after)}x (want 0)"
+        )
     up = stack.compose("up", "-d", "--wait", "--wait-timeout", "300", check=False, timeout=600)
     if up.returncode != 0:
         raise AssertionError(f"the platform did not come back after the restore: {up.stderr[-800:]}")
@@ -344,8 +467,16 @@ def kibana_key_rotation_keeps_every_old_key(stack: Stack) -> str:
     first = stack.secret("kibana_encryption_key")
     keys = [f"rehearsal-kibana-key-{uuid.uuid4().hex}" for _ in range(2)]
     for key in keys:
-        up = stack.compose("up", "-d", "--wait", "--wait-timeout", "600", check=False, timeout=900,
-                           dotenv={"KIBANA_ENCRYPTION_KEY": key})
+        up = stack.compose(
+            "up",
+            "-d",
+            "--wait",
+            "--wait-timeout",
+            "600",
+            check=False,
+            timeout=900,
+            dotenv={"KIBANA_ENCRYPTION_KEY": key},
+        )
         if up.returncode != 0:
             logs = stack.compose("logs", "--no-color", "--tail", "15", "setup-certs", "kibana", check=False).stdout
             raise AssertionError(f"up -d with a new Kibana key failed: {up.stderr[-800:]}\n{logs[-3000:]}")
@@ -372,12 +503,14 @@ def readme_generator_stories_run_as_printed(stack: Stack) -> str:
     """Two of *The generator*'s commands, exactly as printed: the attack (120 s, through Filebeat) and the load
     through the backend (100,000 events over HTTP with the generated key). The other two take 5 and 10 minutes."""
     block = _readme_block("### The generator")
-    attack, load = (next(ln.strip() for ln in block.splitlines() if marker in ln)
-                    for marker in ("--scenario attack", "--mode http"))
+    attack, load = (
+        next(ln.strip() for ln in block.splitlines() if marker in ln) for marker in ("--scenario attack", "--mode http")
+    )
     workdir = stack.workdir / "readme"
     workdir.mkdir(exist_ok=True)
-    failed_logins = {"bool": {"filter": [{"term": {"event.action": "user-login"}},
-                                         {"term": {"event.outcome": "failure"}}]}}
+    failed_logins = {
+        "bool": {"filter": [{"term": {"event.action": "user-login"}}, {"term": {"event.outcome": "failure"}}]}
+    }
     logins_before = stack.count(failed_logins)
     said = []
     for command in (attack, load):
@@ -387,29 +520,44 @@ def readme_generator_stories_run_as_printed(stack: Stack) -> str:
             raise AssertionError(f"`{command}` exited {result.returncode}: {result.stderr[-800:]}")
         said.append(f"`{command}` {time.time() - started:.0f}s")
     load_began = {"range": {"event.ingested": {"gte": int(started * 1000)}}}  # the load ran last
-    logins = wait_until("the attack's failed logins indexed",
-                        _reaching(1000, lambda: stack.count(failed_logins) - logins_before), 180)
-    loaded = wait_until("100,000 events through the backend", _reaching(100_000, lambda: stack.count(load_began)),
-                        300, every=5)
+    logins = wait_until(
+        "the attack's failed logins indexed", _reaching(1000, lambda: stack.count(failed_logins) - logins_before), 180
+    )
+    loaded = wait_until(
+        "100,000 events through the backend", _reaching(100_000, lambda: stack.count(load_began)), 300, every=5
+    )
     rule = yaml.safe_load((REPO / "alerting" / "rules" / "failed-logins-by-ip.yaml").read_text())["name"]
-    alerts = wait_until(f"ElastAlert2 alerts '{rule}' on the attack", _reaching(1, lambda: _alerts_sent(stack, rule)),
-                        300, every=10)
-    return (f"{'; '.join(said)}: {logins} failed logins via Filebeat, {loaded} events indexed since the load began; "
-            f"{alerts} '{rule}' alert(s) sent by the alerting service")
+    alerts = wait_until(
+        f"ElastAlert2 alerts '{rule}' on the attack", _reaching(1, lambda: _alerts_sent(stack, rule)), 300, every=10
+    )
+    return (
+        f"{'; '.join(said)}: {logins} failed logins via Filebeat, {loaded} events indexed since the load began; "
+        f"{alerts} '{rule}' alert(s) sent by the alerting service"
+    )
 
 
 def _alerts_sent(stack: Stack, rule: str) -> int:
     """Alerts ElastAlert2 recorded as sent in its writeback index (alerting/config.yaml)."""
     index = yaml.safe_load((REPO / "alerting" / "config.yaml").read_text())["writeback_index"]
-    r = stack.es().post(f"/{index}/_count", json={"query": {"bool": {"filter": [
-        {"term": {"rule_name": rule}}, {"term": {"alert_sent": True}}]}}})
+    r = stack.es().post(
+        f"/{index}/_count",
+        json={"query": {"bool": {"filter": [{"term": {"rule_name": rule}}, {"term": {"alert_sent": True}}]}}},
+    )
     return int(r.json()["count"]) if r.status_code == 200 else 0
 
 
-SCENARIOS = [first_start, ingest_paths_follow_the_contract, doctor_reports_every_hop_ok,
-             second_up_changes_nothing_and_down_up_keeps_data, es_restart_loses_and_duplicates_nothing,
-             restart_es01_then_up_five_times, secrets_and_keys_are_guarded,
-             passwords_changed_in_env_reach_every_service, kibana_key_rotation_keeps_every_old_key,
-             three_node_switch_resolves_in_compose, readme_backup_and_restore_run_as_printed,
-             readme_commands_run_as_printed,
-             readme_generator_stories_run_as_printed]
+SCENARIOS = [
+    first_start,
+    ingest_paths_follow_the_contract,
+    doctor_reports_every_hop_ok,
+    second_up_changes_nothing_and_down_up_keeps_data,
+    es_restart_loses_and_duplicates_nothing,
+    restart_es01_then_up_five_times,
+    secrets_and_keys_are_guarded,
+    passwords_changed_in_env_reach_every_service,
+    kibana_key_rotation_keeps_every_old_key,
+    three_node_switch_resolves_in_compose,
+    readme_backup_and_restore_run_as_printed,
+    readme_commands_run_as_printed,
+    readme_generator_stories_run_as_printed,
+]

@@ -50,14 +50,29 @@ class Stack:
     def env(self) -> dict[str, str]:
         """What a user's shell has: the compose files (ours, then the override) and our daemon."""
         nofile = min(resource.getrlimit(resource.RLIMIT_NOFILE)[1], 65535)
-        return {**self.docker_env, "COMPOSE_FILE": f"{REPO / 'docker-compose.yml'}:{OVERRIDE}",
-                "LOGPLATFORM_REHEARSAL_NOFILE": str(nofile)}
+        return {
+            **self.docker_env,
+            "COMPOSE_FILE": f"{REPO / 'docker-compose.yml'}:{OVERRIDE}",
+            "LOGPLATFORM_REHEARSAL_NOFILE": str(nofile),
+        }
 
-    def compose(self, *args: str, check: bool = True, timeout: float = 900, input_text: str | None = None,
-                dotenv: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def compose(
+        self,
+        *args: str,
+        check: bool = True,
+        timeout: float = 900,
+        input_text: str | None = None,
+        dotenv: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
         """`docker compose ARGS` as a user runs it; `dotenv` stands for values the user set in .env."""
-        return run(["docker", "compose", *args], env={**self.env, **(dotenv or {})}, check=check, timeout=timeout,
-                   cwd=self.workdir, input_text=input_text)
+        return run(
+            ["docker", "compose", *args],
+            env={**self.env, **(dotenv or {})},
+            check=check,
+            timeout=timeout,
+            cwd=self.workdir,
+            input_text=input_text,
+        )
 
     def compose_shell(self, script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         """A user's shell: bash running the script with our daemon and compose files in its environment."""
@@ -65,8 +80,11 @@ class Stack:
 
     def services(self) -> dict[str, dict[str, Any]]:
         out = self.compose("ps", "-a", "--format", "json").stdout
-        rows = [json.loads(line) for line in out.splitlines() if line.strip()] if not out.lstrip().startswith("[") \
+        rows = (
+            [json.loads(line) for line in out.splitlines() if line.strip()]
+            if not out.lstrip().startswith("[")
             else json.loads(out)
+        )
         return {row["Service"]: row for row in rows}
 
     def container_ids(self) -> dict[str, str]:
@@ -88,9 +106,12 @@ class Stack:
             ca = self.workdir / "ca.crt"
             if not ca.exists():
                 self.compose("cp", "es01:/usr/share/elasticsearch/config/certs/ca/ca.crt", str(ca))
-            self._es = httpx.Client(base_url="https://localhost:9200", timeout=30,
-                                    auth=("elastic", self.secret("elastic_password")),
-                                    verify=ssl.create_default_context(cafile=str(ca)))
+            self._es = httpx.Client(
+                base_url="https://localhost:9200",
+                timeout=30,
+                auth=("elastic", self.secret("elastic_password")),
+                verify=ssl.create_default_context(cafile=str(ca)),
+            )
         return self._es
 
     def reset_clients(self) -> None:
@@ -100,8 +121,9 @@ class Stack:
 
     def search(self, query: dict[str, Any], size: int = 100, sort: str = "@timestamp") -> list[dict[str, Any]]:
         self.es().post(f"/{names.DATA_STREAM}/_refresh")
-        r = self.es().post(f"/{names.DATA_STREAM}/_search", json={"query": query, "size": size,
-                                                                    "sort": [{sort: "asc"}]})
+        r = self.es().post(
+            f"/{names.DATA_STREAM}/_search", json={"query": query, "size": size, "sort": [{sort: "asc"}]}
+        )
         if r.status_code == 404:
             return []
         r.raise_for_status()

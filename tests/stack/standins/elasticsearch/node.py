@@ -28,8 +28,9 @@ READY_MARK = "LOGPLATFORM-ENGINE-READY"
 
 
 def setting(name: str, default: str | None = None) -> str | None:
-    return os.environ.get(name, os.environ.get("ES_SETTING_" + name.upper().replace("_", "__").replace(".", "_"),
-                                               default))
+    return os.environ.get(
+        name, os.environ.get("ES_SETTING_" + name.upper().replace("_", "__").replace(".", "_"), default)
+    )
 
 
 def config_file(name: str) -> Path:
@@ -51,32 +52,52 @@ def apply_disk_watermarks() -> None:
     if not wanted:
         return
     body = json.dumps({"persistent": {"cluster.routing.allocation.disk.threshold_enabled": True, **wanted}}).encode()
-    request = urllib.request.Request(f"http://127.0.0.1:{ENGINE_PORT}/_cluster/settings", data=body, method="PUT",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{ENGINE_PORT}/_cluster/settings",
+        data=body,
+        method="PUT",
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=30) as answer:
         print(f"stand-in: disk watermarks {wanted}: {answer.status}", flush=True)
 
 
 def main() -> None:
     if (setting("discovery.type") or "") != "single-node":
-        sys.exit("ERROR (stand-in): only discovery.type=single-node is supported; "
-                 "the three-node cluster needs the real image")
+        sys.exit(
+            "ERROR (stand-in): only discovery.type=single-node is supported; "
+            "the three-node cluster needs the real image"
+        )
     if (setting("xpack.security.enabled") or "true") != "true" or setting("xpack.security.http.ssl.enabled") != "true":
         sys.exit("ERROR (stand-in): runs with security and HTTP TLS on only, as our compose file sets them")
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(config_file("xpack.security.http.ssl.certificate"),
-                            config_file("xpack.security.http.ssl.key"))
+    context.load_cert_chain(
+        config_file("xpack.security.http.ssl.certificate"), config_file("xpack.security.http.ssl.key")
+    )
     password_file = os.environ.get("ELASTIC_PASSWORD_FILE")
     bootstrap = Path(password_file).read_text().strip() if password_file else os.environ.get("ELASTIC_PASSWORD")
 
     data = HOME / "data"
     heap = os.environ.get("LOGPLATFORM_STANDIN_HEAP", "768m")
     engine = subprocess.Popen(
-        [str(HOME / "jdk" / "bin" / "java"), f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseG1GC",
-         "-Djava.awt.headless=true", "-Dlog4j2.disable.jmx=true", "-cp", f"{HOME / 'lib'}/*:{HOME / 'lib' / 'classes'}",
-         "logplatform.testengine.TestEngine", str(data / "engine"), str(ENGINE_PORT),
-         *([setting("path.repo")] if setting("path.repo") else [])],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            str(HOME / "jdk" / "bin" / "java"),
+            f"-Xms{heap}",
+            f"-Xmx{heap}",
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
+            "-Dlog4j2.disable.jmx=true",
+            "-cp",
+            f"{HOME / 'lib'}/*:{HOME / 'lib' / 'classes'}",
+            "logplatform.testengine.TestEngine",
+            str(data / "engine"),
+            str(ENGINE_PORT),
+            *([setting("path.repo")] if setting("path.repo") else []),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
     def stop(signum: int, _frame: object) -> None:
         engine.send_signal(signal.SIGTERM)
@@ -88,11 +109,16 @@ def main() -> None:
     for line in engine.stdout:
         print(line, end="", flush=True)
         if proxy is None and READY_MARK in line:
-            security = Security(data / "standin-security.json", bootstrap, setting("cluster.name") or "docker-cluster",
-                                setting("node.name") or "es01",
-                                float(os.environ.get("LOGPLATFORM_STANDIN_SECURITY_RECOVERY_S", "30")))
-            proxy = CompatProxy(f"http://127.0.0.1:{ENGINE_PORT}", 9200, host="0.0.0.0", ssl_context=context,
-                                hooks=security)
+            security = Security(
+                data / "standin-security.json",
+                bootstrap,
+                setting("cluster.name") or "docker-cluster",
+                setting("node.name") or "es01",
+                float(os.environ.get("LOGPLATFORM_STANDIN_SECURITY_RECOVERY_S", "30")),
+            )
+            proxy = CompatProxy(
+                f"http://127.0.0.1:{ENGINE_PORT}", 9200, host="0.0.0.0", ssl_context=context, hooks=security
+            )
             apply_disk_watermarks()
             threading.Thread(target=proxy.server.serve_forever, daemon=True).start()
             print("stand-in: Elasticsearch API on https://0.0.0.0:9200 (security on)", flush=True)

@@ -73,8 +73,11 @@ def _as_strings(settings: Any) -> Any:
 
 
 def _without_elasticsearch_only(settings: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in settings.items() if not k.startswith(("index.lifecycle.", "lifecycle.", "index.mode"))
-           and k != "mode"}
+    out = {
+        k: v
+        for k, v in settings.items()
+        if not k.startswith(("index.lifecycle.", "lifecycle.", "index.mode")) and k != "mode"
+    }
     if isinstance(out.get("index"), dict):
         out["index"] = {k: v for k, v in out["index"].items() if k not in ("lifecycle", "mode")}
         if not out["index"]:
@@ -103,8 +106,9 @@ def _translate_valueless_constant_keyword(mappings: Any) -> Any:
 
 
 class Security:
-    def __init__(self, store: Path, bootstrap_password: str | None, cluster_name: str, node_name: str,
-                 recovery_s: float = 0.0) -> None:
+    def __init__(
+        self, store: Path, bootstrap_password: str | None, cluster_name: str, node_name: str, recovery_s: float = 0.0
+    ) -> None:
         self.path = store
         # a restart (the store exists) starts with the security index "recovering": every password refused
         self.recovered_at = time.monotonic() + (recovery_s if store.exists() else 0.0)
@@ -113,8 +117,13 @@ class Security:
         self.node_name = node_name
         self.lock = threading.Lock()
         self.verified: dict[str, str] = {}  # sha256(user:password) -> the stored hash it matched
-        self.state: dict[str, Any] = {"users": {}, "roles": {}, "ilm": {}, "component_templates": {},
-                                      "index_templates": {}}
+        self.state: dict[str, Any] = {
+            "users": {},
+            "roles": {},
+            "ilm": {},
+            "component_templates": {},
+            "index_templates": {},
+        }
         if store.exists():
             self.state.update(json.loads(store.read_text()))
 
@@ -157,12 +166,24 @@ class Security:
     def _user_view(self, name: str) -> dict[str, Any] | None:
         stored = self.state["users"].get(name)
         if name in RESERVED:
-            return {"username": name, "roles": RESERVED[name], "full_name": None, "email": None,
-                    "metadata": {"_reserved": True}, "enabled": True}
+            return {
+                "username": name,
+                "roles": RESERVED[name],
+                "full_name": None,
+                "email": None,
+                "metadata": {"_reserved": True},
+                "enabled": True,
+            }
         if stored is None:
             return None
-        return {"username": name, "roles": stored["roles"], "full_name": stored.get("full_name"), "email": None,
-                "metadata": stored.get("metadata", {}), "enabled": True}
+        return {
+            "username": name,
+            "roles": stored["roles"],
+            "full_name": stored.get("full_name"),
+            "email": None,
+            "metadata": stored.get("metadata", {}),
+            "enabled": True,
+        }
 
     # --- hooks ----------------------------------------------------------------------------------------------
     def before(self, request: Request) -> Reply | None:
@@ -172,9 +193,15 @@ class Security:
         path = request.path.split("?", 1)[0].rstrip("/")
         method = request.method
         if "::failures" in path:  # no failure store on the engine: answered as an empty one
-            return _reply(200, {"took": 0, "timed_out": False, "hits": {"total": {"value": 0, "relation": "eq"},
-                                                                         "hits": []},
-                                "aggregations": {"recent": {"doc_count": 0}, "reasons": {"buckets": []}}})
+            return _reply(
+                200,
+                {
+                    "took": 0,
+                    "timed_out": False,
+                    "hits": {"total": {"value": 0, "relation": "eq"}, "hits": []},
+                    "aggregations": {"recent": {"doc_count": 0}, "reasons": {"buckets": []}},
+                },
+            )
         if not path.startswith(("/_security", "/_ilm/", "/_component_template/", "/_index_template/")):
             return None  # everything else, _bulk's NDJSON included, goes to the engine as it came
         try:
@@ -184,9 +211,15 @@ class Security:
         if path == "/_security/_authenticate":
             view = self._user_view(user or "") or {}
             realm = "reserved" if user in RESERVED else "default_native"
-            return _reply(200, {**view, "authentication_realm": {"name": realm, "type": realm.split("_")[-1]},
-                                "lookup_realm": {"name": realm, "type": realm.split("_")[-1]},
-                                "authentication_type": "realm"})
+            return _reply(
+                200,
+                {
+                    **view,
+                    "authentication_realm": {"name": realm, "type": realm.split("_")[-1]},
+                    "lookup_realm": {"name": realm, "type": realm.split("_")[-1]},
+                    "authentication_type": "realm",
+                },
+            )
         if m := re.fullmatch(r"/_security/user/([^/]+)/_password", path):
             return self._set_password(m.group(1), body.get("password", ""))
         if m := re.fullmatch(r"/_security/user/([^/]+)", path):
@@ -214,14 +247,20 @@ class Security:
             info["version"].pop("distribution", None)
             info.update(name=self.node_name, cluster_name=self.cluster_name)
             return _reply(200, info)
-        if (m := re.fullmatch(r"/_(component|index)_template/[^/]+", path)) and request.method == "GET" \
-                and reply.status == 200:
+        if (
+            (m := re.fullmatch(r"/_(component|index)_template/[^/]+", path))
+            and request.method == "GET"
+            and reply.status == 200
+        ):
             kind = f"{m.group(1)}_template"
             answer = json.loads(reply.body)
             for item in answer.get(f"{kind}s", []):
                 original = self.state[f"{kind}s"].get(item["name"])
-                template = copy.deepcopy(original) if original is not None else \
-                    _translate(item[kind], "flat_object", "flattened")
+                template = (
+                    copy.deepcopy(original)
+                    if original is not None
+                    else _translate(item[kind], "flat_object", "flattened")
+                )
                 if "settings" in template.get("template", {}):
                     template["template"]["settings"] = _as_strings(template["template"]["settings"])
                 item[kind] = template
@@ -231,8 +270,11 @@ class Security:
     # --- the APIs -------------------------------------------------------------------------------------------
     def _set_password(self, name: str, password: str) -> Reply:
         if len(password) < 6:
-            return _error(400, "action_request_validation_exception",
-                          "Validation Failed: 1: passwords must be at least [6] characters long;")
+            return _error(
+                400,
+                "action_request_validation_exception",
+                "Validation Failed: 1: passwords must be at least [6] characters long;",
+            )
         with self.lock:
             if name not in self.state["users"] and name not in RESERVED:
                 return _error(404, "resource_not_found_exception", f"user [{name}] does not exist")
@@ -248,23 +290,32 @@ class Security:
             return _reply(200, {name: view}) if view else _reply(404, {})
         if method in ("PUT", "POST"):
             if name in RESERVED:
-                return _error(400, "action_request_validation_exception",
-                              f"Validation Failed: 1: Username [{name}] is reserved and may not be used.;")
+                return _error(
+                    400,
+                    "action_request_validation_exception",
+                    f"Validation Failed: 1: Username [{name}] is reserved and may not be used.;",
+                )
             with self.lock:
                 created = name not in self.state["users"]
                 entry = self.state["users"].setdefault(name, {})
-                entry.update(roles=body.get("roles", []), full_name=body.get("full_name"),
-                             metadata=body.get("metadata", {}))
+                entry.update(
+                    roles=body.get("roles", []), full_name=body.get("full_name"), metadata=body.get("metadata", {})
+                )
                 if "password" in body:
                     if len(body["password"]) < 6:
-                        return _error(400, "action_request_validation_exception",
-                                      "Validation Failed: 1: passwords must be at least [6] characters long;")
+                        return _error(
+                            400,
+                            "action_request_validation_exception",
+                            "Validation Failed: 1: passwords must be at least [6] characters long;",
+                        )
                     entry["salt"] = secrets.token_hex(8)
                     entry["hash"] = _hash(body["password"], entry["salt"])
                 elif created:
-                    return _error(400, "action_request_validation_exception",
-                                  "Validation Failed: 1: password must be specified unless you are updating an "
-                                  "existing user;")
+                    return _error(
+                        400,
+                        "action_request_validation_exception",
+                        "Validation Failed: 1: password must be specified unless you are updating an existing user;",
+                    )
                 self._save()
             return _reply(200, {"created": created})
         if method == "DELETE":
@@ -279,8 +330,20 @@ class Security:
             role = self.state["roles"].get(name)
             if role is None:
                 return _reply(404, {})
-            return _reply(200, {name: {"cluster": [], "indices": [], "applications": [], "run_as": [],
-                                       "metadata": {}, "transient_metadata": {"enabled": True}, **role}})
+            return _reply(
+                200,
+                {
+                    name: {
+                        "cluster": [],
+                        "indices": [],
+                        "applications": [],
+                        "run_as": [],
+                        "metadata": {},
+                        "transient_metadata": {"enabled": True},
+                        **role,
+                    }
+                },
+            )
         if method in ("PUT", "POST"):
             with self.lock:
                 created = name not in self.state["roles"]
@@ -298,8 +361,12 @@ class Security:
         if method in ("PUT", "POST"):
             with self.lock:
                 version = self.state["ilm"].get(name, {}).get("version", 0) + 1
-                self.state["ilm"][name] = {"version": version, "modified_date": "2026-01-01T00:00:00.000Z",
-                                           "policy": body.get("policy", {}), "in_use_by": {}}
+                self.state["ilm"][name] = {
+                    "version": version,
+                    "modified_date": "2026-01-01T00:00:00.000Z",
+                    "policy": body.get("policy", {}),
+                    "in_use_by": {},
+                }
                 self._save()
             return _reply(200, {"acknowledged": True})
         if method == "DELETE":
