@@ -16,10 +16,13 @@ import random
 import re
 import time
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from backend.metrics import Metrics
 from backend.spool import Spool, SpoolFull
+
+if TYPE_CHECKING:
+    from elasticsearch import AsyncElasticsearch
 
 log = logging.getLogger("backend.delivery")
 
@@ -263,7 +266,7 @@ def _reason(result: dict[str, Any]) -> str:
 class ElasticsearchSink:
     """_bulk through elasticsearch-py's async client, create operations into the data stream, our pipeline."""
 
-    def __init__(self, client: object, data_stream: str, pipeline: str) -> None:
+    def __init__(self, client: AsyncElasticsearch, data_stream: str, pipeline: str) -> None:
         self.client = client
         self.data_stream = data_stream
         self.pipeline = pipeline
@@ -272,10 +275,9 @@ class ElasticsearchSink:
         from elasticsearch import ApiError, TransportError
 
         try:
-            resp = await self.client.bulk(
-                operations=bulk_body(lines, self.data_stream),  # type: ignore[attr-defined]
-                pipeline=self.pipeline,
-            )
+            # a prebuilt NDJSON body, which the client sends as it is (its type hints only know lists of dicts)
+            body: Any = bulk_body(lines, self.data_stream)
+            resp = await self.client.bulk(operations=body, pipeline=self.pipeline)
         except ApiError as exc:
             # only a malformed or oversized request can be the events' fault; 401/403 (credentials, or a security
             # index still recovering after a restart), 404, 429 and 5xx are the cluster's: a retry can fix them
@@ -295,4 +297,4 @@ class ElasticsearchSink:
         return [item_status(i) for i in items]
 
     async def close(self) -> None:
-        await self.client.close()  # type: ignore[attr-defined]
+        await self.client.close()

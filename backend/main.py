@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
-from backend import disk_watch
+from backend import disk_watch, errors
 from backend.delivery import Delivery, ElasticsearchSink, Sink
 from backend.metrics import Metrics
 from backend.rate_limit import RateLimiter
@@ -140,10 +140,12 @@ def create_app(settings: Settings | None = None, sink: Sink | None = None, searc
 
     app.add_middleware(SecurityHeaders)
 
+    errors.install(app)
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return JSONResponse({"status": 500, "field": "", "reason": "internal error"}, status_code=500)
+        return errors.error_response(500, "internal error")
 
     app.include_router(ingest.router)
     app.include_router(search.router)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 
+from backend.errors import ApiError
 from backend.state import AppState, get_state
 from logplatform.api_keys import ApiKey
 
@@ -32,9 +33,10 @@ async def require_api_key(
     key = state.keys.verify(presented)
     if key is None:
         state.metrics.requests_rejected.labels("401").inc()
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            detail="missing, unknown or revoked API key: send X-API-Key or Authorization: ApiKey",
-            headers={"WWW-Authenticate": "ApiKey"},
+        raise ApiError(
+            401,
+            "missing, unknown or revoked API key: send X-API-Key or Authorization: ApiKey",
+            "api_key",
+            {"WWW-Authenticate": "ApiKey"},
         )
     return key

@@ -12,6 +12,7 @@ from starlette.requests import ClientDisconnect
 
 from backend.body import NDJSON_TYPES, BadLine, BodyError, decode, media_type, read_limited
 from backend.delivery import FAILED, INDEXED, QUEUED, REJECTED
+from backend.errors import described, error_response
 from backend.events import SEED_EXAMPLE, Accepted, FieldError, Limits, Rejected, check_events
 from backend.security import require_api_key
 from backend.state import AppState, get_state
@@ -43,12 +44,6 @@ class IngestResponse(BaseModel):
     items: list[Item]
 
 
-class ErrorResponse(BaseModel):
-    status: int
-    field: str
-    reason: str
-
-
 _EXAMPLES = {
     "seed": {"summary": "The seed's example", "value": SEED_EXAMPLE},
     "ecs": {
@@ -74,13 +69,13 @@ _NDJSON_EXAMPLE = '{"service":"a","message":"one"}\n{"service":"a","message":"tw
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "Every accepted event is indexed (some may be rejected: see items)"},
     202: {"model": IngestResponse, "description": "Accepted; some events are queued in the spool for later indexing"},
-    400: {"model": ErrorResponse, "description": "Body is not valid JSON / UTF-8 / gzip"},
-    401: {"description": "Missing, unknown or revoked API key"},
-    408: {"model": ErrorResponse, "description": "The body did not arrive within the body timeout"},
-    413: {"model": ErrorResponse, "description": "Body or event count over the limit"},
-    415: {"model": ErrorResponse, "description": "Content-Type or Content-Encoding not supported"},
+    400: described("Body is not valid JSON / UTF-8 / gzip"),
+    401: described("Missing, unknown or revoked API key"),
+    408: described("The body did not arrive within the body timeout"),
+    413: described("Body or event count over the limit"),
+    415: described("Content-Type or Content-Encoding not supported"),
     422: {"model": IngestResponse, "description": "No event could be indexed as sent: each item says why"},
-    429: {"model": ErrorResponse, "description": "Rate limit of this API key; see Retry-After"},
+    429: described("Rate limit of this API key; see Retry-After"),
     503: {"model": IngestResponse, "description": "Events could not be made durable; retry after Retry-After"},
 }
 
@@ -98,7 +93,7 @@ def _status(counts: dict[str, int]) -> tuple[int, dict[str, str]]:
 
 
 def _error(status: int, reason: str, field: str = "body", headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"status": status, "field": field, "reason": reason}, status_code=status, headers=headers)
+    return error_response(status, reason, field, headers)
 
 
 async def _ingest(request: Request, state: AppState, key: ApiKey | None, force_ndjson: bool) -> JSONResponse:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
+from backend.errors import ApiError, described
 from backend.security import require_api_key
 from backend.state import AppState, get_state
 from logplatform.api_keys import ApiKey
@@ -38,12 +39,12 @@ def _utc(moment: datetime, name: str) -> str:
     try:
         return (moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
     except OverflowError:
-        raise _invalid(name, moment.isoformat(), "outside the years 1-9999 once in UTC") from None
+        raise _invalid(name, "outside the years 1-9999 once in UTC") from None
 
 
-def _invalid(param: str, value: object, msg: str) -> HTTPException:
-    """A 422 shaped like FastAPI's own validation errors (the HTTPValidationError the document declares)."""
-    return HTTPException(422, [{"loc": ["query", param], "type": "value_error", "input": value, "msg": msg}])
+def _invalid(param: str, msg: str) -> ApiError:
+    """A 422 naming the query parameter, as FastAPI's own validation errors are answered (backend.errors)."""
+    return ApiError(422, msg, param)
 
 
 def build_query(
@@ -73,18 +74,15 @@ def build_query(
 MAX_RESULT_WINDOW = 10_000
 
 
-class ErrorDetail(BaseModel):
-    detail: str
-
-
 @router.get(
     "/logs",
     response_model=SearchResponse,
     summary="Recent logs, newest first",
     responses={
-        401: {"description": "Missing, unknown or revoked API key"},
-        502: {"model": ErrorDetail, "description": "Elasticsearch refused the search"},
-        503: {"model": ErrorDetail, "description": "Elasticsearch is unreachable; see Retry-After"},
+        401: described("Missing, unknown or revoked API key"),
+        422: described("A query parameter is invalid: `field` names it"),
+        502: described("Elasticsearch refused the search"),
+        503: described("Elasticsearch is unreachable; see Retry-After"),
     },
 )
 async def search_logs(
@@ -98,13 +96,12 @@ async def search_logs(
     page: Annotated[int, Query(ge=1, le=100)] = 1,
     size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> SearchResponse:
-    from elasticsearch import ApiError, TransportError
+    from elasticsearch import ApiError as EngineError
+    from elasticsearch import TransportError
 
     if page * size > MAX_RESULT_WINDOW:
         raise _invalid(
-            "page",
-            page,
-            f"page × size must be at most {MAX_RESULT_WINDOW:,}: narrow the search with since/until instead",
+            "page", f"page × size must be at most {MAX_RESULT_WINDOW:,}: narrow the search with since/until instead"
         )
     try:
         resp = await state.search_client.search(
@@ -116,12 +113,12 @@ async def search_logs(
             track_total_hits=True,
             ignore_unavailable=True,
         )
-    except ApiError as exc:
+    except EngineError as exc:
         if exc.meta.status == 404:
             return SearchResponse(total=0, page=page, size=size, hits=[])
-        raise HTTPException(502, f"Elasticsearch answered {exc.meta.status}") from exc
+        raise ApiError(502, f"Elasticsearch answered {exc.meta.status}") from exc
     except TransportError as exc:
-        raise HTTPException(503, "Elasticsearch is unreachable", headers={"Retry-After": "5"}) from exc
+        raise ApiError(503, "Elasticsearch is unreachable", headers={"Retry-After": "5"}) from exc
     hits = []
     for h in resp["hits"]["hits"]:
         src = h["_source"]

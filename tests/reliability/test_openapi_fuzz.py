@@ -102,7 +102,7 @@ def test_what_the_fuzzing_found_stays_fixed(backend: BackendProcess) -> None:
         return httpx.get(f"{backend.url}/logs", params=params, headers={"X-API-Key": backend.key}, timeout=30)
 
     deep = get(page=100, size=500)
-    assert deep.status_code == 422 and deep.json()["detail"][0]["loc"] == ["query", "page"]
+    assert deep.status_code == 422 and deep.json()["field"] == "page"
     assert get(until="2026-01-01T00:00:00-23:45", since="2025-12-31T00:00:00+23:45").status_code == 200
     overflow = get(until="9999-12-31T23:00:00-23:45")
-    assert overflow.status_code == 422 and overflow.json()["detail"][0]["loc"] == ["query", "until"]
+    assert overflow.status_code == 422 and overflow.json()["field"] == "until"
