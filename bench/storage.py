@@ -30,10 +30,10 @@ from typing import Any
 from bench.record import record
 from logplatform import assets, names
 from logplatform.cluster import Cluster
-from tests.conftest import SearchEngine
 from tests.engine.engine import TestEngine
 from tests.support.es_compat_proxy import CompatProxy
 from tests.support.filebeat import Filebeat
+from tests.support.search_engine import SearchEngine
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_TEMPLATE = "logs-logplatform-bench"

@@ -15,6 +15,7 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,8 +38,11 @@ def _hash(secret: str) -> str:
 
 
 class KeyStore:
-    def __init__(self, path: Path) -> None:
+    RELOAD_EVERY_S = 1.0  # verify() looks at the file at most this often: new and revoked keys apply within it
+
+    def __init__(self, path: Path, clock: Callable[[], float] = time.monotonic) -> None:
         self.path = path
+        self.clock = clock
         self._lock = threading.Lock()
         self._keys: dict[str, ApiKey] = {}
         self._mtime: float | None = None
@@ -64,9 +68,9 @@ class KeyStore:
 
     def verify(self, presented: str | None) -> ApiKey | None:
         """The active key the client presented, or None. Same work whether or not the id exists."""
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
-            if now - self._checked > 1.0:
+            if now - self._checked > self.RELOAD_EVERY_S:
                 self._load()
                 self._checked = now
             keys = self._keys

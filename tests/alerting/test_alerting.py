@@ -27,8 +27,8 @@ from generator.scenarios import TrafficModel
 from logplatform.disk import NodeDisk
 from logplatform.ecs_logging import EcsJsonFormatter
 from tests.alerting.build import build
-from tests.conftest import SearchEngine
 from tests.engine.engine import free_port
+from tests.support.search_engine import SearchEngine
 from tests.support.shipper import ship_files
 from tests.support.traffic import story
 from tests.support.unreachable import unreachable_url

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from backend.disk_watch import ACTION
-from tests.conftest import SearchEngine
 from tests.support.backend_app import live_backend
+from tests.support.search_engine import SearchEngine
 
 pytestmark = pytest.mark.engine
 PREFIX = "cluster.routing.allocation.disk.watermark."

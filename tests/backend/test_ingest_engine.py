@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from backend.events import SEED_EXAMPLE
-from tests.conftest import SearchEngine
 from tests.support.backend_app import Backend, live_backend
 from tests.support.documents import every_document
+from tests.support.search_engine import SearchEngine
 from tests.support.shipper import ship_files
 from tests.support.unreachable import unreachable_url
 

@@ -50,10 +50,9 @@ def test_authorization_header_works_and_revoked_key_does_not(memory_backend: Bac
     assert r.status_code == 200
     key_id = memory_backend.key.split("_")[1]
     assert memory_backend.keys.revoke(key_id) == [key_id]
-    memory_backend.keys.path.touch()
-    import time
-
-    time.sleep(1.1)  # the store is re-read at most once a second
+    served = memory_backend.client.app.state.logplatform.keys  # the store the app verifies keys with
+    now = served.clock()
+    served.clock = lambda: now + served.RELOAD_EVERY_S + 0.1  # a second later: the store is read again
     assert memory_backend.post(SEED_EXAMPLE).status_code == 401
 
 

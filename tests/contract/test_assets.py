@@ -7,7 +7,7 @@ import json
 import pytest
 
 from logplatform import assets, names
-from tests.conftest import SearchEngine
+from tests.support.search_engine import SearchEngine
 
 
 def test_pipeline_type_table_equals_the_mapping() -> None:

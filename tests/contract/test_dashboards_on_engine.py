@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from generator.scenarios import TrafficModel
-from tests.conftest import SearchEngine
 from tests.contract.test_kibana import by_type, dashboard
 from tests.support import kql, lens
+from tests.support.search_engine import SearchEngine
 from tests.support.shipper import ship_files
 from tests.support.traffic import flat, story
 

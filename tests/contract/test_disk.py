@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from logplatform import disk
-from tests.conftest import SearchEngine
+from tests.support.search_engine import SearchEngine
 
 GB = 1024**3
 

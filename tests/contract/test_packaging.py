@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from logplatform import names
-from tests.conftest import SearchEngine
+from tests.support.search_engine import SearchEngine
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.engine

@@ -12,9 +12,9 @@ from logplatform import names
 from logplatform.api_keys import KeyStore, new_key
 from logplatform.cli import main
 from logplatform.cluster import Cluster
-from tests.conftest import SearchEngine
 from tests.support.pipeline_cases import simulate
-from tests.support.shipper import filebeat_doc
+from tests.support.search_engine import SearchEngine
+from tests.support.shipper import FILEBEAT, filebeat_doc
 from tests.support.unreachable import unreachable_url
 
 pytestmark = pytest.mark.engine
@@ -91,7 +91,9 @@ def test_the_raw_line_is_kept_for_lines_that_did_not_parse_and_for_all_when_aske
     """LOG_KEEP_ORIGINAL (setup's --keep-original): off by default, as in Elastic's integrations, so a line that
     parsed is stored once (its fields); a line that did not parse always keeps the raw line."""
     lines = ['{"message": "parsed", "service": "keep"}', '{"message": "broken JSON", ']
-    shipped = [filebeat_doc(line, Path("/var/log/logplatform/keep.log"), i * 100) for i, line in enumerate(lines)]
+    shipped = [
+        filebeat_doc(line, "/var/log/logplatform/keep.log", i * 100, agent=FILEBEAT) for i, line in enumerate(lines)
+    ]
     try:
         for flag, parsed_keeps in (("--no-keep-original", False), ("--keep-original", True)):
             result = CliRunner().invoke(main, ["setup", "elasticsearch", "--url", engine.cluster.url, flag])

@@ -11,7 +11,7 @@ from click.testing import CliRunner, Result
 
 from logplatform.cli import main
 from logplatform.snapshots import REPOSITORY
-from tests.conftest import SearchEngine
+from tests.support.search_engine import SearchEngine
 from tests.support.shipper import ship_files
 
 pytestmark = pytest.mark.engine

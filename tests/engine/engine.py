@@ -1,6 +1,6 @@
 """Builds and runs the test engine: one OpenSearch node in one JVM (see pom.xml and TestEngine.java).
 
-Used by the pytest session fixture (tests/conftest.py) and runnable by hand:
+Used by the pytest session fixture (tests/support/search_engine.py) and runnable by hand:
     python -m tests.engine.engine            # build, start on port 9250, print the URL, wait for Ctrl-C
     python -m tests.engine.engine --build    # build only (Maven resolves OpenSearch from Maven Central)
 """

@@ -20,11 +20,11 @@ import pytest
 from backend.events import SEED_EXAMPLE, Limits, check_events
 from backend.spool import Spool
 from logplatform import assets, doctor, names
-from tests.conftest import SearchEngine
 from tests.filebeat import hostile_lines
 from tests.support.backend_app import Backend, live_backend
 from tests.support.filebeat import Filebeat, lines_on_volume, wait_for_docs
 from tests.support.reference import REPO
+from tests.support.search_engine import SearchEngine
 from tests.support.unreachable import unreachable_url
 
 pytestmark = pytest.mark.engine

@@ -18,8 +18,8 @@ from generator.outputs import HttpOutput, Stats
 from generator.pacing import Pacer
 from generator.scenarios import TrafficModel
 from logplatform import names
-from tests.conftest import SearchEngine
-from tests.support.shipper import filebeat_doc
+from tests.support.search_engine import SearchEngine
+from tests.support.shipper import FILEBEAT, filebeat_doc
 
 START = "2026-03-01T12:00:00"
 
@@ -41,7 +41,7 @@ def test_events_become_the_expected_documents(installed: SearchEngine, tmp_path:
     for f in sorted((tmp_path / "services").glob("*.log")):
         offset = 0
         for raw in f.read_text().splitlines():
-            docs.append((json.loads(raw), filebeat_doc(raw, f, offset)))
+            docs.append((json.loads(raw), filebeat_doc(raw, f, offset, agent=FILEBEAT)))
             offset += len(raw.encode()) + 1
     assert len(docs) >= 250
     out = installed.cluster.ok(

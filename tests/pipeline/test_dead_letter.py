@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 
 from logplatform import names
-from tests.conftest import SearchEngine
 from tests.support.pipeline_cases import simulate
+from tests.support.search_engine import SearchEngine
+from tests.support.shipper import filebeat_doc
 
 pytestmark = pytest.mark.engine
 
@@ -28,23 +29,17 @@ REFUSAL = {
 
 
 def dead_letter(line: str = LINE, offset: int = 120) -> dict[str, Any]:
-    shipped = {
-        "@timestamp": "2026-12-01T10:00:00.000Z",
-        "message": line,
-        "log": {
-            "offset": offset,
-            "file": {
-                "path": "/var/log/logplatform/spool/backend-spool.ndjson",
-                "fingerprint": "ab12",
-                "inode": "7",
-                "device_id": "64769",
-            },
-        },
-        "input": {"type": "filestream"},
-        "host": {"name": "filebeat-1"},
-        "agent": {"type": "filebeat", "version": "9.3.0"},
-        "ecs": {"version": "8.0.0"},
-    }
+    shipped = filebeat_doc(
+        line,
+        "/var/log/logplatform/spool/backend-spool.ndjson",
+        offset,
+        host="filebeat-1",
+        timestamp="2026-12-01T10:00:00.000Z",
+        agent={"type": "filebeat", "version": "9.3.0"},
+        fingerprint="ab12",
+        inode="7",
+        device_id="64769",
+    ) | {"ecs": {"version": "8.0.0"}}
     return {
         "@timestamp": "2026-12-01T10:00:00.000Z",
         "message": json.dumps(shipped),

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from tests.conftest import SearchEngine
 from tests.support.pipeline_cases import GENERATE, Case, all_cases, comparable, simulate
+from tests.support.search_engine import SearchEngine
 
 CASES = all_cases()
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import SearchEngine
 from tests.support.backend_process import BackendProcess
 from tests.support.documents import every_document
 from tests.support.filebeat import Filebeat
+from tests.support.search_engine import SearchEngine
 
 pytestmark = pytest.mark.engine
 

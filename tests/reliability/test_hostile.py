@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backend.events import SEED_EXAMPLE, Accepted, Limits, Rejected, check_event
-from tests.conftest import SearchEngine
 from tests.support.backend_app import Backend
+from tests.support.search_engine import SearchEngine
 
 CORPUS = [json.loads(line) for line in (Path(__file__).parent / "hostile" / "corpus.jsonl").read_text().splitlines()]
 GOOD = {"service": "auth-service", "level": "INFO", "message": "a valid event beside a bad one"}

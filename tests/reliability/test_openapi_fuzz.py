@@ -19,8 +19,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.conftest import SearchEngine
 from tests.support.backend_process import BackendProcess
+from tests.support.search_engine import SearchEngine
 
 pytestmark = pytest.mark.engine
 

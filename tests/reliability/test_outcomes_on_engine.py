@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SearchEngine
 from tests.support.backend_app import Backend, live_backend
+from tests.support.search_engine import SearchEngine
 
 pytestmark = pytest.mark.engine
 GOOD = {"service": {"name": "outcomes"}, "log.level": "info", "message": "a good event"}

@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from backend.events import SEED_EXAMPLE
-from tests.conftest import SearchEngine
 from tests.support.backend_process import BackendProcess
+from tests.support.search_engine import SearchEngine
 
 pytestmark = pytest.mark.engine
 BODY_TIMEOUT_S = 3

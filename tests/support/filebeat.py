@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from logplatform import names
-from tests.conftest import SearchEngine
 from tests.filebeat.build import build
 from tests.support.reference import REPO
+from tests.support.search_engine import SearchEngine
 
 
 def overrides(volume: Path, engine: SearchEngine, home: Path) -> tuple[dict[str, str], list[str]]:

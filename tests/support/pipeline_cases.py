@@ -18,7 +18,8 @@ import yaml
 
 from logplatform import names
 from logplatform.assets import ES_DIR
-from tests.conftest import SearchEngine
+from tests.support.search_engine import SearchEngine
+from tests.support.shipper import filebeat_doc
 
 CASES_DIR = ES_DIR / "ingest-pipelines" / "_dev" / "test" / "pipeline"
 CONFIG = yaml.safe_load((CASES_DIR / "test-common-config.yml").read_text())
@@ -46,14 +47,9 @@ class Case:
     def inputs(self) -> list[dict[str, Any]]:
         shipper = CONFIG["shipper"]
         path = f"{shipper['log.file.directory']}/{self.log_file.name}"
+        assert shipper["input.type"] == "filestream"
         return [
-            {
-                "@timestamp": shipper["@timestamp"],
-                "message": line,
-                "log": {"file": {"path": path}, "offset": offset},
-                "input": {"type": shipper["input.type"]},
-                "host": {"name": shipper["host.name"]},
-            }
+            filebeat_doc(line, path, offset, host=shipper["host.name"], timestamp=shipper["@timestamp"])
             for offset, line in self.lines()
         ]
 

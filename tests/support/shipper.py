@@ -10,20 +10,35 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 from backend.delivery import item_status
 from logplatform.cluster import Cluster
 
+FILEBEAT = {"type": "filebeat"}
 
-def filebeat_doc(line: str, path: Path, offset: int, host: str = "test-host") -> dict:
-    return {
-        "@timestamp": "2026-01-01T00:00:00.000Z",
+
+def filebeat_doc(
+    line: str,
+    path: Path | str,
+    offset: int,
+    host: str = "test-host",
+    timestamp: str = "2026-01-01T00:00:00.000Z",
+    agent: dict[str, str] | None = None,
+    **file_identity: str,
+) -> dict[str, Any]:
+    """A line as Filebeat's filestream input sends it: the raw line in `message`, where it was read, by whom.
+    `agent` None leaves Filebeat's own fields out; `file_identity` adds log.file.* (fingerprint, inode...)."""
+    doc: dict[str, Any] = {
+        "@timestamp": timestamp,
         "message": line,
-        "log": {"file": {"path": str(path)}, "offset": offset},
+        "log": {"file": {"path": str(path), **file_identity}, "offset": offset},
         "input": {"type": "filestream"},
         "host": {"name": host},
-        "agent": {"type": "filebeat"},
     }
+    if agent is not None:
+        doc["agent"] = agent
+    return doc
 
 
 def ship_files(cluster: Cluster, files: list[Path], data_stream: str, retry_for_s: float = 60.0) -> dict[str, int]:
@@ -41,7 +56,7 @@ def ship_files(cluster: Cluster, files: list[Path], data_stream: str, retry_for_
                 pending.append(
                     (
                         json.dumps({"create": {"_index": data_stream}}),
-                        json.dumps(filebeat_doc(raw.decode("utf-8", "replace"), path, offset)),
+                        json.dumps(filebeat_doc(raw.decode("utf-8", "replace"), path, offset, agent=FILEBEAT)),
                     )
                 )
             offset += len(raw) + 1
