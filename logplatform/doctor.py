@@ -88,135 +88,175 @@ def dead_letters(cluster: Cluster, hours: int = 24, engine: str | None = None) -
     )
 
 
+@dataclass
+class Context:
+    """What every hop's check may use."""
+
+    cluster: Cluster
+    backend_url: str | None
+    kibana: tuple[str, str, str] | None  # url, user, password
+    alerts_index: str
+    engine: str = "elasticsearch"  # set by the first hop
+
+
+def _elasticsearch(ctx: Context) -> str:
+    status, body = ctx.cluster.request("GET", "/")
+    if status != 200:
+        raise RuntimeError(f"GET / answered {status}")
+    ctx.engine = assets.detect_engine(ctx.cluster)
+    return f"{body.get('cluster_name')} {body.get('version', {}).get('number')}"
+
+
+def _pipeline(ctx: Context) -> str:
+    problem = assets.pipeline_problem(ctx.cluster, "doctor")
+    if problem:
+        raise RuntimeError(problem)
+    return "installed and working"
+
+
+def _template(ctx: Context) -> str:
+    ctx.cluster.ok("GET", f"/_index_template/{names.INDEX_TEMPLATE}")
+    return "installed"
+
+
+def _retention(ctx: Context) -> str:
+    if ctx.engine != "elasticsearch":
+        return "no lifecycle on this engine (ILM is Elasticsearch's): logs are kept until deleted"
+    status, body = ctx.cluster.request("GET", f"/_ilm/policy/{names.ILM_POLICY}")
+    if status != 200:
+        raise RuntimeError(f"the lifecycle policy {names.ILM_POLICY} is missing ({status})")
+    phases = body[names.ILM_POLICY]["policy"]["phases"]
+    rollover = phases.get("hot", {}).get("actions", {}).get("rollover", {})
+    keep = phases.get("delete", {}).get("min_age", "forever")
+    return (
+        f"logs kept {keep} after rollover; rollover at {rollover.get('max_primary_shard_size', '?')} "
+        f"or {rollover.get('max_age', '?')}"
+    )
+
+
+def _disk(ctx: Context) -> str:
+    return disk.check(ctx.cluster)
+
+
+def _receiving(ctx: Context) -> str:
+    n = _recent(ctx.cluster, {"match_all": {}})
+    if n == 0:
+        raise RuntimeError(f"no event ingested into {names.DATA_STREAM} in the last 5 minutes")
+    return f"{n} events in the last 5 minutes"
+
+
+def _filebeat(ctx: Context) -> str:
+    n = _recent(ctx.cluster, {"term": {"agent.type": "filebeat"}})
+    if n == 0:
+        raise RuntimeError("no event shipped by Filebeat in the last 5 minutes")
+    return f"{n} events shipped in the last 5 minutes"
+
+
+def _set_aside_lines(ctx: Context) -> str:
+    return dead_letters(ctx.cluster, engine=ctx.engine)
+
+
+def _alerting(ctx: Context) -> str:
+    # ElastAlert2 records every rule run in <writeback>_status and every failure in <writeback>_error
+    recent = {"query": {"range": {"@timestamp": {"gte": "now-5m"}}}}
+    status, body = ctx.cluster.request(
+        "POST",
+        f"/{ctx.alerts_index}_status/_search",
+        {**recent, "size": 0, "track_total_hits": True, "aggs": {"rules": {"cardinality": {"field": "rule_name"}}}},
+    )
+    if status == 404:
+        raise RuntimeError(f"{ctx.alerts_index}_status does not exist: the alerting service never started")
+    if status != 200:
+        raise RuntimeError(f"searching {ctx.alerts_index}_status answered {status}")
+    runs, rules = body["hits"]["total"]["value"], body["aggregations"]["rules"]["value"]
+    if runs == 0:
+        raise RuntimeError("no alert rule ran in the last 5 minutes")
+    status, errors = ctx.cluster.request(
+        "POST",
+        f"/{ctx.alerts_index}_error/_search",
+        {**recent, "size": 1, "track_total_hits": True, "sort": [{"@timestamp": "desc"}]},
+    )
+    failed = errors["hits"]["total"]["value"] if status == 200 else 0
+    if failed:
+        latest = errors["hits"]["hits"][0]["_source"].get("message", "")
+        raise RuntimeError(f"{failed} errors in the last 5 minutes, the latest: {latest}"[:300])
+    return f"{rules} rules ran {runs} times in the last 5 minutes"
+
+
+def _backend(ctx: Context) -> str:
+    assert ctx.backend_url is not None
+    r = httpx.get(ctx.backend_url.rstrip("/") + "/readyz", timeout=10)
+    if r.status_code != 200:
+        raise RuntimeError(f"/readyz answered {r.status_code}: {r.text[:200]}")
+    return "ready"
+
+
+def _kibana(ctx: Context) -> str:
+    assert ctx.kibana is not None
+    url, user, password = ctx.kibana
+    r = httpx.get(url.rstrip("/") + "/api/status", auth=(user, password), timeout=10)
+    level = r.json().get("status", {}).get("overall", {}).get("level") if r.status_code == 200 else None
+    if level != "available":
+        raise RuntimeError(f"/api/status answered {r.status_code}, level {level}")
+    return "available"
+
+
+@dataclass(frozen=True)
+class Hop:
+    name: str
+    check: Callable[[Context], str]
+    fix: str
+    wanted: Callable[[Context], bool] = lambda _ctx: True
+
+
+SETUP = "docker compose run --rm setup"
+# from a log line to Kibana, in the order a line travels; nothing after the first is checked if it fails
+HOPS = (
+    Hop("elasticsearch", _elasticsearch, "docker compose ps es01; docker compose logs es01 (credentials: README)"),
+    Hop("pipeline", _pipeline, SETUP),
+    Hop("index template", _template, SETUP),
+    Hop("retention", _retention, f"{SETUP} (LOG_RETENTION, LOG_ROLLOVER_SIZE in .env)"),
+    Hop(
+        "disk",
+        _disk,
+        "free disk space on the Docker host (or move the volume); indices unlock by themselves once below the "
+        "high watermark; ES_DISK_WATERMARK_* in .env set the thresholds",
+    ),
+    Hop("data stream", _receiving, "is the generator running? docker compose ps generator"),
+    Hop("filebeat", _filebeat, "docker compose logs filebeat; are files being written to the logs volume?"),
+    Hop(
+        "lines set aside",
+        _set_aside_lines,
+        'Kibana, Discover, saved search "Lines set aside": each refused line with the engine\'s reason; '
+        "README, Operations: lines set aside",
+    ),
+    Hop("alerting", _alerting, "docker compose ps alerting; docker compose logs alerting"),
+    Hop("backend", _backend, "docker compose logs backend", wanted=lambda ctx: ctx.backend_url is not None),
+    Hop(
+        "kibana",
+        _kibana,
+        "docker compose logs kibana setup (kibana_system password is set by setup)",
+        wanted=lambda ctx: ctx.kibana is not None,
+    ),
+)
+
+
 def run_checks(
     cluster: Cluster,
     backend_url: str | None,
     kibana: tuple[str, str, str] | None,
     alerts_index: str = names.ALERTS_INDEX,
 ) -> list[Check]:
+    """Every hop's check, each reported and never raised; when Elasticsearch does not answer, only that."""
+    ctx = Context(cluster, backend_url, kibana, alerts_index)
     checks: list[Check] = []
-
-    def check(hop: str, fn: Callable[[], str], fix: str) -> bool:
+    for hop in HOPS:
+        if not hop.wanted(ctx):
+            continue
         try:
-            checks.append(Check(hop, True, fn()))
-            return True
+            checks.append(Check(hop.name, True, hop.check(ctx)))
         except Exception as exc:  # a failed check is reported, never raised
-            checks.append(Check(hop, False, f"{type(exc).__name__}: {exc}"[:300], fix))
-            return False
-
-    def es_up() -> str:
-        status, body = cluster.request("GET", "/")
-        if status != 200:
-            raise RuntimeError(f"GET / answered {status}")
-        return f"{body.get('cluster_name')} {body.get('version', {}).get('number')}"
-
-    if not check("elasticsearch", es_up, "docker compose ps es01; docker compose logs es01 (credentials: README)"):
-        return checks
-    engine = assets.detect_engine(cluster)
-
-    def pipeline() -> str:
-        problem = assets.pipeline_problem(cluster, "doctor")
-        if problem:
-            raise RuntimeError(problem)
-        return "installed and working"
-
-    check("pipeline", pipeline, "docker compose run --rm setup")
-
-    def template() -> str:
-        cluster.ok("GET", f"/_index_template/{names.INDEX_TEMPLATE}")
-        return "installed"
-
-    check("index template", template, "docker compose run --rm setup")
-
-    def retention() -> str:
-        if engine != "elasticsearch":
-            return "no lifecycle on this engine (ILM is Elasticsearch's): logs are kept until deleted"
-        status, body = cluster.request("GET", f"/_ilm/policy/{names.ILM_POLICY}")
-        if status != 200:
-            raise RuntimeError(f"the lifecycle policy {names.ILM_POLICY} is missing ({status})")
-        phases = body[names.ILM_POLICY]["policy"]["phases"]
-        rollover = phases.get("hot", {}).get("actions", {}).get("rollover", {})
-        keep = phases.get("delete", {}).get("min_age", "forever")
-        return (
-            f"logs kept {keep} after rollover; rollover at {rollover.get('max_primary_shard_size', '?')} "
-            f"or {rollover.get('max_age', '?')}"
-        )
-
-    check("retention", retention, "docker compose run --rm setup (LOG_RETENTION, LOG_ROLLOVER_SIZE in .env)")
-    check(
-        "disk",
-        lambda: disk.check(cluster),
-        "free disk space on the Docker host (or move the volume); indices unlock by themselves once below the "
-        "high watermark; ES_DISK_WATERMARK_* in .env set the thresholds",
-    )
-
-    def receiving() -> str:
-        n = _recent(cluster, {"match_all": {}})
-        if n == 0:
-            raise RuntimeError(f"no event ingested into {names.DATA_STREAM} in the last 5 minutes")
-        return f"{n} events in the last 5 minutes"
-
-    check("data stream", receiving, "is the generator running? docker compose ps generator")
-
-    def filebeat() -> str:
-        n = _recent(cluster, {"term": {"agent.type": "filebeat"}})
-        if n == 0:
-            raise RuntimeError("no event shipped by Filebeat in the last 5 minutes")
-        return f"{n} events shipped in the last 5 minutes"
-
-    check("filebeat", filebeat, "docker compose logs filebeat; are files being written to the logs volume?")
-    check(
-        "lines set aside",
-        lambda: dead_letters(cluster, engine=engine),
-        'Kibana, Discover, saved search "Lines set aside": each refused line with the engine\'s reason; '
-        "README, Operations: lines set aside",
-    )
-
-    def alerting() -> str:
-        # ElastAlert2 records every rule run in <writeback>_status and every failure in <writeback>_error
-        recent = {"query": {"range": {"@timestamp": {"gte": "now-5m"}}}}
-        status, body = cluster.request(
-            "POST",
-            f"/{alerts_index}_status/_search",
-            {**recent, "size": 0, "track_total_hits": True, "aggs": {"rules": {"cardinality": {"field": "rule_name"}}}},
-        )
-        if status == 404:
-            raise RuntimeError(f"{alerts_index}_status does not exist: the alerting service never started")
-        if status != 200:
-            raise RuntimeError(f"searching {alerts_index}_status answered {status}")
-        runs, rules = body["hits"]["total"]["value"], body["aggregations"]["rules"]["value"]
-        if runs == 0:
-            raise RuntimeError("no alert rule ran in the last 5 minutes")
-        status, errors = cluster.request(
-            "POST",
-            f"/{alerts_index}_error/_search",
-            {**recent, "size": 1, "track_total_hits": True, "sort": [{"@timestamp": "desc"}]},
-        )
-        failed = errors["hits"]["total"]["value"] if status == 200 else 0
-        if failed:
-            latest = errors["hits"]["hits"][0]["_source"].get("message", "")
-            raise RuntimeError(f"{failed} errors in the last 5 minutes, the latest: {latest}"[:300])
-        return f"{rules} rules ran {runs} times in the last 5 minutes"
-
-    check("alerting", alerting, "docker compose ps alerting; docker compose logs alerting")
-    if backend_url:
-
-        def backend() -> str:
-            r = httpx.get(backend_url.rstrip("/") + "/readyz", timeout=10)
-            if r.status_code != 200:
-                raise RuntimeError(f"/readyz answered {r.status_code}: {r.text[:200]}")
-            return "ready"
-
-        check("backend", backend, "docker compose logs backend")
-    if kibana:
-        url, user, password = kibana
-
-        def kibana_up() -> str:
-            r = httpx.get(url.rstrip("/") + "/api/status", auth=(user, password), timeout=10)
-            level = r.json().get("status", {}).get("overall", {}).get("level") if r.status_code == 200 else None
-            if level != "available":
-                raise RuntimeError(f"/api/status answered {r.status_code}, level {level}")
-            return "available"
-
-        check("kibana", kibana_up, "docker compose logs kibana setup (kibana_system password is set by setup)")
+            checks.append(Check(hop.name, False, f"{type(exc).__name__}: {exc}"[:300], hop.fix))
+            if hop is HOPS[0]:
+                break
     return checks

@@ -104,3 +104,12 @@ def test_the_raw_line_is_kept_for_lines_that_did_not_parse_and_for_all_when_aske
         assert "event.original: kept for every line" in result.output
     finally:
         assert CliRunner().invoke(main, ["setup", "elasticsearch", "--url", engine.cluster.url]).exit_code == 0
+
+
+def test_doctor_stops_at_elasticsearch_when_it_does_not_answer() -> None:
+    """Nothing after the first hop can be checked without it: one line, with the fix, not ten timeouts."""
+    from logplatform.doctor import run_checks
+
+    checks = run_checks(Cluster(unreachable_url()), "http://127.0.0.1:9", ("http://127.0.0.1:9", "elastic", "x"))
+    assert [(c.hop, c.ok) for c in checks] == [("elasticsearch", False)]
+    assert "ConnectError" in checks[0].detail and "docker compose logs es01" in checks[0].fix
