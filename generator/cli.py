@@ -8,8 +8,10 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -91,19 +93,9 @@ def main(
 ) -> None:
     """Generate realistic log events: steady traffic, an incident, a credential-stuffing attack, a silent service."""
     setup_logging("generator", log_dir, console="json" if not sys.stderr.isatty() else "text")
-    if rate is None:
-        if interval <= 0:
-            raise click.BadParameter("must be > 0", param_hint="--interval")
-        rate = 1.0 / interval
-    names = tuple(s.strip() for s in services.split(",") if s.strip())
-    if not names:
-        raise click.BadParameter("at least one service", param_hint="--services")
-    if api_key_file and not api_key:
-        api_key = api_key_file.read_text().strip()
-    if mode in ("http", "both") and not api_key:
-        raise click.UsageError("--mode http needs --api-key or --api-key-file (logplatform apikey create generator)")
-
-    model = TrafficModel(scenario, names, seed, target)
+    rate = _events_per_second(rate, interval)
+    names = _service_names(services)
+    api_key = _api_key(mode, api_key, api_key_file)
     stats = Stats()
     outputs: list[Output] = []
     if mode in ("file", "both"):
@@ -118,61 +110,111 @@ def main(
         "max" if rate <= 0 else f"{rate:g}",
         targets,
     )
-
-    stopping = False
-
-    def stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-
-    def rhythm_now(_elapsed: float) -> float:
-        now = datetime.now(UTC)
-        return daily_rhythm(now.hour + now.minute / 60)
-
-    factor = rhythm_now if rhythm else None
-    pacer = Pacer(rate, factor)
-    progress = Progress(stats, targets)
-    virtual = start_time.replace(tzinfo=UTC) if start_time else None
-    step = timedelta(seconds=1 / rate) if rate > 0 else timedelta(milliseconds=1)
-    generated = 0
+    run = Run(
+        TrafficModel(scenario, names, seed, target),
+        outputs,
+        Pacer(rate, _rhythm_now if rhythm else None),
+        Progress(stats, targets),
+        quiet,
+        count,
+        duration,
+        period,
+        start_time.replace(tzinfo=UTC) if start_time else None,
+        timedelta(seconds=1 / rate) if rate > 0 else timedelta(milliseconds=1),
+    )
+    signal.signal(signal.SIGTERM, run.stop)
+    signal.signal(signal.SIGINT, run.stop)
     try:
-        while not stopping:
-            if count is not None and generated >= count:
-                break
-            elapsed = pacer.elapsed()
-            if duration is not None and elapsed >= duration:
-                break
-            n = pacer.next_batch(1000 if count is None else min(1000, count - generated))
-            batch = []
-            # one clock reading per batch: a batch is made within a millisecond or two
-            now = pacer.elapsed()
-            wall = _iso(datetime.now(UTC)) if virtual is None else ""
-            for _ in range(n):
-                if count is not None:
-                    progress_fraction = generated / count
-                elif duration is not None:
-                    progress_fraction = min(now / duration, 1.0)
-                else:
-                    progress_fraction = (now % period) / period
-                ts = _iso(virtual + step * generated) if virtual else wall
-                generated += 1
-                event = model.event(ts, progress_fraction)
-                if event is not None:
-                    batch.append(event)
-            for out in outputs:
-                out.write(batch)
-            if not quiet:
-                progress.update(generated)
+        run.until_done()
     finally:
         for out in outputs:
             out.close()
-        progress.update(generated, force=True)
-        progress.finish()
+        run.progress.update(run.generated, force=True)
+        run.progress.finish()
     if stats.failed:
         sys.exit(1)
+
+
+def _events_per_second(rate: float | None, interval: float) -> float:
+    if rate is not None:
+        return rate
+    if interval <= 0:
+        raise click.BadParameter("must be > 0", param_hint="--interval")
+    return 1.0 / interval
+
+
+def _service_names(services: str) -> tuple[str, ...]:
+    names = tuple(s.strip() for s in services.split(",") if s.strip())
+    if not names:
+        raise click.BadParameter("at least one service", param_hint="--services")
+    return names
+
+
+def _api_key(mode: str, api_key: str | None, api_key_file: Path | None) -> str | None:
+    if api_key_file and not api_key:
+        api_key = api_key_file.read_text().strip()
+    if mode in ("http", "both") and not api_key:
+        raise click.UsageError("--mode http needs --api-key or --api-key-file (logplatform apikey create generator)")
+    return api_key
+
+
+def _rhythm_now(_elapsed: float) -> float:
+    now = datetime.now(UTC)
+    return daily_rhythm(now.hour + now.minute / 60)
+
+
+@dataclass
+class Run:
+    """One generator run: events in batches at the pacer's rate, until the count, the duration or a signal."""
+
+    model: TrafficModel
+    outputs: list[Output]
+    pacer: Pacer
+    progress: Progress  # the closing summary is written even when quiet
+    quiet: bool
+    count: int | None
+    duration: float | None
+    period: float
+    virtual_start: datetime | None  # --start-time: timestamps from here at the nominal rate
+    step: timedelta
+    generated: int = 0
+    stopping: bool = False
+
+    def stop(self, *_: object) -> None:
+        self.stopping = True
+
+    def done(self) -> bool:
+        if self.stopping or (self.count is not None and self.generated >= self.count):
+            return True
+        return self.duration is not None and self.pacer.elapsed() >= self.duration
+
+    def until_done(self) -> None:
+        while not self.done():
+            n = self.pacer.next_batch(1000 if self.count is None else min(1000, self.count - self.generated))
+            batch = self.batch(n)
+            for out in self.outputs:
+                out.write(batch)
+            if not self.quiet:
+                self.progress.update(self.generated)
+
+    def batch(self, n: int) -> list[dict[str, Any]]:
+        """n events; one clock reading per batch (a batch is made within a millisecond or two)."""
+        now = self.pacer.elapsed()
+        wall = _iso(datetime.now(UTC)) if self.virtual_start is None else ""
+        events = []
+        for _ in range(n):
+            if self.count is not None:
+                progress = self.generated / self.count
+            elif self.duration is not None:
+                progress = min(now / self.duration, 1.0)
+            else:
+                progress = (now % self.period) / self.period
+            ts = _iso(self.virtual_start + self.step * self.generated) if self.virtual_start else wall
+            self.generated += 1
+            event = self.model.event(ts, progress)
+            if event is not None:
+                events.append(event)
+        return events
 
 
 if __name__ == "__main__":
