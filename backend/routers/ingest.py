@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from starlette.requests import ClientDisconnect
 
 from backend.body import NDJSON_TYPES, BadLine, BodyError, decode, media_type, read_limited
-from backend.delivery import FAILED, INDEXED, QUEUED, REJECTED
+from backend.delivery import FAILED, INDEXED, QUEUED, REJECTED, Result
 from backend.errors import described, error_response
 from backend.events import SEED_EXAMPLE, Accepted, FieldError, Limits, Rejected, check_events
 from backend.security import require_api_key
@@ -97,6 +97,30 @@ def _error(status: int, reason: str, field: str = "body", headers: dict[str, str
 
 
 async def _ingest(request: Request, state: AppState, key: ApiKey | None, force_ndjson: bool) -> JSONResponse:
+    """Read the body, refuse what is wrong with the request as a whole, then judge and deliver each event."""
+    events = await _read_events(request, state, force_ndjson)
+    if isinstance(events, JSONResponse):
+        return events
+    refused = _over_the_limits(events, state, key)
+    if refused is not None:
+        return refused
+    checked = check_events(events, Limits(state.settings.max_depth, state.settings.max_keys))
+    # a BadLine is not an object, so it is rejected there; say why the line was not an event
+    rejected = {
+        r.index: Rejected(r.index, [FieldError("$", events[r.index].reason)])
+        if isinstance(events[r.index], BadLine)
+        else r
+        for r in checked.rejected
+    }
+    accepted: list[Accepted] = checked.accepted
+    state.metrics.events.labels("rejected").inc(len(rejected))
+    state.metrics.events.labels("accepted").inc(len(accepted))
+    results = await state.delivery.submit([a.line for a in accepted]) if accepted else []
+    return _answer(state, rejected, accepted, results)
+
+
+async def _read_events(request: Request, state: AppState, force_ndjson: bool) -> list[Any] | JSONResponse:
+    """The events of the body (JSON, an array or NDJSON, gzip or not), or the answer refusing the body."""
     s = state.settings
     content_type = request.headers.get("content-type")
     if force_ndjson:
@@ -108,7 +132,7 @@ async def _ingest(request: Request, state: AppState, key: ApiKey | None, force_n
         body = await read_limited(
             request.stream(), request.headers.get("content-encoding"), s.max_body_bytes, s.body_timeout_s
         )
-        events = decode(body, content_type)
+        events: list[Any] = decode(body, content_type)
     except ClientDisconnect:
         # the client went away mid-body: nothing was accepted, nobody is there to answer; not our error
         state.metrics.client_disconnects.inc()
@@ -119,6 +143,12 @@ async def _ingest(request: Request, state: AppState, key: ApiKey | None, force_n
         return _error(exc.status, exc.reason, exc.field, {"Connection": "close"} if exc.status == 408 else None)
     if not events:
         return _error(400, "no events in the body")
+    return events
+
+
+def _over_the_limits(events: list[Any], state: AppState, key: ApiKey | None) -> JSONResponse | None:
+    """The answer refusing a request with too many events, or over its key's rate; None when within both."""
+    s = state.settings
     if len(events) > s.max_events_per_request:
         state.metrics.requests_rejected.labels("413").inc()
         return _error(413, f"{len(events)} events in one request; at most {s.max_events_per_request}")
@@ -132,21 +162,13 @@ async def _ingest(request: Request, state: AppState, key: ApiKey | None, force_n
                 "api_key",
                 {"Retry-After": str(int(wait))},
             )
+    return None
 
-    limits = Limits(s.max_depth, s.max_keys)
-    checked = check_events(events, limits)
-    # a BadLine is not an object, so it is rejected there; say why the line was not an event
-    rejected = {
-        r.index: Rejected(r.index, [FieldError("$", events[r.index].reason)])
-        if isinstance(events[r.index], BadLine)
-        else r
-        for r in checked.rejected
-    }
-    accepted: list[Accepted] = checked.accepted
-    state.metrics.events.labels("rejected").inc(len(rejected))
-    state.metrics.events.labels("accepted").inc(len(accepted))
 
-    results = await state.delivery.submit([a.line for a in accepted]) if accepted else []
+def _answer(
+    state: AppState, rejected: dict[int, Rejected], accepted: list[Accepted], results: list[Result]
+) -> JSONResponse:
+    """Each event's outcome, in the order sent, and the one status for the request (_status)."""
     # plain dicts (the IngestResponse model documents the shape): this is the hot path of every request
     items: list[dict[str, Any]] = [
         {"index": r.index, "status": "rejected", "errors": [{"field": e.field, "reason": e.reason} for e in r.errors]}
