@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from logplatform import assets, names
 from tests.support.pipeline_cases import GENERATE, Case, all_cases, comparable, simulate
 from tests.support.search_engine import SearchEngine
 
@@ -73,3 +74,19 @@ def test_no_case_falls_into_the_pipeline_failure_handler(installed: SearchEngine
                 case.name,
                 doc["_source"]["error"],
             )
+
+
+@pytest.mark.engine
+def test_a_failing_processor_is_named_in_the_kept_document(installed: SearchEngine) -> None:
+    """Should a processor ever fail, the document is kept and error.message says which one (its type and tag),
+    as Elastic's integrations report it: the event pipeline with a failing processor put first."""
+    pipeline = assets.pipeline_body(names.EVENT_PIPELINE)
+    pipeline["processors"].insert(0, {"fail": {"tag": "made-to-fail", "message": "a test failure"}})
+    line = CASES[0].inputs()[0]
+    out = installed.cluster.ok(
+        "POST", "/_ingest/pipeline/_simulate", {"pipeline": pipeline, "docs": [{"_source": line}]}
+    )
+    kept = out["docs"][0]["doc"]["_source"]
+    assert kept["error"]["type"] == "logplatform.pipeline_failure" and kept["message"] == line["message"]
+    assert "in its fail processor 'made-to-fail'" in kept["error"]["message"], kept["error"]
+    assert "a test failure" in kept["error"]["message"]
