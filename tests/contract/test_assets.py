@@ -109,3 +109,13 @@ def test_retention_from_env_shapes_the_lifecycle_policy() -> None:
     for bad in (("30 days", "5gb"), ("0d", "5gb"), ("7d", "big")):
         with pytest.raises(ValueError, match="LOG_"):
             assets.Retention(*bad)
+
+
+def test_every_processor_has_a_tag_and_says_what_it_does() -> None:
+    """As in Elastic's integrations: the tag is what the failure handler names (error.message), the description
+    what a maintainer reads first."""
+    for pipeline in (names.PIPELINE, names.EVENT_PIPELINE, names.DEAD_LETTER_PIPELINE):
+        processors = [next(iter(p.values())) for p in assets.pipeline_body(pipeline)["processors"]]
+        tags = [p.get("tag") for p in processors]
+        assert all(tags) and len(set(tags)) == len(tags), (pipeline, tags)
+        assert all(p.get("description") for p in processors), pipeline
