@@ -19,7 +19,6 @@ import gzip
 import json
 import random
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bench.corpus import generator_files
 from bench.record import record
 from logplatform import assets, names
 from logplatform.cluster import Cluster
@@ -35,39 +35,10 @@ from tests.support.es_compat_proxy import CompatProxy
 from tests.support.filebeat import Filebeat
 from tests.support.search_engine import SearchEngine
 
-ROOT = Path(__file__).resolve().parent.parent
 BENCH_TEMPLATE = "logs-logplatform-bench"
 
 
 # --- corpora ---------------------------------------------------------------------------------------------
-
-
-def generator_lines(volume: Path, events: int) -> list[Path]:
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "generator",
-            "--log-dir",
-            str(volume),
-            "--rate",
-            "0",
-            "--count",
-            str(events),
-            "--seed",
-            "7",
-            "--start-time",
-            "2026-11-30T10:00:00",
-            "--quiet",
-            "--max-file-bytes",
-            str(2**40),
-        ],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
-    (volume / "generator.log").unlink(missing_ok=True)  # the generator's own log is not the corpus
-    return sorted((volume / "services").glob("*.log"))
 
 
 def _epoch_ms(ts: str) -> int:
@@ -368,9 +339,9 @@ def main() -> None:
         assets.install(cluster, "opensearch", keep_original=True)
         results = []
         volume = workdir / "volume"
-        source = generator_lines(workdir / "source", args.events)
+        source = generator_files(workdir / "source", args.events)
         for corpus, make in (
-            ("generator", lambda: generator_lines(volume, args.events)),
+            ("generator", lambda: generator_files(volume, args.events)),
             ("JSON loggers", lambda: logger_lines(volume, source)),
         ):
             subprocess.run(["rm", "-rf", str(volume)], check=True)

@@ -1,0 +1,139 @@
+"""Pipeline cost: ingest time through our pipeline against an empty pipeline, side by side in one run.
+
+The same generator lines, shaped as Filebeat sends them, are bulk-created into two data streams of our template
+on the test engine: one through `logs-logplatform` (a raw line becomes an ECS document), one through a pipeline
+with no processor (the raw line stored as it came). A first round warms the engine up (painless scripts are
+compiled on first use) and is not counted; then the runs alternate, so that both see the same engine. It prints
+the wall time of each and their ratio (the goal: at most 1.5x).
+
+Usage: .venv/bin/python -m bench.pipeline_cost [--events 50000] [--rounds 3]
+Writes bench/results/pipeline-cost-<date>.json and prints the numbers for docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.corpus import generator_files
+from bench.record import record
+from logplatform import assets, names
+from logplatform.cluster import Cluster
+from tests.engine.engine import TestEngine
+from tests.support.shipper import FILEBEAT, filebeat_doc
+
+EMPTY = "logs-bench-empty"
+
+
+def lines(events: int, workdir: Path) -> list[tuple[Path, int, str]]:
+    """(file, offset, line) for each of the generator's lines, as Filebeat reads them."""
+    out = []
+    for path in generator_files(workdir, events, seed=3):
+        offset = 0
+        for raw in path.read_bytes().split(b"\n"):
+            if raw:
+                out.append((path, offset, raw.decode()))
+            offset += len(raw) + 1
+    return out
+
+
+def shipped_docs(shipped: list[tuple[Path, int, str]]) -> list[tuple[str | None, dict[str, Any]]]:
+    """(no id, document) as Filebeat sends each line: the raw line in message."""
+    return [(None, filebeat_doc(line, path, offset, agent=FILEBEAT)) for path, offset, line in shipped]
+
+
+def ready_made(
+    cluster: Cluster, docs: list[tuple[str | None, dict[str, Any]]]
+) -> list[tuple[str | None, dict[str, Any]]]:
+    """(id, document) as our pipeline makes them (through _simulate), to index with no pipeline at all."""
+    out: list[tuple[str | None, dict[str, Any]]] = []
+    for i in range(0, len(docs), 1000):
+        body = {"docs": [{"_index": names.DATA_STREAM, "_source": doc} for _, doc in docs[i : i + 1000]]}
+        for item in cluster.ok("POST", f"/_ingest/pipeline/{names.PIPELINE}/_simulate", body)["docs"]:
+            out.append((item["doc"]["_id"], item["doc"]["_source"]))
+    return out
+
+
+def bulk_bodies(docs: list[tuple[str | None, dict[str, Any]]], stream: str, per_request: int = 1000) -> list[str]:
+    lines = []
+    for doc_id, doc in docs:
+        action = {"create": {"_index": stream, **({"_id": doc_id} if doc_id else {})}}
+        lines.append(f"{json.dumps(action)}\n{json.dumps(doc)}\n")
+    return ["".join(lines[i : i + per_request]) for i in range(0, len(lines), per_request)]
+
+
+def ingest(cluster: Cluster, bodies: list[str], pipeline: str) -> float:
+    """Seconds to bulk-create every body through `pipeline`; every item must be created."""
+    started = time.perf_counter()
+    for body in bodies:
+        answer = cluster.ok("POST", f"/_bulk?pipeline={pipeline}", body)
+        if answer.get("errors"):
+            failed = next(i for i in answer["items"] if i["create"].get("error"))
+            raise RuntimeError(f"{pipeline}: {json.dumps(failed)[:500]}")
+    return time.perf_counter() - started
+
+
+# (variant, the pipeline the bulk names, what it measures)
+VARIANTS = [
+    ("ours", names.PIPELINE, "raw lines through logs-logplatform: parsing, normalizing, indexing"),
+    ("empty", EMPTY, "raw lines through a pipeline with no processor: the line stored as it came"),
+    ("ready-made", "_none", "the documents our pipeline makes, sent ready-made: the same indexing, no pipeline"),
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=50_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="logplatform-bench-pipeline-"))
+    local = TestEngine(heap="1g")
+    local.start()
+    cluster = Cluster(local.url, timeout=600)
+    try:
+        assets.install(cluster, "opensearch")
+        cluster.ok("PUT", f"/_ingest/pipeline/{EMPTY}", {"description": "no processor", "processors": []})
+        raw = shipped_docs(lines(args.events, workdir))
+        docs = {"ours": raw, "empty": raw, "ready-made": ready_made(cluster, raw)}
+        times: dict[str, list[float]] = {name: [] for name, _, _ in VARIANTS}
+        for name, pipeline, _ in VARIANTS:  # warm-up, not counted (painless compiles on first use)
+            ingest(cluster, bulk_bodies(docs[name][:5000], f"logs-logplatform-benchwarm{name}"), pipeline)
+        for round_ in range(args.rounds):
+            order = VARIANTS if round_ % 2 == 0 else VARIANTS[::-1]  # alternate, so that all see the same engine
+            for name, pipeline, _ in order:
+                stream = f"logs-logplatform-bench{name.replace('-', '')}{round_}"
+                times[name].append(ingest(cluster, bulk_bodies(docs[name], stream), pipeline))
+                cluster.request("DELETE", f"/_data_stream/{stream}")
+                print(f"round {round_ + 1}: {name:10} {times[name][-1]:6.1f}s", flush=True)
+        median = {name: statistics.median(t) for name, t in times.items()}
+        for name, _, what in VARIANTS:
+            print(f"{name:10} {median[name]:6.1f}s {len(raw) / median[name]:9,.0f}/s  {what}")
+        print(
+            f"ours / empty: {median['ours'] / median['empty']:.2f}x; "
+            f"ours / ready-made: {median['ours'] / median['ready-made']:.2f}x (the pipeline's own cost)"
+        )
+        record(
+            "pipeline_cost",
+            "bench.pipeline_cost",
+            engine="OpenSearch 3.8.0 (test engine, one node, 1 GB heap)",
+            events=len(raw),
+            rounds=args.rounds,
+            seconds=times,
+            events_per_s={name: round(len(raw) / m) for name, m in median.items()},
+            ours_vs_empty=round(median["ours"] / median["empty"], 2),
+            ours_vs_ready_made=round(median["ours"] / median["ready-made"], 2),
+        )
+    finally:
+        cluster.close()
+        local.cleanup()
+        subprocess.run(["rm", "-rf", str(workdir)], check=False)
+
+
+if __name__ == "__main__":
+    main()
