@@ -65,11 +65,27 @@ class Request:
     body: bytes | None
 
 
-@dataclass
+@dataclass(frozen=True)
 class Reply:
     status: int
     body: bytes
     headers: dict[str, str]
+
+
+# what Elasticsearch answers while a node that just started has not loaded the ingest pipeline: retryable
+PIPELINE_NOT_LOADED = Reply(
+    503,
+    json.dumps(
+        {
+            "error": {
+                "type": "unavailable_shards_exception",
+                "reason": "engine restarting: ingest pipeline not loaded yet",
+            },
+            "status": 503,
+        }
+    ).encode(),
+    {"Content-Type": "application/json"},
+)
 
 
 class Hooks(Protocol):
@@ -171,16 +187,7 @@ class CompatProxy:
                 path, body, headers = request.path, request.body, request.headers
                 bare = path.split("?", 1)[0].rstrip("/")
                 if bare.endswith("/_bulk") and not self._pipeline_ready(path):
-                    msg = json.dumps(
-                        {
-                            "error": {
-                                "type": "unavailable_shards_exception",
-                                "reason": "engine restarting: ingest pipeline not loaded yet",
-                            },
-                            "status": 503,
-                        }
-                    ).encode()
-                    return Reply(503, msg, {"Content-Type": "application/json"})
+                    return PIPELINE_NOT_LOADED
                 try:
                     status, resp_headers, data = self._forward(self.command, path, body, headers)
                 except OSError as exc:
@@ -199,16 +206,7 @@ class CompatProxy:
                     # the same window seen from inside the answer: retryable as a whole; items that did get
                     # in are refused as duplicates (409) on the retry, by their document id
                     proxy.ready_pipelines.clear()
-                    msg = json.dumps(
-                        {
-                            "error": {
-                                "type": "unavailable_shards_exception",
-                                "reason": "engine restarting: ingest pipeline not loaded yet",
-                            },
-                            "status": 503,
-                        }
-                    ).encode()
-                    return Reply(503, msg, {"Content-Type": "application/json"})
+                    return PIPELINE_NOT_LOADED
                 if self.command in ("GET", "HEAD") and bare == "" and status == 200:
                     info = json.loads(data)
                     info["version"] = {
