@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from logplatform import assets, names
 from logplatform.assets import mapped_field_types
 from tests.support.pipeline_cases import all_cases
 from tests.support.reference import CUSTOM_NAMESPACE, FILEBEAT_FIELDS, ecs_fields
@@ -62,3 +63,31 @@ def test_levels_are_normalized_to_a_small_set() -> None:
     levels = {d.get("log", {}).get("level") for c in all_cases() for d in c.expected()} - {None}
     assert {"trace", "debug", "info", "warning", "error", "critical"} <= levels
     assert levels - {"trace", "debug", "info", "warning", "error", "critical"} == {"custom-level"}
+
+
+# what each kind of alias writes (es/ingest-pipelines/logs-logplatform-normalize.painless, aliasValue)
+ALIAS_KIND_TYPES = {
+    "text": {"keyword", "wildcard", "match_only_text"},
+    "ip": {"ip"},
+    "method": {"keyword"},
+    "status": {"long"},
+    "duration_ms": {"long"},
+    "outcome": {"keyword"},
+}
+
+
+def test_every_alias_lands_in_an_ecs_field_that_takes_its_kind() -> None:
+    """The pipeline's alias table (params.aliases of the normalize script) is data: each key a lower-case name
+    the loggers use, each target a mapped ECS field whose type holds what the key's kind writes."""
+    normalize = next(
+        p["script"]
+        for p in assets.pipeline_body(names.EVENT_PIPELINE)["processors"]
+        if p.get("script", {}).get("tag") == "normalize"
+    )
+    aliases = normalize["params"]["aliases"]
+    ecs, mapped = ecs_fields(), mapped_field_types()
+    assert len(aliases) >= 60
+    for key, (target, kind) in aliases.items():
+        assert key == key.lower() and "." not in key, key  # looked up lower-cased; dotted keys are paths already
+        assert target in ecs and mapped[target] == ecs[target]["type"], (key, target)
+        assert mapped[target] in ALIAS_KIND_TYPES[kind], (key, target, kind)
