@@ -9,6 +9,8 @@ from logplatform.assets import mapped_field_types
 from tests.support.pipeline_cases import all_cases
 from tests.support.reference import CUSTOM_NAMESPACE, FILEBEAT_FIELDS, ecs_fields
 
+LEVELS = {"trace", "debug", "info", "warning", "error", "critical"}  # log.level after the pipeline
+
 
 def flatten(doc: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
@@ -61,8 +63,7 @@ def test_every_field_the_pipeline_emits_is_mapped() -> None:
 
 def test_levels_are_normalized_to_a_small_set() -> None:
     levels = {d.get("log", {}).get("level") for c in all_cases() for d in c.expected()} - {None}
-    assert {"trace", "debug", "info", "warning", "error", "critical"} <= levels
-    assert levels - {"trace", "debug", "info", "warning", "error", "critical"} == {"custom-level"}
+    assert levels == LEVELS | {"custom-level"}  # every level, and a custom one kept as it is
 
 
 # what each kind of alias writes (es/ingest-pipelines/logs-logplatform-normalize.painless, aliasValue)
@@ -76,15 +77,17 @@ ALIAS_KIND_TYPES = {
 }
 
 
-def test_every_alias_lands_in_an_ecs_field_that_takes_its_kind() -> None:
-    """The pipeline's alias table (params.aliases of the normalize script) is data: each key a lower-case name
-    the loggers use, each target a mapped ECS field whose type holds what the key's kind writes."""
+def test_the_pipeline_tables_land_in_ecs_fields_and_levels() -> None:
+    """The normalize script's tables are data (its params): each alias a lower-case name the loggers use whose
+    target is a mapped ECS field of a type that holds what the alias's kind writes; each level word one of six."""
     normalize = next(
         p["script"]
         for p in assets.pipeline_body(names.EVENT_PIPELINE)["processors"]
         if p.get("script", {}).get("tag") == "normalize"
     )
     aliases = normalize["params"]["aliases"]
+    levels = normalize["params"]["levels"]  # the level words of the loggers, the other table
+    assert set(levels.values()) == LEVELS and all(word == word.lower() for word in levels), levels
     ecs, mapped = ecs_fields(), mapped_field_types()
     assert len(aliases) >= 60
     for key, (target, kind) in aliases.items():
