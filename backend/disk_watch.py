@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
 from logplatform import disk
+
+if TYPE_CHECKING:
+    from elasticsearch import AsyncElasticsearch
 
 log = logging.getLogger("backend.disk")
 ACTION = "disk-watermark-passed"  # event.action of the warning; alerting/rules/disk-filling-up.yaml reads it
 
 
-async def nodes_past_a_watermark(client: Any) -> list[disk.NodeDisk]:
+async def nodes_past_a_watermark(client: AsyncElasticsearch) -> list[disk.NodeDisk]:
     settings = await client.cluster.get_settings(include_defaults=True, flat_settings=True)
     stats = await client.nodes.stats(metric="fs")
     return [node for node in disk.nodes(dict(stats), disk.watermarks(dict(settings))) if node.passed]
@@ -42,7 +45,7 @@ def warn(node: disk.NodeDisk) -> None:
     )
 
 
-async def watch(client: Any, every_s: float) -> None:
+async def watch(client: AsyncElasticsearch, every_s: float) -> None:
     """Checks every `every_s` seconds until cancelled; a cluster that does not answer is checked next time."""
     while True:
         try:

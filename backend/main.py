@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
@@ -22,10 +22,13 @@ from backend.spool import Spool
 from backend.state import AppState
 from logplatform.api_keys import KeyStore
 
+if TYPE_CHECKING:
+    from elasticsearch import AsyncElasticsearch
+
 log = logging.getLogger("backend")
 
 
-def elasticsearch_client(settings: Settings) -> Any:
+def elasticsearch_client(settings: Settings) -> AsyncElasticsearch:
     from elasticsearch import AsyncElasticsearch
 
     auth: dict[str, Any] = {}
@@ -81,7 +84,9 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def create_app(settings: Settings | None = None, sink: Sink | None = None, search_client: Any = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, sink: Sink | None = None, search_client: AsyncElasticsearch | None = None
+) -> FastAPI:
     settings = settings or get_settings()
     metrics = Metrics()
     client = search_client

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from fastapi import Request
 
@@ -14,6 +14,9 @@ from backend.settings import Settings
 from backend.spool import Spool
 from logplatform.api_keys import KeyStore
 
+if TYPE_CHECKING:
+    from elasticsearch import AsyncElasticsearch
+
 
 @dataclass
 class AppState:
@@ -23,7 +26,7 @@ class AppState:
     keys: KeyStore
     limiter: RateLimiter
     metrics: Metrics
-    search_client: Any  # elasticsearch-py AsyncElasticsearch, or None in unit tests
+    search_client: AsyncElasticsearch
 
 
 async def get_state(request: Request) -> AppState:

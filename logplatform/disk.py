@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from logplatform import names
+from logplatform.cluster import Cluster
 
 _UNITS = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3, "tb": 1024**4, "pb": 1024**5}
 WATERMARKS = ("low", "high", "flood_stage")
@@ -76,7 +77,7 @@ def read_only_indices(index_settings: dict[str, Any]) -> list[str]:
     return sorted(blocked)
 
 
-def check(cluster: Any) -> str:
+def check(cluster: Cluster) -> str:
     """One line for doctor; raises with what is wrong."""
     settings = cluster.ok("GET", "/_cluster/settings?include_defaults=true&flat_settings=true")
     marks = watermarks(settings)
