@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.corpus import generator_files
+from bench.engine import installed_engine
 from bench.record import record
-from logplatform import assets, names
+from logplatform import names
 from logplatform.cluster import Cluster
-from tests.engine.engine import TestEngine
 from tests.support.shipper import FILEBEAT, filebeat_doc
 
 EMPTY = "logs-bench-empty"
@@ -93,46 +93,45 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="logplatform-bench-pipeline-"))
-    local = TestEngine(heap="1g")
-    local.start()
-    cluster = Cluster(local.url, timeout=600)
     try:
-        assets.install(cluster, "opensearch")
-        cluster.ok("PUT", f"/_ingest/pipeline/{EMPTY}", {"description": "no processor", "processors": []})
-        raw = shipped_docs(lines(args.events, workdir))
-        docs = {"ours": raw, "empty": raw, "ready-made": ready_made(cluster, raw)}
-        times: dict[str, list[float]] = {name: [] for name, _, _ in VARIANTS}
-        for name, pipeline, _ in VARIANTS:  # warm-up, not counted (painless compiles on first use)
-            ingest(cluster, bulk_bodies(docs[name][:5000], f"logs-logplatform-benchwarm{name}"), pipeline)
-        for round_ in range(args.rounds):
-            order = VARIANTS if round_ % 2 == 0 else VARIANTS[::-1]  # alternate, so that all see the same engine
-            for name, pipeline, _ in order:
-                stream = f"logs-logplatform-bench{name.replace('-', '')}{round_}"
-                times[name].append(ingest(cluster, bulk_bodies(docs[name], stream), pipeline))
-                cluster.request("DELETE", f"/_data_stream/{stream}")
-                print(f"round {round_ + 1}: {name:10} {times[name][-1]:6.1f}s", flush=True)
-        median = {name: statistics.median(t) for name, t in times.items()}
-        for name, _, what in VARIANTS:
-            print(f"{name:10} {median[name]:6.1f}s {len(raw) / median[name]:9,.0f}/s  {what}")
-        print(
-            f"ours / empty: {median['ours'] / median['empty']:.2f}x; "
-            f"ours / ready-made: {median['ours'] / median['ready-made']:.2f}x (the pipeline's own cost)"
-        )
-        record(
-            "pipeline_cost",
-            "bench.pipeline_cost",
-            engine="OpenSearch 3.8.0 (test engine, one node, 1 GB heap)",
-            events=len(raw),
-            rounds=args.rounds,
-            seconds=times,
-            events_per_s={name: round(len(raw) / m) for name, m in median.items()},
-            ours_vs_empty=round(median["ours"] / median["empty"], 2),
-            ours_vs_ready_made=round(median["ours"] / median["ready-made"], 2),
-        )
+        with installed_engine() as engine:
+            run(engine.cluster, workdir, args.events, args.rounds)
     finally:
-        cluster.close()
-        local.cleanup()
         subprocess.run(["rm", "-rf", str(workdir)], check=False)
+
+
+def run(cluster: Cluster, workdir: Path, events: int, rounds: int) -> None:
+    cluster.ok("PUT", f"/_ingest/pipeline/{EMPTY}", {"description": "no processor", "processors": []})
+    raw = shipped_docs(lines(events, workdir))
+    docs = {"ours": raw, "empty": raw, "ready-made": ready_made(cluster, raw)}
+    times: dict[str, list[float]] = {name: [] for name, _, _ in VARIANTS}
+    for name, pipeline, _ in VARIANTS:  # warm-up, not counted (painless compiles on first use)
+        ingest(cluster, bulk_bodies(docs[name][:5000], f"logs-logplatform-benchwarm{name}"), pipeline)
+    for round_ in range(rounds):
+        order = VARIANTS if round_ % 2 == 0 else VARIANTS[::-1]  # alternate, so that all see the same engine
+        for name, pipeline, _ in order:
+            stream = f"logs-logplatform-bench{name.replace('-', '')}{round_}"
+            times[name].append(ingest(cluster, bulk_bodies(docs[name], stream), pipeline))
+            cluster.request("DELETE", f"/_data_stream/{stream}")
+            print(f"round {round_ + 1}: {name:10} {times[name][-1]:6.1f}s", flush=True)
+    median = {name: statistics.median(t) for name, t in times.items()}
+    for name, _, what in VARIANTS:
+        print(f"{name:10} {median[name]:6.1f}s {len(raw) / median[name]:9,.0f}/s  {what}")
+    print(
+        f"ours / empty: {median['ours'] / median['empty']:.2f}x; "
+        f"ours / ready-made: {median['ours'] / median['ready-made']:.2f}x (the pipeline's own cost)"
+    )
+    record(
+        "pipeline_cost",
+        "bench.pipeline_cost",
+        engine="OpenSearch 3.8.0 (test engine, one node, 1 GB heap)",
+        events=len(raw),
+        rounds=rounds,
+        seconds=times,
+        events_per_s={name: round(len(raw) / m) for name, m in median.items()},
+        ours_vs_empty=round(median["ours"] / median["empty"], 2),
+        ours_vs_ready_made=round(median["ours"] / median["ready-made"], 2),
+    )
 
 
 if __name__ == "__main__":

@@ -27,11 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.corpus import generator_files
+from bench.engine import installed_engine
 from bench.record import record
 from logplatform import assets, names
 from logplatform.cluster import Cluster
-from tests.engine.engine import TestEngine
-from tests.support.es_compat_proxy import CompatProxy
 from tests.support.filebeat import Filebeat
 from tests.support.search_engine import SearchEngine
 
@@ -330,23 +329,19 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="logplatform-bench-storage-"))
-    local = TestEngine(heap="1g")
-    local.start()
-    proxy = CompatProxy(local.url).start()
-    cluster = Cluster(local.url, timeout=600)
-    engine = SearchEngine(cluster, "opensearch", proxy.url, local)
     try:
-        assets.install(cluster, "opensearch", keep_original=True)
-        results = []
-        volume = workdir / "volume"
-        source = generator_files(workdir / "source", args.events)
-        for corpus, make in (
-            ("generator", lambda: generator_files(volume, args.events)),
-            ("JSON loggers", lambda: logger_lines(volume, source)),
-        ):
-            subprocess.run(["rm", "-rf", str(volume)], check=True)
-            (volume / "services").mkdir(parents=True)
-            results += measure(engine, corpus, make(), workdir)
+        with installed_engine() as engine:
+            assets.install(engine.cluster, "opensearch", keep_original=True)  # every raw line kept (row 1)
+            results = []
+            volume = workdir / "volume"
+            source = generator_files(workdir / "source", args.events)
+            for corpus, make in (
+                ("generator", lambda: generator_files(volume, args.events)),
+                ("JSON loggers", lambda: logger_lines(volume, source)),
+            ):
+                subprocess.run(["rm", "-rf", str(volume)], check=True)
+                (volume / "services").mkdir(parents=True)
+                results += measure(engine, corpus, make(), workdir)
         record(
             "storage",
             "bench.storage",
@@ -355,9 +350,6 @@ def main() -> None:
             rows=results,
         )
     finally:
-        proxy.stop()
-        cluster.close()
-        local.cleanup()
         subprocess.run(["rm", "-rf", str(workdir)], check=False)
 
 
