@@ -31,16 +31,17 @@ log = logging.getLogger("backend")
 def elasticsearch_client(settings: Settings) -> AsyncElasticsearch:
     from elasticsearch import AsyncElasticsearch
 
-    auth: dict[str, Any] = {}
+    options: dict[str, Any] = {}  # credentials and CA, when there are any
+    password = settings.es_password()  # may read a file: once
     if settings.elasticsearch_api_key:
-        auth["api_key"] = settings.elasticsearch_api_key
-    elif settings.elasticsearch_username and settings.es_password():
-        auth["basic_auth"] = (settings.elasticsearch_username, settings.es_password())
+        options["api_key"] = settings.elasticsearch_api_key
+    elif settings.elasticsearch_username and password:
+        options["basic_auth"] = (settings.elasticsearch_username, password)
+    if settings.elasticsearch_ca_certs:
+        options["ca_certs"] = settings.elasticsearch_ca_certs
     hosts = settings.elasticsearch_hosts()
     # a node that cannot be reached is passed over at once (connection errors are retried on the next node);
     # statuses and timeouts are not retried here: the delivery decides what a retry can fix
-    if settings.elasticsearch_ca_certs:
-        auth["ca_certs"] = settings.elasticsearch_ca_certs
     return AsyncElasticsearch(
         hosts,
         request_timeout=settings.request_timeout_s,
@@ -50,7 +51,7 @@ def elasticsearch_client(settings: Settings) -> AsyncElasticsearch:
         connections_per_node=32,
         # the delivery probes a down cluster itself; the client must not sit out 30 s
         max_dead_node_backoff=settings.outage_probe_s,
-        **auth,
+        **options,
     )
 
 

@@ -6,7 +6,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from logplatform.cluster import Cluster
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 SERVICE_OWNER = (1000, 0)  # every service of the platform runs as uid 1000, gid 0
 DEFAULT_KEYS_FILE = os.environ.get("LOGPLATFORM_API_KEYS_FILE", "/var/lib/logplatform/api-keys.json")
@@ -218,16 +219,29 @@ def setup_kibana_cmd(url: str, secrets_dir: Path, timeout: float) -> None:
         raise click.ClickException(str(exc)) from exc
 
 
+def _admin_options(command: F) -> F:
+    """Where the cluster is and how to log in as elastic: doctor's and snapshot's options."""
+    for option in reversed(
+        (
+            click.option(
+                "--url", envvar="LOGPLATFORM_ELASTICSEARCH_URL", default="https://localhost:9200", show_default=True
+            ),
+            click.option("--ca-certs", envvar="LOGPLATFORM_ELASTICSEARCH_CA_CERTS", default=None),
+            click.option(
+                "--secrets-dir",
+                envvar="LOGPLATFORM_SECRETS_DIR",
+                type=click.Path(path_type=Path),
+                default=None,
+                help="Log in as elastic with the kept password (omit for a cluster without security)",
+            ),
+        )
+    ):
+        command = option(command)
+    return command
+
+
 @main.command()
-@click.option("--url", envvar="LOGPLATFORM_ELASTICSEARCH_URL", default="https://localhost:9200", show_default=True)
-@click.option("--ca-certs", envvar="LOGPLATFORM_ELASTICSEARCH_CA_CERTS", default=None)
-@click.option(
-    "--secrets-dir",
-    envvar="LOGPLATFORM_SECRETS_DIR",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Log in as elastic with the kept password (omit for a cluster without security)",
-)
+@_admin_options
 @click.option("--backend-url", envvar="LOGPLATFORM_BACKEND_URL", default=None, help="e.g. http://backend:8000")
 @click.option("--kibana-url", envvar="LOGPLATFORM_KIBANA_URL", default=None, help="e.g. http://kibana:5601")
 def doctor(
@@ -235,10 +249,9 @@ def doctor(
 ) -> None:
     """Check every hop (Elasticsearch, pipeline, template, data stream, Filebeat, alerting, backend, Kibana)."""
     from logplatform.doctor import run_checks
-    from logplatform.setup import Secrets
 
-    password = Secrets(secrets_dir).get("elastic_password") if secrets_dir else None
-    cluster = _admin(url, ca_certs, secrets_dir, timeout=30)
+    password = _elastic_password(secrets_dir)
+    cluster = _admin(url, ca_certs, password, timeout=30)
     kibana = (kibana_url, "elastic", password or "") if kibana_url else None
     checks = run_checks(cluster, backend_url, kibana)
     for c in checks:
@@ -249,29 +262,25 @@ def doctor(
         sys.exit(1)
 
 
-def _admin(url: str, ca_certs: str | None, secrets_dir: Path | None, timeout: float = 3600) -> Cluster:
-    """The cluster, as elastic with the kept password (a snapshot of a large store takes a while)."""
-    from logplatform.cluster import Cluster
+def _elastic_password(secrets_dir: Path | None) -> str | None:
     from logplatform.setup import Secrets
 
-    password = Secrets(secrets_dir).get("elastic_password") if secrets_dir else None
+    return Secrets(secrets_dir).get("elastic_password") if secrets_dir else None
+
+
+def _admin(url: str, ca_certs: str | None, password: str | None, timeout: float = 3600) -> Cluster:
+    """The cluster, as elastic when a password is given (a snapshot of a large store takes a while)."""
+    from logplatform.cluster import Cluster
+
     return Cluster(url, "elastic" if password else None, password, ca_certs=ca_certs, timeout=timeout)
 
 
 @main.group()
-@click.option("--url", envvar="LOGPLATFORM_ELASTICSEARCH_URL", default="https://localhost:9200", show_default=True)
-@click.option("--ca-certs", envvar="LOGPLATFORM_ELASTICSEARCH_CA_CERTS", default=None)
-@click.option(
-    "--secrets-dir",
-    envvar="LOGPLATFORM_SECRETS_DIR",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Log in as elastic with the kept password (omit for a cluster without security)",
-)
+@_admin_options
 @click.pass_context
 def snapshot(ctx: click.Context, url: str, ca_certs: str | None, secrets_dir: Path | None) -> None:
     """Back up and restore the logs, the lines set aside and the alert history (the `snapshots` volume)."""
-    ctx.obj = _admin(url, ca_certs, secrets_dir)
+    ctx.obj = _admin(url, ca_certs, _elastic_password(secrets_dir))
     ctx.call_on_close(ctx.obj.close)
 
 
