@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import time
 from pathlib import Path
 
 import yaml
 
 from tests.support import debian_root
+from tests.support.commands import run
 
 REPO = Path(__file__).resolve().parents[2]
 RELEASE = "trixie"
@@ -60,9 +60,7 @@ def _make_root() -> None:
         ["python3", "-m", "venv", VENV_IN_ROOT],
         [f"{VENV_IN_ROOT}/bin/pip", "install", "--quiet", f"elastalert2=={VERSION}"],
     ):
-        proc = subprocess.run(["chroot", str(ROOT), *cmd], env=env, capture_output=True, text=True, timeout=1800)
-        if proc.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd)} in the {RELEASE} root exited {proc.returncode}: {proc.stderr[-3000:]}")
+        run(["chroot", str(ROOT), *cmd], env=env)
 
 
 def build(quiet: bool = False) -> Path:

@@ -10,18 +10,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
+from tests.support.commands import run
+
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
-
-
-def _run(cmd: list[str], *, env: dict[str, str] | None = None, timeout: float = 1800, check: bool = True) -> None:
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
-    if check and proc.returncode != 0:
-        raise RuntimeError(
-            f"{' '.join(cmd[:6])} ... exited {proc.returncode}:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
-        )
 
 
 def mirror() -> str:
@@ -38,25 +31,25 @@ def _ensure_debootstrap() -> None:
     if shutil.which("debootstrap") or Path("/usr/sbin/debootstrap").exists():
         return
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    _run(["apt-get", "update", "-qq"], env=env, timeout=600)
-    _run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "debootstrap"], env=env, timeout=1200)
+    run(["apt-get", "update", "-qq"], env=env, timeout=600)
+    run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "debootstrap"], env=env, timeout=1200)
 
 
 def install(root: Path, packages: list[str]) -> None:
     """apt-get install inside the root; the package lists are removed afterwards, as Debian's images do."""
     shutil.copy("/etc/resolv.conf", root / "etc" / "resolv.conf")
-    _run(["mount", "--bind", "/proc", str(root / "proc")])
+    run(["mount", "--bind", "/proc", str(root / "proc")])
     try:
         env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
-        _run(["chroot", str(root), "apt-get", "update", "-qq"], env=env, timeout=900)
-        _run(
+        run(["chroot", str(root), "apt-get", "update", "-qq"], env=env, timeout=900)
+        run(
             ["chroot", str(root), "apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
             env=env,
             timeout=1800,
         )
-        _run(["chroot", str(root), "apt-get", "clean"], env=env)
+        run(["chroot", str(root), "apt-get", "clean"], env=env)
     finally:
-        _run(["umount", str(root / "proc")], check=False)
+        run(["umount", str(root / "proc")], check=False)
     shutil.rmtree(root / "var" / "lib" / "apt" / "lists", ignore_errors=True)
     (root / "var" / "lib" / "apt" / "lists" / "partial").mkdir(parents=True, exist_ok=True)
     trust_host_ca(root)
@@ -73,6 +66,6 @@ def make(release: str, root: Path, packages: list[str]) -> Path:
     _ensure_debootstrap()
     shutil.rmtree(root, ignore_errors=True)
     root.parent.mkdir(parents=True, exist_ok=True)
-    _run(["debootstrap", "--variant=minbase", release, str(root), mirror()], timeout=1800)
+    run(["debootstrap", "--variant=minbase", release, str(root), mirror()], timeout=1800)
     install(root, packages)
     return root

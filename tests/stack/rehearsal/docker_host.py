@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.support.commands import run
+
 CACHE = Path(os.environ.get("LOGPLATFORM_REHEARSAL_CACHE", Path.home() / ".cache" / "logplatform" / "rehearsal"))
 COMPOSE_VERSION = "v2.40.3"
 COMPOSE_MODULE = "github.com/docker/compose/v2"
@@ -28,23 +30,6 @@ ADDRESS_POOL = "base=10.214.0.0/16,size=24"
 
 class CannotRun(RuntimeError):
     """The machine cannot run the rehearsal (no root, no kernel support): the message says why."""
-
-
-def run(
-    cmd: list[str],
-    *,
-    env: dict[str, str] | None = None,
-    check: bool = True,
-    timeout: float = 1800,
-    capture: bool = True,
-    cwd: Path | None = None,
-    input_text: str | None = None,
-) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(cmd, env=env, capture_output=capture, text=True, timeout=timeout, cwd=cwd, input=input_text)
-    if check and proc.returncode != 0:
-        out = (proc.stdout or "")[-3000:] + (proc.stderr or "")[-3000:]
-        raise RuntimeError(f"{' '.join(cmd[:6])} ... exited {proc.returncode}:\n{out}")
-    return proc
 
 
 def preflight() -> None:
