@@ -44,15 +44,28 @@ def load_json(relative: str) -> dict[str, Any]:
     return body
 
 
-def script_source(script_id: str) -> str:
-    """A stored painless script, es/ingest-pipelines/<id>.painless."""
-    return (packaged.require(ES_DIR) / "ingest-pipelines" / f"{script_id}.painless").read_text(encoding="utf-8")
+def script_source(file_name: str) -> str:
+    """A painless script of the pipelines, es/ingest-pipelines/<file_name>."""
+    return (packaged.require(ES_DIR) / "ingest-pipelines" / file_name).read_text(encoding="utf-8")
+
+
+def _inline_scripts(processors: list[dict[str, Any]]) -> None:
+    """A script processor names its painless file (`source_file`, a key no engine knows, so that the JSON is never
+    PUT as it is); the file's text goes in as the processor's inline `source`. Inline, not stored: the engine
+    compiles an inline script once, when the pipeline is put, while a stored script is looked up in the script
+    cache for every document (its whole source hashed each time: bench/pipeline_cost.py measured it)."""
+    for processor in processors:
+        for kind, spec in processor.items():
+            if kind == "script" and "source_file" in spec:
+                spec["source"] = script_source(spec.pop("source_file"))
+            _inline_scripts(spec.get("on_failure", []))
 
 
 def pipeline_body(name: str = names.PIPELINE, keep_original: bool = False) -> dict[str, Any]:
     """A pipeline as installed; for the event pipeline, `keep_original` (LOG_KEEP_ORIGINAL) says whether the raw
     line is kept in event.original for every line, or only for lines that did not parse."""
     body = load_json(f"ingest-pipelines/{name}.json")
+    _inline_scripts(body["processors"])
     if name == names.EVENT_PIPELINE:
         normalize = next(p["script"] for p in body["processors"] if p.get("script", {}).get("tag") == "normalize")
         normalize["params"]["keep_original"] = keep_original
@@ -128,10 +141,6 @@ def assets_for(engine: str, retention: Retention | None = None, keep_original: b
     if engine != "elasticsearch":
         dead_letter_template = _for_opensearch(dead_letter_template)
     items = [
-        *(
-            Asset(script, f"/_scripts/{script}", {"script": {"lang": "painless", "source": script_source(script)}})
-            for script in (names.NORMALIZE_SCRIPT, names.DEAD_LETTER_SCRIPT)
-        ),
         # the sub-pipelines before the entry pipeline that names them
         *(
             Asset(pipeline, f"/_ingest/pipeline/{pipeline}", pipeline_body(pipeline, keep_original))
@@ -194,8 +203,6 @@ def _current(http: Http, asset: Asset) -> Any:
         return None
     if status != 200:
         raise RuntimeError(f"GET {asset.path} answered {status}: {body}")
-    if asset.path.startswith("/_scripts/"):
-        return {"script": {"lang": body["script"]["lang"], "source": body["script"]["source"]}}
     if asset.path.startswith("/_ingest/pipeline/"):
         return body.get(asset.name)
     if asset.path.startswith("/_component_template/"):
@@ -227,10 +234,20 @@ def _same(wanted: Any, current: Any) -> bool:
     return bool(wanted == current)
 
 
+# What earlier versions installed and nothing names any more: removed by install, so that an upgraded cluster holds
+# what a new one does (the painless scripts were stored scripts before they went inline in their pipelines).
+OBSOLETE = ("/_scripts/logs-logplatform-normalize", "/_scripts/logs-logplatform-dead-letter")
+
+
 @dataclass(frozen=True)
 class InstallResult:
     name: str
     changed: bool
+    removed: bool = False  # an obsolete asset taken away
+
+    def __str__(self) -> str:
+        said = "removed (obsolete)" if self.removed else "installed" if self.changed else "already up to date"
+        return f"asset {self.name}: {said}"
 
 
 def install(
@@ -247,6 +264,12 @@ def install(
         if status not in (200, 201):
             raise RuntimeError(f"installing {asset.name}: PUT {asset.path} answered {status}: {body}")
         results.append(InstallResult(asset.name, changed=True))
+    for path in OBSOLETE:
+        status, body = http.request("DELETE", path)
+        if status not in (200, 404):
+            raise RuntimeError(f"removing the obsolete {path}: DELETE answered {status}: {body}")
+        if status == 200:
+            results.append(InstallResult(path.rsplit("/", 1)[1], changed=True, removed=True))
     return results
 
 

@@ -225,7 +225,7 @@ def setup_elasticsearch(
         )
     )
     for result in assets.install(admin, engine, retention, keep_original):
-        echo(f"asset {result.name}: {'installed' if result.changed else 'already up to date'}")
+        echo(str(result))
         if result.changed:
             changed.append(f"asset {result.name}")
     problem = assets.pipeline_problem(admin, "setup")

@@ -12,7 +12,7 @@ from tests.support.search_engine import SearchEngine
 
 def test_pipeline_type_table_equals_the_mapping() -> None:
     script = next(p["script"] for p in assets.pipeline_body(names.EVENT_PIPELINE)["processors"] if "script" in p)
-    assert script["id"] == names.NORMALIZE_SCRIPT
+    assert script["source"] == assets.script_source("logs-logplatform-normalize.painless")
     assert script["params"]["fields"] == assets.mapped_field_types(), (
         "the pipeline's params.fields must be regenerated from the mapping: "
         "python -m logplatform.assets --print-field-table"
@@ -59,6 +59,17 @@ def test_install_is_idempotent(installed: SearchEngine) -> None:
         installed.cluster.ok("GET", f"/_ingest/pipeline/{names.PIPELINE}")[names.PIPELINE]["processors"]
         == assets.pipeline_body()["processors"]
     )
+
+
+@pytest.mark.engine
+def test_install_removes_what_an_earlier_version_left(installed: SearchEngine) -> None:
+    """An upgraded cluster ends up holding what a new one does: the stored scripts of earlier versions go."""
+    old = "/_scripts/logs-logplatform-normalize"
+    installed.cluster.ok("PUT", old, {"script": {"lang": "painless", "source": "ctx.old = true"}})
+    changed = [str(r) for r in assets.install(installed.cluster, installed.kind) if r.changed]
+    assert changed == ["asset logs-logplatform-normalize: removed (obsolete)"]
+    assert installed.cluster.request("GET", old)[0] == 404
+    assert [r.name for r in assets.install(installed.cluster, installed.kind) if r.changed] == []
 
 
 @pytest.mark.engine

@@ -90,3 +90,33 @@ def test_a_failing_processor_is_named_in_the_kept_document(installed: SearchEngi
     assert kept["error"]["type"] == "logplatform.pipeline_failure" and kept["message"] == line["message"]
     assert "in its fail processor 'made-to-fail'" in kept["error"]["message"], kept["error"]
     assert "a test failure" in kept["error"]["message"]
+
+
+def _painless_function(name: str) -> str:
+    """One function of the normalize script, as its text (from its signature to the closing brace at column 0)."""
+    source = assets.script_source("logs-logplatform-normalize.painless")
+    start = source.index(f" {name}(")
+    start = source.rindex("\n", 0, start) + 1
+    return source[start : source.index("\n}\n", start) + 3]
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize(
+    ("clock", "stored"),
+    [
+        ("2026-12-01T16:32:13.123456789Z", "2026-12-01T16:32:13.123Z"),
+        ("2026-12-01T16:32:13.123456Z", "2026-12-01T16:32:13.123Z"),
+        ("2026-12-01T16:32:13.1Z", "2026-12-01T16:32:13.100Z"),
+        ("2026-12-01T16:32:13Z", "2026-12-01T16:32:13.000Z"),  # java.time leaves out a zero fraction...
+        ("2026-12-01T16:32Z", "2026-12-01T16:32:00.000Z"),  # ...and zero seconds
+        ("2026-12-01T16:32:13.987654321+01:00", "2026-12-01T16:32:13.987+01:00"),
+    ],
+)
+def test_ingest_time_is_kept_to_the_millisecond(installed: SearchEngine, clock: str, stored: str) -> None:
+    """The engine's clock (_ingest.timestamp, rendered by java.time) cut to what the date field keeps, in
+    whatever shape java.time prints it: the painless function itself, run by the engine."""
+    script = _painless_function("toMillis") + "return toMillis(params.t);"
+    out = installed.cluster.ok(
+        "POST", "/_scripts/painless/_execute", {"script": {"source": script, "params": {"t": clock}}}
+    )
+    assert out["result"] == stored
