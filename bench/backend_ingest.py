@@ -126,6 +126,8 @@ def main() -> None:
         assets.install(Cluster(engine.url), "opensearch")
         proxy_port, backend_port, naive_port = free_port(), free_port(), free_port()
         proxy_url = f"http://127.0.0.1:{proxy_port}"
+        # the proxy in a process of its own (not bench.engine's in-process one): its CPU must not share this
+        # process's interpreter with the load it measures
         procs.append(spawn([sys.executable, "-m", "tests.support.es_compat_proxy", engine.url, str(proxy_port)], {}))
         wait_http(proxy_url)
         keys = work / "keys.json"

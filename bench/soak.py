@@ -17,12 +17,9 @@ from pathlib import Path
 
 import httpx
 
+from bench.engine import installed_engine
 from bench.record import record
-from logplatform import assets
-from logplatform.cluster import Cluster
-from tests.engine.engine import TestEngine
 from tests.support.backend_process import BackendProcess
-from tests.support.es_compat_proxy import CompatProxy
 
 
 def rss_mb(pid: int) -> float:
@@ -32,18 +29,11 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, default=300)
-    parser.add_argument("--rate", type=float, default=1700)
-    parser.add_argument("--batch", type=int, default=100)
-    args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="lp-soak-"))
-    engine = TestEngine(heap="1g")
-    engine.start()
-    proxy = CompatProxy(engine.url).start()
-    assets.install(Cluster(engine.url), "opensearch")
-    backend = BackendProcess(work, proxy.url, work / "volume", "logs-logplatform-soak")
+def soak(
+    client_url: str, work: Path, seconds: float, rate: float, batch: int
+) -> tuple[int, int, float, list[tuple[float, float]]]:
+    """Sends `batch`-event NDJSON requests at `rate` events/s for `seconds`; (sent, errors, elapsed, RSS samples)."""
+    backend = BackendProcess(work, client_url, work / "volume", "logs-logplatform-soak")
     backend.start()
     sent = errors = 0
     samples: list[tuple[float, float]] = []
@@ -57,17 +47,17 @@ def main() -> None:
     http = httpx.Client(timeout=30, headers={"X-API-Key": backend.key, "Content-Type": "application/x-ndjson"})
     started = time.monotonic()
     threading.Thread(target=sampler, daemon=True).start()
-    interval = args.batch / args.rate
+    interval = batch / rate
     next_at = started
     try:
-        while time.monotonic() - started < args.seconds:
+        while time.monotonic() - started < seconds:
             body = "\n".join(
                 json.dumps({"service": "soak", "message": "steady", "event": {"id": str(uuid.uuid4())}})
-                for _ in range(args.batch)
+                for _ in range(batch)
             )
             r = http.post(f"{backend.url}/logs/ndjson", content=body)
-            if r.status_code == 200 and r.json()["indexed"] == args.batch:
-                sent += args.batch
+            if r.status_code == 200 and r.json()["indexed"] == batch:
+                sent += batch
             else:
                 errors += 1
             next_at += interval
@@ -76,8 +66,18 @@ def main() -> None:
         stop.set()
         elapsed = time.monotonic() - started
         backend.stop()
-        proxy.stop()
-        engine.cleanup()
+    return sent, errors, elapsed, samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=300)
+    parser.add_argument("--rate", type=float, default=1700)
+    parser.add_argument("--batch", type=int, default=100)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="lp-soak-"))
+    with installed_engine() as engine:
+        sent, errors, elapsed, samples = soak(engine.client_url, work, args.seconds, args.rate, args.batch)
     warm = [m for t, m in samples if t >= 30] or [m for _, m in samples]
     growth = (warm[-1] - warm[0]) / warm[0] * 100 if warm else 0.0
     result = {
