@@ -120,3 +120,53 @@ def test_ingest_time_is_kept_to_the_millisecond(installed: SearchEngine, clock: 
         "POST", "/_scripts/painless/_execute", {"script": {"source": script, "params": {"t": clock}}}
     )
     assert out["result"] == stored
+
+
+def _patterns(installed: SearchEngine, events: list[dict[str, str]]) -> list[dict[str, str]]:
+    docs = simulate(installed, [{"message": json.dumps(e)} for e in events])
+    return [d["_source"]["logplatform"]["pattern"] for d in docs]
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize(
+    ("message", "pattern"),
+    [
+        ("Payment 5123 failed", "Payment <num> failed"),
+        ("user 'bob' not found", "user <str> not found"),
+        ('key="some value" other=42', "key=<str> other=<num>"),
+        ("GET /api/users/123 took 125ms", "GET /api/users/<num> took <num>ms"),
+        ("order ORD-12345 shipped to alice@example.com", "order ORD-<num> shipped to <email>"),
+        ("connection to 10.0.0.5:5432 refused", "connection to <ip> refused"),
+        ("trace 3fa85f64-5717-4562-b3fc-2c963f66afa6 done", "trace <uuid> done"),
+        ("object deadbeef42 missing", "object <hex> missing"),
+        ("retrying in 3s (attempt 2/5)", "retrying in <num>s (attempt <num>/<num>)"),
+        ("disk 95% full.", "disk <num>% full."),
+        ("timeout at 12:30:45 on 2026-12-01", "timeout at <num> on <num>"),
+        ("it's done", "it's done"),  # an apostrophe is not a quoted value
+        ("Database connection pool exhausted", "Database connection pool exhausted"),
+        ("ValueError: bad row 17\n  File 'x.py', line 3", "ValueError: bad row <num>"),  # the first line only
+    ],
+)
+def test_a_message_pattern_replaces_the_variable_parts(installed: SearchEngine, message: str, pattern: str) -> None:
+    (got,) = _patterns(installed, [{"service": "svc", "message": message}])
+    assert got["text"] == pattern
+
+
+@pytest.mark.engine
+def test_pattern_ids_group_what_differs_only_in_values(installed: SearchEngine) -> None:
+    """The id is the pattern's per service: the same error with other ids is one pattern; another error, or the
+    same one in another service, is another."""
+    same_a, same_b, other, elsewhere, no_message = _patterns(
+        installed,
+        [
+            {"service": "payment", "message": "Payment 5123 failed for user 42 after 300ms"},
+            {"service": "payment", "message": "Payment 98 failed for user 7 after 12ms"},
+            {"service": "payment", "message": "Payment 5123 refused for user 42 after 300ms"},
+            {"service": "orders", "message": "Payment 5123 failed for user 42 after 300ms"},
+            {"service": "payment", "error": {"message": "socket closed by 10.1.2.3"}},
+        ],
+    )
+    assert same_a == same_b and len(same_a["id"]) == 12
+    assert other["id"] != same_a["id"] and elsewhere["id"] != same_a["id"]
+    assert elsewhere["text"] == same_a["text"]
+    assert no_message["text"] == "socket closed by <ip>"  # error.message when there is no message
