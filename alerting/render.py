@@ -31,6 +31,7 @@ THRESHOLDS = {
     "ALERT_SILENCE_MINUTES": "10",  # service-silent: minutes without a single event
     "ALERT_FAILED_LOGINS": "20",  # failed-logins-*: failures from one IP / for one account in 5 minutes
     "ALERT_5XX_PERCENT": "20",  # http-5xx-ratio: % of a service's HTTP responses that are 5xx
+    "ALERT_NEW_PATTERN_DAYS": "7",  # new-error-pattern: an error pattern not seen from the service in this many days
 }
 _VARIABLE = re.compile(r"\$\{([A-Z0-9_]+)\}")
 DATA_VIEW = "logs-logplatform"
@@ -91,6 +92,9 @@ def notifications(rule: dict[str, Any], env: dict[str, str], smtp_auth_file: Pat
         "kibana_discover_from_timedelta": window,
         "kibana_discover_to_timedelta": {"minutes": 1},
     }
+    if kind == "new_term":  # the pattern's id says nothing to a person: its service and text do
+        out["alert_subject"] = f"[Log-Platform] {_literal(name)}: {{0}}: {{1}}"
+        out["alert_subject_args"] = ["service.name", "logplatform.pattern.text"]
     if webhook := setting(env, "ALERT_WEBHOOK_URL"):
         count_field = {"flatline": "count", "spike": "spike_count", "percentage_match": "denominator"}.get(kind)
         payload: dict[str, Any] = {
@@ -117,6 +121,8 @@ def notifications(rule: dict[str, Any], env: dict[str, str], smtp_auth_file: Pat
             raw["percentage"] = "percentage"
         if kind == "spike":
             raw["baseline"] = "reference_count"
+        if kind == "new_term":  # the one event that is new: its pattern and its first line
+            raw.update({"pattern": "logplatform.pattern.text", "message": "message"})
         headers = {}
         if token := setting(env, "ALERT_WEBHOOK_TOKEN"):
             headers["Authorization"] = f"Bearer {token}"

@@ -2,7 +2,10 @@
 real alerts. Executed with the Python of ElastAlert2's own venv (tests/alerting/build.py): ElastAlert2
 is not importable from ours.
 
-    drive.py CONFIG START END   ->  prints {"rule name": number of matches, ...} as JSON
+    drive.py CONFIG START END [LEARN_UNTIL]   ->  prints {"rule name": number of matches, ...} as JSON
+
+LEARN_UNTIL (the daemon's --start): where a new_term rule's learning window ends, which is "now" for the
+daemon; the data before it is what the rule already knows.
 
 Why not `elastalert --start --end`: the daemon exits as soon as END is in the past, racing its own
 scheduler; and `elastalert-test-rule` queries the whole range as one segment, which is not how
@@ -19,7 +22,8 @@ from elastalert.util import ts_to_dt
 
 def main() -> None:
     config, start, end = sys.argv[1:4]
-    alerter = ElastAlerter(["--config", config, "--verbose"])
+    learn_until = ["--start", sys.argv[4]] if len(sys.argv) > 4 else []
+    alerter = ElastAlerter(["--config", config, "--verbose", *learn_until])
     matches = {}
     for rule in alerter.rules:
         matches[rule["name"]] = alerter.run_rule(rule, ts_to_dt(end), ts_to_dt(start))

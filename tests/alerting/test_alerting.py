@@ -116,6 +116,7 @@ class Alerting:
         start: str,
         end: str,
         process_env: dict[str, str] | None = None,
+        learn_until: str | None = None,
     ) -> dict[str, int]:
         rules_dir = self.workdir / f"{scenario}-{uuid.uuid4().hex[:6]}" / "rules"
         render.render(ALERTING / "rules", rules_dir, env)
@@ -124,7 +125,14 @@ class Alerting:
             assert "\nindex: logs-logplatform-*\n" in text, f"{rule.name} does not read our data stream"
             rule.write_text(text.replace("\nindex: logs-logplatform-*\n", f"\nindex: {index}\n"))
         out = subprocess.run(
-            [str(self.python), str(Path(__file__).parent / "drive.py"), str(self.config(rules_dir)), start, end],
+            [
+                str(self.python),
+                str(Path(__file__).parent / "drive.py"),
+                str(self.config(rules_dir)),
+                start,
+                end,
+                *([learn_until] if learn_until else []),
+            ],
             capture_output=True,
             text=True,
             timeout=600,
@@ -166,7 +174,9 @@ def scenario_run(
     env: dict[str, str] | None = None,
     process_env: dict[str, str] | None = None,
 ) -> tuple[list[dict[str, Any]], TrafficModel, dict[str, int]]:
-    """150 minutes of the scenario at one event a second, ending 20 minutes ago; every rule runs over it."""
+    """150 minutes of the scenario at one event a second, ending 20 minutes ago; every rule runs over it. The
+    first 40 minutes (before any incident or attack) are what the new-error-pattern rule already knows, as the
+    daemon learns the days before its start."""
     end = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=20)
     start = end - timedelta(minutes=150)
     model = TrafficModel(scenario, seed=seed)
@@ -191,6 +201,7 @@ def scenario_run(
             _timestamp(start),
             _timestamp(end),
             process_env,
+            learn_until=_timestamp(start + timedelta(minutes=40)),
         )
     finally:
         alerting.engine.cluster.request("DELETE", f"/_data_stream/{index}")
@@ -207,15 +218,21 @@ def test_steady_traffic_raises_no_alert(alerting: Alerting, webhook: Webhook) ->
     assert received == [] and sum(matches.values()) == 0, fired(received)
 
 
-def test_incident_fires_error_rate_spike_and_5xx_for_the_failing_service_only(
+def test_incident_fires_error_rate_spike_5xx_and_its_new_error_for_the_failing_service_only(
     alerting: Alerting, webhook: Webhook
 ) -> None:
     received, model, _ = scenario_run(alerting, webhook, "incident")
-    assert fired(received) == {
+    new = [a for a in received if a["rule"] == NAMES["new-error-pattern.yaml"]]
+    assert fired([a for a in received if a not in new]) == {
         (NAMES["error-rate.yaml"], model.target),
         (NAMES["error-spike.yaml"], model.target),
         (NAMES["http-5xx-ratio.yaml"], model.target),
     }
+    # the incident's new error, once, though it is logged hundreds of times; its other error is an old one
+    assert [(a["service"], a["pattern"], a["message"]) for a in new] == [
+        (model.target, "Database connection pool exhausted", "Database connection pool exhausted")
+    ]
+    assert len(new[0]["key"]) == 12  # the pattern's id
     rate = next(a for a in received if a["rule"] == NAMES["error-rate.yaml"])
     # what the person on call reads: the service, how much, over which window, and where to look
     assert rate["service"] == "payment-service" and rate["percentage"] > 20 and rate["count"] >= 20
@@ -354,9 +371,12 @@ def test_slack_and_email_carry_the_rule_service_count_window_and_link(alerting: 
     finally:
         smtp.stop()
     rules = {NAMES["error-rate.yaml"], NAMES["error-spike.yaml"], NAMES["http-5xx-ratio.yaml"]}
+    subjects = {f"[Log-Platform] {r}: {model.target}" for r in rules} | {
+        f"[Log-Platform] {NAMES['new-error-pattern.yaml']}: {model.target}: Database connection pool exhausted"
+    }
     slack = webhook.other["/slack"]
-    assert {a["attachments"][0]["title"] for a in slack} == {f"[Log-Platform] {r}: {model.target}" for r in rules}
-    assert {m["Subject"] for m in mails} == {f"[Log-Platform] {r}: {model.target}" for r in rules}
+    assert {a["attachments"][0]["title"] for a in slack} == subjects
+    assert {m["Subject"] for m in mails} == subjects
     assert all(m["To"] == "oncall@example.com" for m in mails)
     texts = [a["attachments"][0]["text"] for a in slack] + [m.get_payload(decode=True).decode() for m in mails]
     for text in texts:

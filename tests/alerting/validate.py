@@ -9,6 +9,11 @@ import json
 import sys
 
 from elastalert.elastalert import ElastAlerter
+from elastalert.ruletypes import NewTermsRule
+
+# A new_term rule searches the cluster for the terms it already knows while it loads; loading is all this checks
+# (tests/alerting/test_alerting.py runs the rule on the engine), so that search is left out here.
+NewTermsRule.get_all_terms = lambda self, args: None
 
 
 def main() -> None:
