@@ -31,6 +31,7 @@ THRESHOLDS = {
     "ALERT_SILENCE_MINUTES": "10",  # service-silent: minutes without a single event
     "ALERT_FAILED_LOGINS": "20",  # failed-logins-*: failures from one IP / for one account in 5 minutes
     "ALERT_5XX_PERCENT": "20",  # http-5xx-ratio: % of a service's HTTP responses that are 5xx
+    "ALERT_LATENCY_P95_MS": "2000",  # slow-responses: a service's 95th percentile duration over 15 minutes
     "ALERT_NEW_PATTERN_DAYS": "7",  # new-error-pattern: an error pattern not seen from the service in this many days
 }
 _VARIABLE = re.compile(r"\$\{([A-Z0-9_]+)\}")
@@ -121,6 +122,8 @@ def notifications(rule: dict[str, Any], env: dict[str, str], smtp_auth_file: Pat
             raw["percentage"] = "percentage"
         if kind == "spike":
             raw["baseline"] = "reference_count"
+        if kind == "metric_aggregation":
+            raw["value"] = "metric_agg_value"
         if kind == "new_term":  # the one event that is new: its pattern and its first line
             raw.update({"pattern": "logplatform.pattern.text", "message": "message"})
         headers = {}

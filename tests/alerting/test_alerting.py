@@ -218,7 +218,7 @@ def test_steady_traffic_raises_no_alert(alerting: Alerting, webhook: Webhook) ->
     assert received == [] and sum(matches.values()) == 0, fired(received)
 
 
-def test_incident_fires_error_rate_spike_5xx_and_its_new_error_for_the_failing_service_only(
+def test_incident_fires_error_rate_spike_5xx_latency_and_its_new_error_for_the_failing_service_only(
     alerting: Alerting, webhook: Webhook
 ) -> None:
     received, model, _ = scenario_run(alerting, webhook, "incident")
@@ -227,7 +227,10 @@ def test_incident_fires_error_rate_spike_5xx_and_its_new_error_for_the_failing_s
         (NAMES["error-rate.yaml"], model.target),
         (NAMES["error-spike.yaml"], model.target),
         (NAMES["http-5xx-ratio.yaml"], model.target),
+        (NAMES["slow-responses.yaml"], model.target),
     }
+    slow = next(a for a in received if a["rule"] == NAMES["slow-responses.yaml"])
+    assert slow["value"] > 2000 and slow["window"] == "15 minutes"  # the p95 in ms, over the default threshold
     # the incident's new error, once, though it is logged hundreds of times; its other error is an old one
     assert [(a["service"], a["pattern"], a["message"]) for a in new] == [
         (model.target, "Database connection pool exhausted", "Database connection pool exhausted")
@@ -370,8 +373,8 @@ def test_slack_and_email_carry_the_rule_service_count_window_and_link(alerting: 
         _, model, _ = scenario_run(alerting, webhook, "incident", env=env)
     finally:
         smtp.stop()
-    rules = {NAMES["error-rate.yaml"], NAMES["error-spike.yaml"], NAMES["http-5xx-ratio.yaml"]}
-    subjects = {f"[Log-Platform] {r}: {model.target}" for r in rules} | {
+    rules = {r: NAMES[r] for r in ("error-rate.yaml", "error-spike.yaml", "http-5xx-ratio.yaml", "slow-responses.yaml")}
+    subjects = {f"[Log-Platform] {r}: {model.target}" for r in rules.values()} | {
         f"[Log-Platform] {NAMES['new-error-pattern.yaml']}: {model.target}: Database connection pool exhausted"
     }
     slack = webhook.other["/slack"]
