@@ -6,5 +6,6 @@
 set -eu
 ES_PASSWORD="${ALERTING_ES_PASSWORD:-$(cat "${ALERTING_PASSWORD_FILE:-/run/logplatform/secrets/alerting_password}")}"
 export ES_PASSWORD
+export PYTHONPATH="/opt/logplatform${PYTHONPATH:+:$PYTHONPATH}"  # alerting/lines.py, named in every rule
 python /opt/logplatform/alerting/render.py --rules /opt/logplatform/alerting/rules --out /tmp/logplatform-rules
 exec /opt/elastalert/run.sh --verbose --prometheus_port 9979

@@ -36,6 +36,8 @@ THRESHOLDS = {
 }
 _VARIABLE = re.compile(r"\$\{([A-Z0-9_]+)\}")
 DATA_VIEW = "logs-logplatform"
+LINES_ENHANCEMENT = "alerting.lines.TriggeringLines"  # alerting/lines.py: the events behind each alert
+SHOWN_LINES = 5
 
 
 class RenderError(ValueError):
@@ -84,8 +86,12 @@ def notifications(rule: dict[str, Any], env: dict[str, str], smtp_auth_file: Pat
         "alert": ["debug"],
         "alert_subject": f"[Log-Platform] {_literal(name)}: {{0}}",  # {0}: the rule's query_key value
         "alert_subject_args": [key],
-        "alert_text": f"Window: {_window_text(window)}.\nOpen these events in Kibana: {{0}}\n",
-        "alert_text_args": ["kibana_discover_url"],
+        "alert_text": (
+            f"Window: {_window_text(window)}.\nOpen these events in Kibana: {{0}}\n"
+            f"Events ({{1}} in the window, at most {SHOWN_LINES} here):\n{{2}}\n"
+        ),
+        "alert_text_args": ["kibana_discover_url", "lines_count", "lines_text"],
+        "match_enhancements": [LINES_ENHANCEMENT],
         "generate_kibana_discover_url": True,
         "kibana_discover_app_url": f"{kibana.rstrip('/')}/app/discover#/",
         "kibana_discover_index_pattern_id": DATA_VIEW,
@@ -110,6 +116,8 @@ def notifications(rule: dict[str, Any], env: dict[str, str], smtp_auth_file: Pat
             "source_ip": "source.ip",
             "account": "user.name",
             "kibana_url": "kibana_discover_url",
+            "lines": "lines",
+            "lines_count": "lines_count",
             "@timestamp": "@timestamp",
         }
         if kind == "flatline":  # a silent key has no last event to read fields from: ElastAlert names it `key`

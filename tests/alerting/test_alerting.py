@@ -136,7 +136,7 @@ class Alerting:
             capture_output=True,
             text=True,
             timeout=600,
-            env={**os.environ, **(process_env or {})},
+            env={**os.environ, "PYTHONPATH": str(ALERTING.parent), **(process_env or {})},
         )
         assert out.returncode == 0, out.stderr[-3000:]
         return json.loads(out.stdout.strip().splitlines()[-1])
@@ -236,6 +236,26 @@ def test_incident_fires_error_rate_spike_5xx_latency_and_its_new_error_for_the_f
         (model.target, "Database connection pool exhausted", "Database connection pool exhausted")
     ]
     assert len(new[0]["key"]) == 12  # the pattern's id
+
+
+def test_every_alert_carries_the_events_behind_it(alerting: Alerting, webhook: Webhook) -> None:
+    """Up to five of the events that made each alert fire (time, service, level, message) and how many the window
+    holds: errors for the error rules, 5xx for the ratio, the slowest for latency, the new pattern's own lines."""
+    received, model, _ = scenario_run(alerting, webhook, "incident")
+    assert received
+    by_rule = {a["rule"]: a for a in received}
+    for alert in received:
+        lines = alert["lines"]
+        assert 1 <= len(lines) <= 5 and alert["lines_count"] >= len(lines), alert["rule"]
+        assert all(x["service"] == model.target and x["message"] and x["@timestamp"] for x in lines), alert["rule"]
+    rate = by_rule[NAMES["error-rate.yaml"]]
+    assert all(x["level"] == "error" for x in rate["lines"])
+    assert rate["lines_count"] <= rate["count"]  # the errors among all the events the ratio was taken over
+    new = by_rule[NAMES["new-error-pattern.yaml"]]
+    assert {x["message"] for x in new["lines"]} == {"Database connection pool exhausted"}
+    attack, _, _ = scenario_run(alerting, webhook, "attack")
+    by_ip = next(a for a in attack if a["rule"] == NAMES["failed-logins-by-ip.yaml"])
+    assert by_ip["lines_count"] >= by_ip["count"] and {x["message"] for x in by_ip["lines"]} == {"Login failed"}
     rate = next(a for a in received if a["rule"] == NAMES["error-rate.yaml"])
     # what the person on call reads: the service, how much, over which window, and where to look
     assert rate["service"] == "payment-service" and rate["percentage"] > 20 and rate["count"] >= 20
@@ -384,6 +404,7 @@ def test_slack_and_email_carry_the_rule_service_count_window_and_link(alerting: 
     texts = [a["attachments"][0]["text"] for a in slack] + [m.get_payload(decode=True).decode() for m in mails]
     for text in texts:
         assert "Window: 15 minutes" in text and "/app/discover#/" in text
+        assert "in the window, at most 5 here):" in text and f" {model.target} error " in text  # the lines
         assert "payment-service" in text  # the service, in the match details
     rate = next(t for t in texts if "Percentage violation" in t)
     assert " items" in rate  # "... of N items": the count in the window

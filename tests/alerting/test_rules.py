@@ -36,7 +36,7 @@ def load_in_elastalert(rules_dir: Path) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, "ES_PASSWORD": "x"},
+        env={**os.environ, "ES_PASSWORD": "x", "PYTHONPATH": str(ALERTING.parent)},  # alerting/lines.py
     )
 
 
