@@ -63,6 +63,20 @@ def unique_count(field_name: str, label: str) -> dict[str, Any]:
     }
 
 
+def extreme(operation: str, field_name: str, label: str) -> dict[str, Any]:
+    """The smallest (`min`) or largest (`max`) value of a field; on a date field, the first or last time seen."""
+    return {
+        "label": label,
+        "customLabel": True,
+        "dataType": data_type(field_name),
+        "isBucketed": False,
+        "operationType": operation,
+        "sourceField": field_name,
+        "scale": "ratio",
+        "params": {"emptyAsNull": True},
+    }
+
+
 _TINYMATH = {ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply", ast.Div: "divide"}
 
 
@@ -500,13 +514,35 @@ OVERVIEW = Dashboard(
             (32, 20, 16, 14),
         ),
         (
+            "top-patterns",
+            Lens(
+                "Top error patterns",
+                "lnsDatatable",
+                {
+                    "pattern": terms("logplatform.pattern.text", "Pattern", 10, "count"),
+                    "count": count("Errors"),
+                    "services": unique_count("service.name", "Services"),
+                    "first": extreme("min", "@timestamp", "First seen"),
+                    "last": extreme("max", "@timestamp", "Last seen"),
+                },
+                table_vis(["pattern", "count", "services", "first", "last"]),
+                query=ERROR_KQL,
+                answers=(
+                    "The same errors grouped by their message pattern (ids, numbers and addresses as placeholders), "
+                    "how many services log each and since when; a pattern first seen just now is a new error. "
+                    "Click a pattern to filter the dashboard, the latest logs included, to its events."
+                ),
+            ),
+            (0, 34, 48, 14),
+        ),
+        (
             "logs",
             SavedSearch(
                 "logplatform-all-logs",
                 "Latest logs",
                 "The events themselves, newest first, with service, level, message and metadata.",
             ),
-            (0, 34, 48, 18),
+            (0, 48, 48, 18),
         ),
     ],
 )

@@ -21,6 +21,7 @@ import pytest
 from generator.scenarios import TrafficModel
 from tests.contract.test_kibana import by_type, dashboard
 from tests.support import kql, lens
+from tests.support.documents import every_document
 from tests.support.search_engine import SearchEngine
 from tests.support.shipper import ship_files
 from tests.support.traffic import flat, story
@@ -62,7 +63,13 @@ def day(installed: SearchEngine, tmp_path_factory: pytest.TempPathFactory) -> It
     counts = ship_files(installed.cluster, [path], index)
     assert counts == {"created": len(raw), "duplicate": 0, "failed": 0}
     installed.refresh(index)
-    yield Day(index, [flat(e) for e in raw], attack, datetime.now(UTC))
+    # the pattern of each event, as the pipeline made it (tests/pipeline tests how): the panels group by it
+    patterns = {
+        doc["event"]["id"]: doc["logplatform"]["pattern"]["text"]
+        for doc in every_document(installed.cluster, index, source=["event.id", "logplatform.pattern.text"])
+    }
+    events = [{**flat(e), "logplatform.pattern.text": patterns[e["event"]["id"]]} for e in raw]
+    yield Day(index, events, attack, datetime.now(UTC))
     installed.cluster.request("DELETE", f"/_data_stream/{index}")
 
 
@@ -196,3 +203,20 @@ def test_a_long_error_message_is_counted_in_top_error_messages(installed: Search
         assert len(long_message) == 1000 and messages.get(long_message) == 3, list(messages)[:3]
     finally:
         installed.cluster.request("DELETE", f"/_data_stream/{index}")
+
+
+def test_error_patterns_show_the_incidents_new_error_as_the_newest(installed: SearchEngine, day: Day) -> None:
+    """The patterns panel: the incident's error is one pattern of one service, first seen after every other, and a
+    message with a number in it is counted as its pattern."""
+    rows = lens.on_engine(
+        day.search(installed), _layer("logplatform-overview", "Top error patterns"), ("now-24h", "now")
+    )
+    by_pattern = {row["pattern"]: row for row in rows}
+    new = by_pattern["Database connection pool exhausted"]
+    assert new["services"] == 1 and new["first"] == max(row["first"] for row in rows)
+    gateway = [
+        e
+        for e in day.events
+        if e["message"] == "GET /api/orders 502" and lens._millis(e["@timestamp"]) >= day.window()[0]
+    ]
+    assert by_pattern["GET /api/orders <num>"]["count"] == len(gateway) > 0

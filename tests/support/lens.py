@@ -4,8 +4,9 @@
   real test engine;
 - `reference`: the same layer evaluated in plain Python over the events the test generated.
 
-A panel is right when both agree. Supported: count (with a KQL filter), unique_count, formula over
-count/unique_count, terms ordered by count, date_histogram (at a fixed interval the test chooses).
+A panel is right when both agree. Supported: count (with a KQL filter), unique_count, min and max (of a number
+or a date: a date's value is its epoch milliseconds), formula over count/unique_count, terms ordered by count,
+date_histogram (at a fixed interval the test chooses).
 Anything else raises, so a new kind of panel needs this interpreter taught before its test can pass.
 
 The engine side runs what Kibana runs: the stored columns only. A formula is computed from the helper columns
@@ -157,6 +158,9 @@ def _formula_target(layer: Layer, col_id: str) -> str:
     return refs[0]
 
 
+_EXTREMES = {"min": min, "max": max}
+
+
 def _metric_aggs(layer: Layer) -> dict[str, Any]:
     aggs: dict[str, Any] = {}
     for col_id in layer.metrics:
@@ -167,6 +171,8 @@ def _metric_aggs(layer: Layer) -> dict[str, Any]:
                 aggs[col_id] = {"filter": kql.to_dsl(kql.parse(col["filter"]["query"]))}
         elif op == "unique_count":
             aggs[col_id] = {"cardinality": {"field": col["sourceField"]}}
+        elif op in _EXTREMES:
+            aggs[col_id] = {op: {"field": col["sourceField"]}}
         elif op == "formula":
             _formula_target(layer, col_id)
         elif op != "math":  # computed from the columns it references
@@ -180,7 +186,7 @@ def _metric_values(layer: Layer, bucket: dict[str, Any]) -> Row:
         col = layer.columns[col_id]
         if col["operationType"] == "count":
             row[col_id] = bucket[col_id]["doc_count"] if col.get("filter") else bucket["doc_count"]
-        elif col["operationType"] == "unique_count":
+        elif col["operationType"] in {"unique_count", *_EXTREMES}:
             row[col_id] = bucket[col_id]["value"]
     for col_id in layer.metrics:
         if layer.columns[col_id]["operationType"] == "math":
@@ -295,6 +301,12 @@ def _reference_metrics(layer: Layer, members: list[dict[str, Any]]) -> Row:
     def unique(field: str) -> int:
         return len({e[field] for e in members if e.get(field) is not None})
 
+    def extreme(operation: str, field: str, data_type: str) -> float | None:
+        values = [e[field] for e in members if e.get(field) is not None]
+        if data_type == "date":
+            values = [_millis(v) for v in values]
+        return float(_EXTREMES[operation](values)) if values else None
+
     row: Row = {}
     for col_id in layer.metrics:
         col = layer.columns[col_id]
@@ -302,6 +314,8 @@ def _reference_metrics(layer: Layer, members: list[dict[str, Any]]) -> Row:
             row[col_id] = count(col.get("filter", {}).get("query"))
         elif col["operationType"] == "unique_count":
             row[col_id] = unique(col["sourceField"])
+        elif col["operationType"] in _EXTREMES:
+            row[col_id] = extreme(col["operationType"], col["sourceField"], col["dataType"])
         elif col["operationType"] == "formula":  # from its text: an independent reading of what it means
 
             def value(call: ast.Call) -> float:
