@@ -25,7 +25,9 @@ USER_AGENTS = {
     "tablet": "Mozilla/5.0 (iPad; CPU OS 17_6 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",
 }
 
-# service -> (weight, level, message, action, outcome, method, path, status)
+# service -> (weight, level, message, action, outcome, method, path, status); a message's {duration} (ms) and
+# {order} are the event's own, so that one error reads differently each time, as real ones do (its pattern,
+# logplatform.pattern.text, is what stays the same)
 _STEADY: dict[str, list[tuple[int, str, str, str, str, str, str, int]]] = {
     "auth-service": [
         (60, "INFO", "Login succeeded", "user-login", "success", "POST", "/api/login", 200),
@@ -37,14 +39,23 @@ _STEADY: dict[str, list[tuple[int, str, str, str, str, str, str, int]]] = {
     "payment-service": [
         (70, "INFO", "Payment authorized", "payment-authorize", "success", "POST", "/api/payments", 201),
         (12, "WARNING", "Payment declined", "payment-authorize", "failure", "POST", "/api/payments", 402),
-        (3, "ERROR", "Payment provider timeout", "payment-authorize", "failure", "POST", "/api/payments", 504),
+        (
+            3,
+            "ERROR",
+            "Payment provider timeout after {duration} ms for order {order}",
+            "payment-authorize",
+            "failure",
+            "POST",
+            "/api/payments",
+            504,
+        ),
         (15, "INFO", "Refund issued", "payment-refund", "success", "POST", "/api/refunds", 201),
     ],
     "order-service": [
         (55, "INFO", "Order created", "order-create", "success", "POST", "/api/orders", 201),
         (30, "INFO", "Order shipped", "order-ship", "success", "PUT", "/api/orders/ship", 200),
         (10, "WARNING", "Order delayed: carrier backlog", "order-ship", "unknown", "PUT", "/api/orders/ship", 202),
-        (5, "ERROR", "Inventory check failed", "order-create", "failure", "POST", "/api/orders", 500),
+        (5, "ERROR", "Inventory check failed for order {order}", "order-create", "failure", "POST", "/api/orders", 500),
     ],
     "inventory-service": [
         (80, "INFO", "Stock level checked", "stock-check", "success", "GET", "/api/stock", 200),
@@ -70,8 +81,26 @@ _GENERIC = [
     (5, "ERROR", "Request failed", "http-request", "failure", "GET", "/api/items", 500),
 ]
 _INCIDENT = [
-    (45, "ERROR", "Database connection pool exhausted", "payment-authorize", "failure", "POST", "/api/payments", 503),
-    (25, "ERROR", "Payment provider timeout", "payment-authorize", "failure", "POST", "/api/payments", 504),
+    (
+        45,
+        "ERROR",
+        "Database connection pool exhausted: waited {duration} ms for a connection",
+        "payment-authorize",
+        "failure",
+        "POST",
+        "/api/payments",
+        503,
+    ),
+    (
+        25,
+        "ERROR",
+        "Payment provider timeout after {duration} ms for order {order}",
+        "payment-authorize",
+        "failure",
+        "POST",
+        "/api/payments",
+        504,
+    ),
     (30, "WARNING", "Request slow: retrying upstream", "payment-authorize", "unknown", "POST", "/api/payments", 200),
 ]
 _BASE_LATENCY_MS = {"INFO": 40.0, "WARNING": 250.0, "ERROR": 900.0}
@@ -131,6 +160,8 @@ class TrafficModel:
         duration = round(rng.expovariate(1 / _BASE_LATENCY_MS[level]) * latency_factor + 1, 2)
         bits = rng.getrandbits(32)  # one draw for the address (cheaper than four)
         user_id = rng.getrandbits(24) % self.users + 1
+        if "{" in message:  # from the draws above, none of its own: a seed tells the same story as before
+            message = message.format(duration=round(duration), order=10000 + (bits >> 3) % 90000)
         event: dict[str, Any] = {
             "@timestamp": timestamp,
             "event": {"id": _uuid4(rng.getrandbits(128)), "action": action, "outcome": outcome},

@@ -29,6 +29,7 @@ from tests.support.traffic import flat, story
 pytestmark = pytest.mark.engine
 
 DAY_MS = 24 * lens.HOUR_MS
+POOL_EXHAUSTED = "Database connection pool exhausted: waited <num> ms for a connection"  # the incident's new error
 
 
 @dataclass
@@ -114,14 +115,17 @@ def test_overview_tells_the_incident(installed: SearchEngine, day: Day) -> None:
     assert _value(installed, day, "logplatform-overview", "ERROR logs") == errors > 0
     assert _value(installed, day, "logplatform-overview", "Error rate") == pytest.approx(errors / len(in_range))
     assert _value(installed, day, "logplatform-overview", "Services reporting") == 6
-    # the user picks the service in the control: its top error is the incident's
-    top = lens.on_engine(
-        day.search(installed),
-        _layer("logplatform-overview", "Top error messages"),
-        ("now-24h", "now"),
-        filters=['service.name : "payment-service"'],
+    # the user picks the service in the control: its top error pattern is the incident's, while its exact
+    # messages (each with its own wait time) are nearly all one-offs
+    only_payment = ['service.name : "payment-service"']
+    patterns = lens.on_engine(
+        day.search(installed), _layer("logplatform-overview", "Top error patterns"), ("now-24h", "now"), only_payment
     )
-    assert (top[0]["message"], top[0]["service"]) == ("Database connection pool exhausted", "payment-service")
+    assert patterns[0]["pattern"] == POOL_EXHAUSTED and patterns[0]["count"] >= 20
+    messages = lens.on_engine(
+        day.search(installed), _layer("logplatform-overview", "Top error messages"), ("now-24h", "now"), only_payment
+    )
+    assert messages[0]["count"] * 5 < patterns[0]["count"]
 
 
 def test_security_dashboard_points_at_the_attacker_and_the_victim(installed: SearchEngine, day: Day) -> None:
@@ -212,8 +216,10 @@ def test_error_patterns_show_the_incidents_new_error_as_the_newest(installed: Se
         day.search(installed), _layer("logplatform-overview", "Top error patterns"), ("now-24h", "now")
     )
     by_pattern = {row["pattern"]: row for row in rows}
-    new = by_pattern["Database connection pool exhausted"]
+    new = by_pattern[POOL_EXHAUSTED]
     assert new["services"] == 1 and new["first"] == max(row["first"] for row in rows)
+    incident_errors = {e["logplatform.pattern.text"] for e in day.events if e["message"].startswith("Database conn")}
+    assert incident_errors == {POOL_EXHAUSTED}  # as many messages as waits, one pattern
     gateway = [
         e
         for e in day.events
