@@ -331,7 +331,9 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="logplatform-bench-storage-"))
     try:
         with installed_engine() as engine:
-            assets.install(engine.cluster, "opensearch", keep_original=True)  # every raw line kept (row 1)
+            assets.install(
+                engine.cluster, "opensearch", options=assets.PipelineOptions(keep_original=True)
+            )  # every raw line kept (row 1)
             results = []
             volume = workdir / "volume"
             source = generator_files(workdir / "source", args.events)

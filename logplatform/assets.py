@@ -61,14 +61,58 @@ def _inline_scripts(processors: list[dict[str, Any]]) -> None:
             _inline_scripts(spec.get("on_failure", []))
 
 
-def pipeline_body(name: str = names.PIPELINE, keep_original: bool = False) -> dict[str, Any]:
-    """A pipeline as installed; for the event pipeline, `keep_original` (LOG_KEEP_ORIGINAL) says whether the raw
-    line is kept in event.original for every line, or only for lines that did not parse."""
+# What the pipeline can mask (docs/event-schema.md, "Masking"); user_email is the explicit user.email field, which
+# is the user's own business and off unless named
+PII_CATEGORIES = ("email", "card", "iban", "token", "secret", "credentials", "user_email")
+DEFAULT_MASK = frozenset(PII_CATEGORIES) - {"user_email"}
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    """What .env decides about the event pipeline, applied by setup: whether every raw line is kept in
+    event.original (LOG_KEEP_ORIGINAL; else only lines that did not parse), and which personal data is masked
+    (LOG_MASK)."""
+
+    keep_original: bool = False
+    mask: frozenset[str] = DEFAULT_MASK
+
+    @staticmethod
+    def parse_mask(text: str) -> frozenset[str]:
+        """LOG_MASK: empty for the default, `none`, `all`, or categories separated by commas."""
+        words = {w.strip().lower() for w in text.split(",") if w.strip()}
+        if not words:
+            return DEFAULT_MASK
+        if words == {"none"}:
+            return frozenset()
+        if words == {"all"}:
+            return frozenset(PII_CATEGORIES)
+        unknown = sorted(words - set(PII_CATEGORIES))
+        if unknown:
+            raise ValueError(
+                f"LOG_MASK: {', '.join(unknown)} is not a category; "
+                f"use none, all, or some of {', '.join(PII_CATEGORIES)}"
+            )
+        return frozenset(words)
+
+    def describe(self) -> list[str]:
+        original = (
+            "kept for every line"
+            if self.keep_original
+            else ("kept for lines that did not parse (LOG_KEEP_ORIGINAL=true keeps it for every line)")
+        )
+        masked = ", ".join(c for c in PII_CATEGORIES if c in self.mask) or "nothing (LOG_MASK=none)"
+        return [f"event.original: {original}", f"masked at ingest: {masked}"]
+
+
+def pipeline_body(name: str = names.PIPELINE, options: PipelineOptions | None = None) -> dict[str, Any]:
+    """A pipeline as installed; the event pipeline's script gets the options' parameters."""
+    options = options or PipelineOptions()
     body = load_json(f"ingest-pipelines/{name}.json")
     _inline_scripts(body["processors"])
     if name == names.EVENT_PIPELINE:
         normalize = next(p["script"] for p in body["processors"] if p.get("script", {}).get("tag") == "normalize")
-        normalize["params"]["keep_original"] = keep_original
+        normalize["params"]["keep_original"] = options.keep_original
+        normalize["params"]["mask"] = [c for c in PII_CATEGORIES if c in options.mask]
     return body
 
 
@@ -132,7 +176,7 @@ class Asset:
     body: dict[str, Any]
 
 
-def assets_for(engine: str, retention: Retention | None = None, keep_original: bool = False) -> list[Asset]:
+def assets_for(engine: str, retention: Retention | None = None, options: PipelineOptions | None = None) -> list[Asset]:
     """The assets in install order; engine is "elasticsearch" or "opensearch"."""
     retention = retention or Retention()
     composed_of = [names.SETTINGS_COMPONENT, names.MAPPINGS_COMPONENT]
@@ -143,7 +187,7 @@ def assets_for(engine: str, retention: Retention | None = None, keep_original: b
     items = [
         # the sub-pipelines before the entry pipeline that names them
         *(
-            Asset(pipeline, f"/_ingest/pipeline/{pipeline}", pipeline_body(pipeline, keep_original))
+            Asset(pipeline, f"/_ingest/pipeline/{pipeline}", pipeline_body(pipeline, options))
             for pipeline in (names.EVENT_PIPELINE, names.DEAD_LETTER_PIPELINE, names.PIPELINE)
         ),
         Asset(
@@ -251,12 +295,12 @@ class InstallResult:
 
 
 def install(
-    http: Http, engine: str | None = None, retention: Retention | None = None, keep_original: bool = False
+    http: Http, engine: str | None = None, retention: Retention | None = None, options: PipelineOptions | None = None
 ) -> list[InstallResult]:
     """PUTs every asset that is missing or differs; leaves identical ones alone (idempotent)."""
     engine = engine or detect_engine(http)
     results = []
-    for asset in assets_for(engine, retention, keep_original):
+    for asset in assets_for(engine, retention, options):
         if _same(_normalized(asset), _current(http, asset)):
             results.append(InstallResult(asset.name, changed=False))
             continue

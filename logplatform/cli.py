@@ -177,6 +177,13 @@ def setup_certs_cmd(
     show_default=True,
     help="Keep every raw line in event.original (else only lines that did not parse)",
 )
+@click.option(
+    "--mask",
+    envvar="LOGPLATFORM_LOG_MASK",
+    default="",
+    help="Personal data masked at ingest: none, all, or categories (email,card,iban,token,secret,credentials,"
+    "user_email); empty for all but user_email",
+)
 @click.option("--timeout", type=float, default=600, show_default=True, help="Seconds to wait for Elasticsearch")
 def setup_elasticsearch_cmd(
     url: str,
@@ -187,19 +194,21 @@ def setup_elasticsearch_cmd(
     retention: str,
     rollover_size: str,
     keep_original: bool,
+    mask: str,
     timeout: float,
 ) -> None:
     """Users and passwords, pipeline, templates, lifecycle, the generator's API key."""
-    from logplatform.assets import Retention
+    from logplatform.assets import PipelineOptions, Retention
     from logplatform.setup import SetupError, setup_elasticsearch
 
     rate = float(generator_rate_limit) if generator_rate_limit.strip() else None
     try:
         kept = Retention(retention.strip().lower(), rollover_size.strip().lower())
+        options = PipelineOptions(keep_original, PipelineOptions.parse_mask(mask))
     except ValueError as exc:
         raise click.ClickException(f"{exc}. Fix it in .env, then docker compose up -d") from exc
     try:
-        changed = setup_elasticsearch(url, ca_certs, secrets_dir, keys_file, rate, _echo, timeout, kept, keep_original)
+        changed = setup_elasticsearch(url, ca_certs, secrets_dir, keys_file, rate, _echo, timeout, kept, options)
     except (SetupError, RuntimeError) as exc:  # RuntimeError: a cluster answer that stops setup, said as it is
         raise click.ClickException(str(exc)) from exc
     _echo(f"setup elasticsearch: done, {len(changed)} change(s)" if changed else "setup elasticsearch: nothing to do")

@@ -196,7 +196,7 @@ def setup_elasticsearch(
     echo: Echo,
     timeout: float = 600,
     retention: assets.Retention | None = None,
-    keep_original: bool = False,
+    options: assets.PipelineOptions | None = None,
 ) -> list[str]:
     """Returns what it changed (empty on a second run)."""
     anonymous = Cluster(url, ca_certs=ca)
@@ -216,15 +216,10 @@ def setup_elasticsearch(
         echo(f"security: off on this cluster ({engine}), users and roles skipped")
     if engine == "elasticsearch" and retention is not None:
         echo(f"retention: logs kept {retention.keep} after rollover, rollover daily or at {retention.rollover_size}")
-    echo(
-        "event.original: "
-        + (
-            "kept for every line"
-            if keep_original
-            else "kept for lines that did not parse (LOG_KEEP_ORIGINAL=true keeps it for every line)"
-        )
-    )
-    for result in assets.install(admin, engine, retention, keep_original):
+    options = options or assets.PipelineOptions()
+    for line in options.describe():
+        echo(line)
+    for result in assets.install(admin, engine, retention, options):
         echo(str(result))
         if result.changed:
             changed.append(f"asset {result.name}")

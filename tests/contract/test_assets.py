@@ -130,3 +130,12 @@ def test_every_processor_has_a_tag_and_says_what_it_does() -> None:
         tags = [p.get("tag") for p in processors]
         assert all(tags) and len(set(tags)) == len(tags), (pipeline, tags)
         assert all(p.get("description") for p in processors), pipeline
+
+
+def test_log_mask_reads_none_all_or_categories_and_refuses_the_rest() -> None:
+    parse = assets.PipelineOptions.parse_mask
+    assert parse("") == assets.DEFAULT_MASK and "user_email" not in parse("")
+    assert parse("none") == frozenset() and parse("all") == frozenset(assets.PII_CATEGORIES)
+    assert parse(" Email, card ") == {"email", "card"}
+    with pytest.raises(ValueError, match="LOG_MASK: phone is not a category"):
+        parse("email,phone")

@@ -4,6 +4,7 @@ both through _simulate and when really indexed into the data stream (mappings ap
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -135,7 +136,7 @@ def _patterns(installed: SearchEngine, events: list[dict[str, str]]) -> list[dic
         ("user 'bob' not found", "user <str> not found"),
         ('key="some value" other=42', "key=<str> other=<num>"),
         ("GET /api/users/123 took 125ms", "GET /api/users/<num> took <num>ms"),
-        ("order ORD-12345 shipped to alice@example.com", "order ORD-<num> shipped to <email>"),
+        ("order ORD-12345 shipped to alice@example.com", "order ORD-<num> shipped to [email]"),  # masked first
         ("connection to 10.0.0.5:5432 refused", "connection to <ip> refused"),
         ("trace 3fa85f64-5717-4562-b3fc-2c963f66afa6 done", "trace <uuid> done"),
         ("object deadbeef42 missing", "object <hex> missing"),
@@ -170,3 +171,40 @@ def test_pattern_ids_group_what_differs_only_in_values(installed: SearchEngine) 
     assert other["id"] != same_a["id"] and elsewhere["id"] != same_a["id"]
     assert elsewhere["text"] == same_a["text"]
     assert no_message["text"] == "socket closed by <ip>"  # error.message when there is no message
+
+
+def _through(installed: SearchEngine, options: assets.PipelineOptions, event: dict[str, Any]) -> dict[str, Any]:
+    """One event through the event pipeline as setup would install it with these options."""
+    body = {
+        "pipeline": assets.pipeline_body(names.EVENT_PIPELINE, options),
+        "docs": [{"_index": names.DATA_STREAM, "_source": {"message": json.dumps(event)}}],
+    }
+    doc: dict[str, Any] = installed.cluster.ok("POST", "/_ingest/pipeline/_simulate", body)["docs"][0]["doc"]["_source"]
+    return doc
+
+
+@pytest.mark.engine
+def test_what_log_mask_names_is_what_is_masked(installed: SearchEngine) -> None:
+    """LOG_MASK as setup applies it: none leaves every value as it came; user_email, off by default, masks the
+    explicit user.email field when named."""
+    event = {"message": "mail jane@example.com card 4111 1111 1111 1111", "user": {"email": "jane@example.com"}}
+    default = _through(installed, assets.PipelineOptions(), event)
+    assert default["message"] == "mail [email] card [card]" and default["user"]["email"] == "jane@example.com"
+    assert default["logplatform"]["masked"] == {"email": 1, "card": 1} and "_lp_pii_masked" in default["tags"]
+    nothing = _through(installed, assets.PipelineOptions(mask=assets.PipelineOptions.parse_mask("none")), event)
+    assert nothing["message"] == event["message"] and "masked" not in nothing["logplatform"]
+    assert "tags" not in nothing
+    everything = _through(installed, assets.PipelineOptions(mask=assets.PipelineOptions.parse_mask("all")), event)
+    assert everything["user"]["email"] == "[email]" and everything["logplatform"]["masked"]["user_email"] == 1
+    only_cards = _through(installed, assets.PipelineOptions(mask=frozenset({"card"})), event)
+    assert only_cards["message"] == "mail jane@example.com card [card]"
+
+
+@pytest.mark.engine
+def test_the_raw_line_does_not_keep_what_the_document_hides(installed: SearchEngine) -> None:
+    """With every raw line kept (LOG_KEEP_ORIGINAL=true), event.original is masked like the fields it repeats."""
+    event = {"message": "login password=hunter2 from jane@example.com", "service": "auth"}
+    doc = _through(installed, assets.PipelineOptions(keep_original=True), event)
+    assert doc["message"] == "login password=[secret] from [email]"
+    assert "hunter2" not in doc["event"]["original"] and "jane@example.com" not in doc["event"]["original"]
+    assert doc["logplatform"]["masked"] == {"secret": 1, "email": 1}  # counted once: the raw line repeats them
