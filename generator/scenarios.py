@@ -28,6 +28,15 @@ USER_AGENTS = {
 # service -> (weight, level, message, action, outcome, method, path, status); a message's {duration} (ms) and
 # {order} are the event's own, so that one error reads differently each time, as real ones do (its pattern,
 # logplatform.pattern.text, is what stays the same)
+_PROVIDER_TIMEOUT = (  # in steady traffic now and then; a quarter of the payment incident's events
+    "ERROR",
+    "Payment provider timeout after {duration} ms for order {order}",
+    "payment-authorize",
+    "failure",
+    "POST",
+    "/api/payments",
+    504,
+)
 _STEADY: dict[str, list[tuple[int, str, str, str, str, str, str, int]]] = {
     "auth-service": [
         (60, "INFO", "Login succeeded", "user-login", "success", "POST", "/api/login", 200),
@@ -39,16 +48,7 @@ _STEADY: dict[str, list[tuple[int, str, str, str, str, str, str, int]]] = {
     "payment-service": [
         (70, "INFO", "Payment authorized", "payment-authorize", "success", "POST", "/api/payments", 201),
         (12, "WARNING", "Payment declined", "payment-authorize", "failure", "POST", "/api/payments", 402),
-        (
-            3,
-            "ERROR",
-            "Payment provider timeout after {duration} ms for order {order}",
-            "payment-authorize",
-            "failure",
-            "POST",
-            "/api/payments",
-            504,
-        ),
+        (3, *_PROVIDER_TIMEOUT),
         (15, "INFO", "Refund issued", "payment-refund", "success", "POST", "/api/refunds", 201),
     ],
     "order-service": [
@@ -91,16 +91,7 @@ _INCIDENT = [
         "/api/payments",
         503,
     ),
-    (
-        25,
-        "ERROR",
-        "Payment provider timeout after {duration} ms for order {order}",
-        "payment-authorize",
-        "failure",
-        "POST",
-        "/api/payments",
-        504,
-    ),
+    (25, *_PROVIDER_TIMEOUT),
     (30, "WARNING", "Request slow: retrying upstream", "payment-authorize", "unknown", "POST", "/api/payments", 200),
 ]
 _BASE_LATENCY_MS = {"INFO": 40.0, "WARNING": 250.0, "ERROR": 900.0}
