@@ -16,7 +16,7 @@ from backend import disk_watch, errors
 from backend.delivery import Delivery, ElasticsearchSink, Sink
 from backend.metrics import Metrics
 from backend.rate_limit import RateLimiter
-from backend.routers import health, ingest, search
+from backend.routers import health, ingest, otlp, search
 from backend.settings import Settings, get_settings
 from backend.spool import Spool
 from backend.state import AppState
@@ -154,6 +154,7 @@ def create_app(
         return errors.error_response(500, "internal error")
 
     app.include_router(ingest.router)
+    app.include_router(otlp.router)
     app.include_router(search.router)
     app.include_router(health.router)
     return app

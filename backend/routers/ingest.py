@@ -101,7 +101,7 @@ async def _ingest(request: Request, state: AppState, key: ApiKey | None, force_n
     events = await _read_events(request, state, force_ndjson)
     if isinstance(events, JSONResponse):
         return events
-    refused = _over_the_limits(events, state, key)
+    refused = over_the_limits(events, state, key)
     if refused is not None:
         return refused
     checked = check_events(events, Limits(state.settings.max_depth, state.settings.max_keys))
@@ -146,7 +146,7 @@ async def _read_events(request: Request, state: AppState, force_ndjson: bool) ->
     return events
 
 
-def _over_the_limits(events: list[Any], state: AppState, key: ApiKey | None) -> JSONResponse | None:
+def over_the_limits(events: list[Any], state: AppState, key: ApiKey | None) -> JSONResponse | None:
     """The answer refusing a request with too many events, or over its key's rate; None when within both."""
     s = state.settings
     if len(events) > s.max_events_per_request:
