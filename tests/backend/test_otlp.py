@@ -7,9 +7,12 @@ and an exporter's retry indexed once."""
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import logging
+import os
 import re
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +27,7 @@ from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
 from tests.support.backend_app import Backend, live_backend
 from tests.support.backend_process import BackendProcess
+from tests.support.commands import run
 from tests.support.documents import every_document
 from tests.support.search_engine import SearchEngine
 
@@ -258,3 +262,46 @@ def test_the_opentelemetry_python_sdk_exports_through_the_backend(
     assert failed["log"]["level"] == "error" and failed["error"]["type"] == "ValueError"
     assert failed["error"]["message"] == "amount must be positive" and "Traceback" in failed["error"]["stack_trace"]
     assert failed["logplatform"]["pattern"]["text"] == "charge failed"
+
+
+def node_client() -> Path:
+    """tests/backend/otel_js installed once per package-lock.json (npm ci) in the cache, with its script."""
+    source = Path(__file__).parent / "otel_js"
+    lock = (source / "package-lock.json").read_bytes()
+    home = Path.home() / ".cache" / "logplatform" / f"otel-js-{hashlib.sha256(lock).hexdigest()[:12]}"
+    if not (home / "node_modules" / ".package-lock.json").exists():
+        home.mkdir(parents=True, exist_ok=True)
+        for name in ("package.json", "package-lock.json"):
+            shutil.copy(source / name, home / name)
+        run(["npm", "ci", "--no-audit", "--no-fund"], cwd=home, timeout=600)
+    shutil.copy(source / "send.mjs", home / "send.mjs")
+    return home
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize("protocol", ["json", "protobuf"])
+def test_the_opentelemetry_js_sdk_exports_through_the_backend(
+    installed: SearchEngine, data_stream: str, tmp_path: Path, protocol: str
+) -> None:
+    """@opentelemetry/sdk-logs with its OTLP/HTTP exporters (exporter-logs-otlp-http: JSON, -proto: protobuf),
+    run by Node: a Node service's logs, unchanged, in the data stream."""
+    home = node_client()
+    backend = BackendProcess(tmp_path, installed.client_url, tmp_path / "volume", data_stream)
+    backend.start()
+    try:
+        env = {**os.environ, "PROTOCOL": protocol, "ENDPOINT": f"{backend.url}/v1/logs", "API_KEY": backend.key}
+        run(["node", "send.mjs"], cwd=home, env=env, timeout=120)
+        deadline = time.monotonic() + 30
+        while len(docs := documents(installed, data_stream)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.5)
+    finally:
+        backend.stop()
+    by_message = {d["message"]: d for d in docs}
+    failed = by_message[f"checkout failed over {protocol}"]
+    assert failed["service"] == {"name": "node-shop", "version": "3.2.1"}
+    assert (failed["log"]["level"], failed["log"]["logger"]) == ("error", "shop.cart")
+    assert failed["user"]["id"] == "u-7" and failed["error"]["type"] == "TypeError"
+    assert failed["http"]["response"]["status_code"] == 500
+    structured = by_message[f"structured body over {protocol}"]
+    assert structured["log"]["level"] == "info"
+    assert structured["logplatform"]["extra"]["order"] == {"id": "o-9"}  # the body's other keys, kept (step 6)
