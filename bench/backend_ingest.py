@@ -2,7 +2,8 @@
 
   (a) naive: one Elasticsearch index call per HTTP request (bench/naive_backend.py)
   (b) ours, single event per POST /logs
-  (c) ours, batches: JSON arrays and NDJSON
+  (c) ours, batches: JSON arrays and NDJSON, and the same events as OpenTelemetry log records (OTLP/HTTP protobuf,
+      POST /v1/logs), as an OpenTelemetry SDK's exporter sends them
   (d) the ceiling: raw _bulk into the engine with the same pipeline, no HTTP hop of ours
       (directly, and through the test compatibility proxy the backend has to use here)
 
@@ -102,6 +103,36 @@ def event_line() -> bytes:
     return json.dumps({**EVENT, "event": {"id": str(uuid.uuid4())}}).encode()
 
 
+def otlp_body(n: int) -> bytes:
+    """n of the same events as OTLP log records: the seed's meta as attributes, one unique attribute each (as
+    event.id makes each JSON event unique)."""
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+    from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs
+    from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+
+    def attribute(key: str, value: object) -> KeyValue:
+        any_value = AnyValue(int_value=value) if isinstance(value, int) else AnyValue(string_value=str(value))
+        return KeyValue(key=key, value=any_value)
+
+    now = time.time_ns()
+    meta = [attribute(k, v) for k, v in EVENT["meta"].items()]  # type: ignore[attr-defined]
+    records = [
+        LogRecord(
+            time_unix_nano=now + i,
+            severity_number=17,  # type: ignore[arg-type]
+            body=AnyValue(string_value=str(EVENT["message"])),
+            attributes=[*meta, attribute("request.id", uuid.uuid4().hex)],
+        )
+        for i in range(n)
+    ]
+    resource = Resource(attributes=[attribute("service.name", EVENT["service"])])
+    request = ExportLogsServiceRequest(
+        resource_logs=[ResourceLogs(resource=resource, scope_logs=[ScopeLogs(log_records=records)])]
+    )
+    return request.SerializeToString()
+
+
 def bulk_body(n: int, data_stream: str) -> bytes:
     action = json.dumps({"create": {"_index": data_stream}})
     lines = []
@@ -186,6 +217,14 @@ def main() -> None:
                 args.seconds,
                 4,
             ),
+            "c_ours_otlp_protobuf_batch": lambda: drive(
+                f"{backend}/v1/logs",
+                lambda: otlp_body(n),
+                {"Content-Type": "application/x-protobuf", **auth},
+                n,
+                args.seconds,
+                4,
+            ),
             "d_raw_bulk_direct": lambda: drive(
                 f"{engine.url}/_bulk?pipeline=logs-logplatform",
                 lambda: bulk_body(n, "logs-logplatform-raw"),
@@ -214,6 +253,10 @@ def main() -> None:
             "batch_ndjson_vs_raw_bulk": round(results["c_ours_ndjson_batch"]["events_per_s"] / ceiling, 3),
             "batch_ndjson_vs_raw_bulk_via_proxy": round(
                 results["c_ours_ndjson_batch"]["events_per_s"] / results["d_raw_bulk_via_proxy"]["events_per_s"], 3
+            ),
+            "batch_otlp_protobuf_vs_ndjson": round(
+                results["c_ours_otlp_protobuf_batch"]["events_per_s"] / results["c_ours_ndjson_batch"]["events_per_s"],
+                3,
             ),
             "single_vs_naive": round(
                 results["b_ours_single"]["events_per_s"] / max(results["a_naive_single"]["events_per_s"], 1), 2
