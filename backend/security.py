@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -40,3 +41,22 @@ async def require_api_key(
             {"WWW-Authenticate": "ApiKey"},
         )
     return key
+
+
+def require_scope(scope: str) -> Callable[..., Awaitable[ApiKey | None]]:
+    """The key, which must carry `scope` (logplatform.api_keys.SCOPES): 403 naming the scope otherwise."""
+
+    async def dependency(key: Annotated[ApiKey | None, Depends(require_api_key)]) -> ApiKey | None:
+        if key is not None and not key.allows(scope):
+            raise ApiError(
+                403,
+                f"this API key may not {_ACTIONS[scope]}: "
+                f"create one with `logplatform apikey create NAME --scope {scope}`",
+                "api_key",
+            )
+        return key
+
+    return dependency
+
+
+_ACTIONS = {"ingest": "send logs", "read": "read logs"}

@@ -1,9 +1,10 @@
-"""API keys for POST /logs: created and revoked with `logplatform apikey`, stored hashed, checked in constant time.
+"""API keys of the backend: created and revoked with `logplatform apikey`, stored hashed, checked in constant time.
 
 A key reads `lp_<id>_<secret>`. The store (a JSON file on a volume, mode 600) keeps the id, a name,
 the SHA-256 of the secret (the secret is 256 random bits, so a fast hash is enough and a leaked store
-reveals no key), an optional rate limit in events per second, and when it was revoked. The backend
-re-reads the file when it changes, so new and revoked keys apply without a restart.
+reveals no key), its scopes (`ingest`: send logs; `read`: search them), an optional rate limit in events
+per second, and when it was revoked. The backend re-reads the file when it changes, so new and revoked keys
+apply without a restart.
 """
 
 from __future__ import annotations
@@ -16,11 +17,15 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 PREFIX = "lp"
+SCOPES = ("ingest", "read")  # ingest: POST /logs, /logs/ndjson, /v1/logs; read: GET /logs
+DEFAULT_SCOPES = ("ingest",)  # least privilege: a key that sends logs cannot read them unless asked
+# a key stored before scopes existed could do both; it keeps what it had
+_UNSCOPED = list(SCOPES)
 
 
 @dataclass
@@ -31,6 +36,10 @@ class ApiKey:
     created: str
     revoked: str | None = None
     rate_limit_per_s: float | None = None
+    scopes: list[str] = field(default_factory=lambda: list(_UNSCOPED))
+
+    def allows(self, scope: str) -> bool:
+        return scope in self.scopes
 
 
 def _hash(secret: str) -> str:
@@ -95,8 +104,9 @@ class KeyStore:
         os.replace(tmp, self.path)
         self._mtime = None
 
-    def create(self, name: str, rate_limit_per_s: float | None = None) -> str:
+    def create(self, name: str, rate_limit_per_s: float | None = None, scopes: tuple[str, ...] = DEFAULT_SCOPES) -> str:
         """Creates a key and returns it; only its hash is stored, so this is the one time it is shown."""
+        _check_scopes(scopes)
         with self._lock:
             self._load()
             key_id = secrets.token_hex(6)
@@ -107,12 +117,16 @@ class KeyStore:
                 _hash(secret),
                 datetime.now(UTC).isoformat(timespec="seconds"),
                 rate_limit_per_s=rate_limit_per_s,
+                scopes=list(scopes),
             )
             self._save()
             return f"{PREFIX}_{key_id}_{secret}"
 
-    def import_key(self, name: str, key: str, rate_limit_per_s: float | None = None) -> ApiKey:
+    def import_key(
+        self, name: str, key: str, rate_limit_per_s: float | None = None, scopes: tuple[str, ...] = DEFAULT_SCOPES
+    ) -> ApiKey:
         """Stores (the hash of) a key made elsewhere, e.g. the generator's key created by setup. Idempotent."""
+        _check_scopes(scopes)
         key_id, secret = _split(key)
         if not key_id or not secret:
             raise ValueError("a key reads lp_<id>_<secret>")
@@ -124,9 +138,10 @@ class KeyStore:
                 _hash(secret),
                 datetime.now(UTC).isoformat(timespec="seconds"),
                 rate_limit_per_s=rate_limit_per_s,
+                scopes=list(scopes),
             )
             old = self._keys.get(key_id)
-            if old and old.hash == entry.hash and not old.revoked:
+            if old and old.hash == entry.hash and not old.revoked and old.scopes == entry.scopes:
                 return old
             self._keys[key_id] = entry
             self._save()
@@ -141,6 +156,12 @@ class KeyStore:
             if hits:
                 self._save()
             return [k.id for k in hits]
+
+
+def _check_scopes(scopes: tuple[str, ...]) -> None:
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if not scopes or unknown:
+        raise ValueError(f"scopes are {' and '.join(SCOPES)}, not {', '.join(unknown) or 'none'}")
 
 
 def _split(presented: str) -> tuple[str, str]:

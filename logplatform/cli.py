@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from logplatform.api_keys import KeyStore
+from logplatform.api_keys import DEFAULT_SCOPES, SCOPES, KeyStore
 
 if TYPE_CHECKING:
     from logplatform.cluster import Cluster
@@ -45,12 +45,23 @@ def apikey(ctx: click.Context, keys_file: Path) -> None:
 @apikey.command("create")
 @click.argument("name")
 @click.option("--rate-limit", type=float, default=None, help="Events per second allowed for this key")
+@click.option(
+    "--scope",
+    "scopes",
+    type=click.Choice(SCOPES),
+    multiple=True,
+    help="ingest: send logs; read: search them (repeat for both)  [default: ingest]",
+)
 @click.pass_obj
-def apikey_create(store: KeyStore, name: str, rate_limit: float | None) -> None:
+def apikey_create(store: KeyStore, name: str, rate_limit: float | None, scopes: tuple[str, ...]) -> None:
     """Create a key named NAME and print it (the only time it is shown)."""
-    key = store.create(name, rate_limit)
+    key = store.create(name, rate_limit, scopes or DEFAULT_SCOPES)
     click.echo(key)
-    click.echo(f"created key for {name!r}; send it as the X-API-Key header. Only its hash is stored.", err=True)
+    click.echo(
+        f"created key for {name!r} ({' and '.join(scopes or DEFAULT_SCOPES)}); send it as the X-API-Key header. "
+        "Only its hash is stored.",
+        err=True,
+    )
 
 
 @apikey.command("list")
@@ -63,7 +74,7 @@ def apikey_list(store: KeyStore) -> None:
     for k in rows:
         state = f"revoked {k.revoked}" if k.revoked else "active"
         limit = f"{k.rate_limit_per_s:g}/s" if k.rate_limit_per_s else "unlimited"
-        click.echo(f"{k.id}\t{k.name}\t{state}\t{limit}\tcreated {k.created}")
+        click.echo(f"{k.id}\t{k.name}\t{state}\t{','.join(k.scopes)}\t{limit}\tcreated {k.created}")
 
 
 @apikey.command("revoke")

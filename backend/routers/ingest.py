@@ -14,7 +14,7 @@ from backend.body import NDJSON_TYPES, BadLine, BodyError, decode, media_type, r
 from backend.delivery import FAILED, INDEXED, QUEUED, REJECTED, Result
 from backend.errors import described, error_response
 from backend.events import SEED_EXAMPLE, Accepted, FieldError, Limits, Rejected, check_events
-from backend.security import require_api_key
+from backend.security import require_scope
 from backend.state import AppState, get_state
 from logplatform.api_keys import ApiKey
 
@@ -225,7 +225,7 @@ def _answer(
 async def post_logs(
     request: Request,
     state: Annotated[AppState, Depends(get_state)],
-    key: Annotated[ApiKey | None, Depends(require_api_key)],
+    key: Annotated[ApiKey | None, Depends(require_scope("ingest"))],
 ) -> JSONResponse:
     """Events as JSON (one object or an array) or NDJSON (`Content-Type: application/x-ndjson`).
 
@@ -251,7 +251,7 @@ async def post_logs(
 async def post_ndjson(
     request: Request,
     state: Annotated[AppState, Depends(get_state)],
-    key: Annotated[ApiKey | None, Depends(require_api_key)],
+    key: Annotated[ApiKey | None, Depends(require_scope("ingest"))],
 ) -> JSONResponse:
     """One event per line, the way log shippers batch. A line that is not JSON is rejected alone."""
     return await _ingest(request, state, key, force_ndjson=True)

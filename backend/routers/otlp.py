@@ -14,7 +14,7 @@ from backend.delivery import FAILED, REJECTED
 from backend.errors import described, error_response
 from backend.events import Limits, check_events
 from backend.routers.ingest import over_the_limits
-from backend.security import require_api_key
+from backend.security import require_scope
 from backend.state import AppState, get_state
 from logplatform.api_keys import ApiKey
 
@@ -43,7 +43,7 @@ router = APIRouter(tags=["ingest"])
 async def otlp_logs(
     request: Request,
     state: Annotated[AppState, Depends(get_state)],
-    key: Annotated[ApiKey | None, Depends(require_api_key)],
+    key: Annotated[ApiKey | None, Depends(require_scope("ingest"))],
 ) -> Response:
     """Point an OpenTelemetry SDK's log exporter at `http://<backend>:8000/v1/logs` with the API key in a header.
     Each record becomes the event a JSON logger would write (docs/event-schema.md, "OpenTelemetry") and is indexed

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from backend.errors import ApiError, described
-from backend.security import require_api_key
+from backend.security import require_scope
 from backend.state import AppState, get_state
 from logplatform.api_keys import ApiKey
 
@@ -87,7 +87,7 @@ MAX_RESULT_WINDOW = 10_000
 )
 async def search_logs(
     state: Annotated[AppState, Depends(get_state)],
-    _key: Annotated[ApiKey | None, Depends(require_api_key)],
+    _key: Annotated[ApiKey | None, Depends(require_scope("read"))],
     service: Annotated[list[str] | None, Query(description="service.name (repeatable)")] = None,
     level: Annotated[list[str] | None, Query(description="log.level (repeatable): " + ", ".join(LEVELS))] = None,
     q: Annotated[str | None, Query(max_length=512, description="Words in message or error.message")] = None,

@@ -27,3 +27,18 @@ def test_create_list_revoke(tmp_path: Path) -> None:
     assert KeyStore(store_file).verify(key) is None
     again = runner.invoke(main, ["apikey", "--keys-file", str(store_file), "revoke", "payments"])
     assert again.exit_code == 1
+
+
+def test_a_key_gets_ingest_alone_unless_asked_and_list_shows_scopes(tmp_path: Path) -> None:
+    store_file = tmp_path / "keys.json"
+    runner = CliRunner()
+    keys = ["apikey", "--keys-file", str(store_file)]
+    writer = runner.invoke(main, [*keys, "create", "shipper"]).stdout.strip()
+    reader = runner.invoke(main, [*keys, "create", "me", "--scope", "read", "--scope", "ingest"]).stdout.strip()
+    store = KeyStore(store_file)
+    assert store.verify(writer).scopes == ["ingest"]  # type: ignore[union-attr]
+    assert sorted(store.verify(reader).scopes) == ["ingest", "read"]  # type: ignore[union-attr]
+    listed = runner.invoke(main, [*keys, "list"]).stdout
+    assert "\tingest\t" in listed and ("\tread,ingest\t" in listed or "\tingest,read\t" in listed)
+    refused = runner.invoke(main, [*keys, "create", "x", "--scope", "admin"])
+    assert refused.exit_code == 2 and "admin" in refused.output

@@ -48,6 +48,7 @@ def test_setup_installs_then_is_a_no_op(engine: SearchEngine, tmp_path: Path) ->
     assert "done," in first.output
     stored = KeyStore(keys).verify(key)
     assert stored is not None and stored.name == "generator" and stored.rate_limit_per_s == 100
+    assert stored.scopes == ["ingest"]  # the generator sends logs; it may not read them
     keys_before = keys.read_text()
 
     second = CliRunner().invoke(main, args)

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from backend.main import create_app, elasticsearch_client
 from backend.settings import Settings
-from logplatform.api_keys import KeyStore
+from logplatform.api_keys import SCOPES, KeyStore
 from tests.support.memory_sink import MemorySink
 
 
@@ -53,7 +53,7 @@ class Backend:
 @pytest.fixture
 def memory_backend(tmp_path: Path) -> Iterator[Backend]:
     settings = make_settings(tmp_path)
-    key = KeyStore(settings.api_keys_file).create("tests")
+    key = KeyStore(settings.api_keys_file).create("tests", scopes=SCOPES)
     sink = MemorySink()
     app = create_app(settings, sink=sink, search_client=object())
     with TestClient(app) as client:
@@ -62,7 +62,7 @@ def memory_backend(tmp_path: Path) -> Iterator[Backend]:
 
 def live_backend(tmp_path: Path, client_url: str, data_stream: str, **overrides: object) -> Iterator[Backend]:
     settings = make_settings(tmp_path, elasticsearch_url=client_url, data_stream=data_stream, **overrides)
-    key = KeyStore(settings.api_keys_file).create("tests")
+    key = KeyStore(settings.api_keys_file).create("tests", scopes=SCOPES)
     app = create_app(settings, search_client=elasticsearch_client(settings))
     with TestClient(app) as client:
         yield Backend(client, settings, None, key)

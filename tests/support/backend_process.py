@@ -9,7 +9,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from logplatform.api_keys import KeyStore
+from logplatform.api_keys import SCOPES, KeyStore
 from tests.engine.engine import free_port
 from tests.support.reference import REPO
 
@@ -19,7 +19,7 @@ class BackendProcess:
         self.workdir = workdir
         self.port = free_port()
         self.keys_file = workdir / "api-keys.json"
-        self.key = KeyStore(self.keys_file).create("tests")
+        self.key = KeyStore(self.keys_file).create("tests", scopes=SCOPES)
         self.env = {
             **os.environ,
             "LOGPLATFORM_ELASTICSEARCH_URL": elasticsearch_url,
