@@ -6,7 +6,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
 
@@ -87,6 +87,38 @@ def apikey_revoke(store: KeyStore, key_id_or_name: str) -> None:
         click.echo(f"no active key with id or name {key_id_or_name!r}", err=True)
         sys.exit(1)
     click.echo(f"revoked {', '.join(revoked)}")
+
+
+@main.command("send")
+@click.argument("source", type=click.File("r", encoding="utf-8", errors="replace"), default="-")
+@click.option(
+    "--service", default=None, help="service.name of lines that name none  [default: the file's name, or stdin]"
+)
+@click.option("--url", envvar="LOGPLATFORM_URL", default="http://localhost:8000", show_default=True, help="The backend")
+@click.option("--api-key", envvar="LOGPLATFORM_API_KEY", required=True, help="A key with the ingest scope")
+@click.option("--batch", type=click.IntRange(1, 1000), default=500, show_default=True, help="Events a request")
+def send_cmd(source: TextIO, service: str | None, url: str, api_key: str, batch: int) -> None:
+    """Send JSON or plain-text lines from SOURCE (a file, or - for a pipe) to the backend, then say what became of
+    them: `some-command 2>&1 | logplatform send - --service my-job`. Exits 1 if a line was not stored."""
+    from rich.console import Console
+
+    from logplatform.send import SendError, Summary, send
+
+    source_name = str(getattr(source, "name", "-"))
+    name = service or (Path(source_name).stem if source_name not in ("<stdin>", "-") else "stdin")
+    console = Console(stderr=True)
+    with console.status("sending...") as status:
+
+        def progress(summary: Summary) -> None:
+            status.update(f"sent {summary.lines} lines: {summary.indexed + summary.queued} stored")
+
+        try:
+            summary = send(source, name, url, api_key, batch, progress=progress)
+        except SendError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(summary.text(), err=True)
+    if summary.rejected or summary.failed:
+        sys.exit(1)
 
 
 def _echo(message: str) -> None:

@@ -270,13 +270,16 @@ def readme_commands_run_as_printed(stack: Stack) -> str:
             raise AssertionError(
                 f"{heading} block failed ({result.returncode}):\n{result.stdout[-1500:]}\n{result.stderr[-1500:]}"
             )
-        ran.append((heading, result.stdout))
-    credentials, send = ran[0][1], ran[1][1]
+        ran.append((result.stdout, result.stderr))
+    credentials = ran[0][0]
+    send = ran[1][0] + "\n" + ran[1][1]  # logplatform send says what became of the lines on stderr
     if credentials.strip() != stack.secret("elastic_password") or not (workdir / "ca.crt").exists():
         copied = (workdir / "ca.crt").exists()
         raise AssertionError(f"Credentials block printed {credentials!r}; ca.crt copied: {copied}")
     if '"status":"indexed"' not in send.replace(" ", "") or "Login failed" not in send:
         raise AssertionError(f"Send a first log: the POST was not indexed or GET did not find it:\n{send[-1500:]}")
+    if "sent 2 lines: 2 indexed, 0 queued, 0 rejected, 0 failed" not in send:
+        raise AssertionError(f"Send a first log: `logplatform send` did not store both lines:\n{send[-1500:]}")
     for command in inline:
         result = stack.compose_shell(command, workdir)
         if result.returncode != 0:
