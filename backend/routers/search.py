@@ -1,7 +1,14 @@
-"""GET /logs: recent logs with filters, for the CLI to tail and search without Kibana."""
+"""GET /logs: recent logs with filters, for the CLI to tail and search without Kibana.
+
+Pages go two ways: `page` numbers for the first 10,000 hits (the engine's result window), and `cursor`, which has
+no such limit: each answer's `next_cursor` says where the next page starts (the last timestamp shown and the ids
+already shown at it, so that events sharing a timestamp are neither skipped nor repeated).
+"""
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -32,6 +39,22 @@ class SearchResponse(BaseModel):
     page: int
     size: int
     hits: list[LogHit]
+    next_cursor: str | None = None  # give it as `cursor` for the next page; none when this page was the last
+
+
+def _encode_cursor(moment: int, ids: list[str]) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"t": moment, "ids": ids}).encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[int, list[str]]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        moment, ids = data["t"], data["ids"]
+        if not isinstance(moment, int) or not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise ValueError
+    except (ValueError, KeyError, TypeError):
+        raise _invalid("cursor", "not a cursor this API gave: pass next_cursor from the previous answer") from None
+    return moment, ids
 
 
 def _utc(moment: datetime, name: str) -> str:
@@ -95,18 +118,28 @@ async def search_logs(
     until: Annotated[datetime | None, Query(description="ISO 8601, inclusive")] = None,
     page: Annotated[int, Query(ge=1, le=100)] = 1,
     size: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=65536, description="next_cursor of the previous answer")] = None,
 ) -> SearchResponse:
     from elasticsearch import ApiError as EngineError
     from elasticsearch import TransportError
 
     if page * size > MAX_RESULT_WINDOW:
         raise _invalid(
-            "page", f"page × size must be at most {MAX_RESULT_WINDOW:,}: narrow the search with since/until instead"
+            "page", f"page × size must be at most {MAX_RESULT_WINDOW:,}: page with cursor (next_cursor) instead"
         )
+    if cursor is not None and page != 1:
+        raise _invalid("page", "give cursor or page, not both")
+    query = build_query(service, level, q, since, until)
+    seen_at_last: list[str] = []
+    if cursor is not None:
+        last, seen_at_last = _decode_cursor(cursor)
+        query["bool"]["filter"].append({"range": {"@timestamp": {"lte": last, "format": "epoch_millis"}}})
+        if seen_at_last:
+            query["bool"]["must_not"] = [{"ids": {"values": seen_at_last}}]
     try:
         resp = await state.search_client.search(
             index=state.settings.data_stream,
-            query=build_query(service, level, q, since, until),
+            query=query,
             sort=[{"@timestamp": {"order": "desc"}}],
             from_=(page - 1) * size,
             size=size,
@@ -132,4 +165,13 @@ async def search_logs(
                 source=src,
             )
         )
-    return SearchResponse(total=resp["hits"]["total"]["value"], page=page, size=size, hits=hits)
+    raw_hits = resp["hits"]["hits"]
+    next_cursor = None
+    if len(raw_hits) == size:  # a full page: there may be more
+        last_moment = int(raw_hits[-1]["sort"][0])
+        at_last = [h["_id"] for h in raw_hits if int(h["sort"][0]) == last_moment]
+        earlier = seen_at_last if cursor is not None and last_moment == _decode_cursor(cursor)[0] else []
+        next_cursor = _encode_cursor(last_moment, earlier + at_last)
+    return SearchResponse(
+        total=resp["hits"]["total"]["value"], page=page, size=size, hits=hits, next_cursor=next_cursor
+    )
