@@ -89,14 +89,84 @@ def apikey_revoke(store: KeyStore, key_id_or_name: str) -> None:
     click.echo(f"revoked {', '.join(revoked)}")
 
 
+def _backend_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--url and --api-key of the commands that talk to the backend."""
+    command = click.option(
+        "--api-key", envvar="LOGPLATFORM_API_KEY", required=True, help="An API key (send: ingest; search: read)"
+    )(command)
+    return click.option(
+        "--url", envvar="LOGPLATFORM_URL", default="http://localhost:8000", show_default=True, help="The backend"
+    )(command)
+
+
+@main.command("search")
+@click.argument("query", required=False, default="")
+@click.option("--service", multiple=True, help="service.name (repeatable)")
+@click.option("--level", multiple=True, help="log.level (repeatable)")
+@click.option("--since", "since_span", default=None, help="Only the last 15m, 2h, 7d...")
+@click.option("--from", "from_", default=None, help="ISO 8601 start (inclusive)")
+@click.option("--to", default=None, help="ISO 8601 end (inclusive)")
+@click.option("--limit", type=click.IntRange(1, 1_000_000), default=100, show_default=True)
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["auto", "text", "json"]),
+    default="auto",
+    show_default=True,
+    help="auto: text on a terminal, one JSON document per line otherwise",
+)
+@_backend_options
+def search_cmd(
+    query: str,
+    service: tuple[str, ...],
+    level: tuple[str, ...],
+    since_span: str | None,
+    from_: str | None,
+    to: str | None,
+    limit: int,
+    output: str,
+    url: str,
+    api_key: str,
+) -> None:
+    """Search the logs, newest first. QUERY is what you type in Kibana (KQL: `service.name : api and not
+    log.level : info`, `http.response.status_code >= 500`, `user.name : adm*`) or free words found in message."""
+    from rich.console import Console
+
+    from logplatform import reading
+
+    if since_span and from_:
+        raise click.UsageError("give --since or --from, not both")
+    params: dict[str, Any] = {"service": list(service), "level": list(level)}
+    if query.strip():
+        params["kql"] = query
+    try:
+        if since_span:
+            params["since"] = reading.since(since_span)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    if from_:
+        params["since"] = from_
+    if to:
+        params["until"] = to
+    console = Console()
+    as_text = output == "text" or (output == "auto" and console.is_terminal)
+    try:
+        for hit in reading.hits(url, api_key, params, limit):
+            if as_text:
+                console.print(reading.as_text(hit), soft_wrap=True)
+            else:
+                click.echo(reading.as_json(hit))
+    except reading.ReadError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 @main.command("send")
 @click.argument("source", type=click.File("r", encoding="utf-8", errors="replace"), default="-")
 @click.option(
     "--service", default=None, help="service.name of lines that name none  [default: the file's name, or stdin]"
 )
-@click.option("--url", envvar="LOGPLATFORM_URL", default="http://localhost:8000", show_default=True, help="The backend")
-@click.option("--api-key", envvar="LOGPLATFORM_API_KEY", required=True, help="A key with the ingest scope")
 @click.option("--batch", type=click.IntRange(1, 1000), default=500, show_default=True, help="Events a request")
+@_backend_options
 def send_cmd(source: TextIO, service: str | None, url: str, api_key: str, batch: int) -> None:
     """Send JSON or plain-text lines from SOURCE (a file, or - for a pipe) to the backend, then say what became of
     them: `some-command 2>&1 | logplatform send - --service my-job`. Exits 1 if a line was not stored."""

@@ -19,6 +19,8 @@ from backend.errors import ApiError, described
 from backend.security import require_scope
 from backend.state import AppState, get_state
 from logplatform.api_keys import ApiKey
+from logplatform.kql import parse as parse_kql
+from logplatform.kql import to_dsl as kql_dsl
 
 router = APIRouter(tags=["search"])
 
@@ -114,6 +116,10 @@ async def search_logs(
     service: Annotated[list[str] | None, Query(description="service.name (repeatable)")] = None,
     level: Annotated[list[str] | None, Query(description="log.level (repeatable): " + ", ".join(LEVELS))] = None,
     q: Annotated[str | None, Query(max_length=512, description="Words in message or error.message")] = None,
+    kql: Annotated[
+        str | None,
+        Query(max_length=2048, description='Kibana query language: `service.name : "api" and not log.level : info`'),
+    ] = None,
     since: Annotated[datetime | None, Query(description="ISO 8601, inclusive")] = None,
     until: Annotated[datetime | None, Query(description="ISO 8601, inclusive")] = None,
     page: Annotated[int, Query(ge=1, le=100)] = 1,
@@ -130,6 +136,11 @@ async def search_logs(
     if cursor is not None and page != 1:
         raise _invalid("page", "give cursor or page, not both")
     query = build_query(service, level, q, since, until)
+    if kql:
+        try:
+            query["bool"]["must"].append(kql_dsl(parse_kql(kql)))
+        except ValueError as exc:
+            raise _invalid("kql", str(exc)) from None
     seen_at_last: list[str] = []
     if cursor is not None:
         last, seen_at_last = _decode_cursor(cursor)
