@@ -281,7 +281,7 @@ def readme_commands_run_as_printed(stack: Stack) -> str:
     if "sent 2 lines: 2 indexed, 0 queued, 0 rejected, 0 failed" not in send:
         raise AssertionError(f"Send a first log: `logplatform send` did not store both lines:\n{send[-1500:]}")
     if '"message": "job done"' not in ran[1][0] or '"message": "job started"' in ran[1][0]:
-        raise AssertionError(f"Send a first log: `logplatform search` did not find just the line asked:\n{send[-1500:]}")
+        raise AssertionError(f"Send a first log: `logplatform search` found other than the line asked:\n{send[-1500:]}")
     for command in inline:
         result = stack.compose_shell(command, workdir)
         if result.returncode != 0:
