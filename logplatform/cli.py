@@ -160,6 +160,54 @@ def search_cmd(
         raise click.ClickException(str(exc)) from exc
 
 
+@main.command("tail")
+@click.argument("query", required=False, default="")
+@click.option("-f", "--follow", "follow_on", is_flag=True, help="Keep printing events as they arrive (Ctrl-C stops)")
+@click.option("-n", "--lines", type=click.IntRange(0, 10_000), default=20, show_default=True, help="Events shown first")
+@click.option("--service", multiple=True, help="service.name (repeatable)")
+@click.option("--level", multiple=True, help="log.level (repeatable)")
+@click.option("--format", "output", type=click.Choice(["auto", "text", "json"]), default="auto", show_default=True)
+@_backend_options
+def tail_cmd(
+    query: str,
+    follow_on: bool,
+    lines: int,
+    service: tuple[str, ...],
+    level: tuple[str, ...],
+    output: str,
+    url: str,
+    api_key: str,
+) -> None:
+    """The last events (QUERY as for search), oldest first; with -f, then every new event once, in the order the
+    platform received it, until Ctrl-C."""
+    from rich.console import Console
+
+    from logplatform import reading
+
+    params: dict[str, Any] = {"service": list(service), "level": list(level)}
+    if query.strip():
+        params["kql"] = query
+    console = Console()
+    as_text = output == "text" or (output == "auto" and console.is_terminal)
+
+    def emit(hit: dict[str, Any]) -> None:
+        if as_text:
+            console.print(reading.as_text(hit), soft_wrap=True)
+        else:
+            click.echo(reading.as_json(hit))
+
+    try:
+        if follow_on:
+            reading.follow(url, api_key, params, lines, emit)
+        else:
+            for hit in reversed(list(reading.hits(url, api_key, params, lines))) if lines else []:
+                emit(hit)
+    except reading.ReadError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except KeyboardInterrupt:  # Ctrl-C ends a follow: a normal end, no traceback
+        return
+
+
 @main.command("send")
 @click.argument("source", type=click.File("r", encoding="utf-8", errors="replace"), default="-")
 @click.option(

@@ -1,11 +1,13 @@
-"""Reading logs from the backend for the terminal commands (`logplatform search`): `GET /logs` page after page by
-cursor, and each event as a line a person reads (time, service, level coloured, message) or as JSON."""
+"""Reading logs from the backend for the terminal commands (`logplatform search`, `logplatform tail`): `GET /logs`
+page after page by cursor, following what arrives by ingest time, and each event as a line a person reads (time,
+service, level coloured, message) or as JSON."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -46,15 +48,7 @@ def hits(
         shown = 0
         query = {**params, "size": min(limit, 500)}
         while shown < limit:
-            answer = http.get(f"{url.rstrip('/')}/logs", params=query, headers={"X-API-Key": api_key})
-            if answer.status_code != 200:
-                try:
-                    body = answer.json()
-                    reason = f"{body.get('field') or 'request'}: {body.get('reason')}"
-                except ValueError:
-                    reason = answer.text[:200]
-                raise ReadError(f"the backend answered {answer.status_code}: {reason}")
-            page = answer.json()
+            page = _get(http, url, api_key, query)
             for hit in page["hits"][: limit - shown]:
                 yield hit
                 shown += 1
@@ -78,3 +72,81 @@ def as_text(hit: dict[str, Any]) -> Text:
     line.append(f"{(level or '-').upper():8} ", style=LEVEL_STYLES.get(level, ""))
     line.append(hit.get("message") or "")
     return line
+
+
+def _ingested(hit: dict[str, Any]) -> datetime:
+    stamp = hit.get("ingested") or hit.get("timestamp")
+    return datetime.fromisoformat(str(stamp).replace("Z", "+00:00")) if stamp else datetime.now(UTC)
+
+
+def follow(
+    url: str,
+    api_key: str,
+    params: dict[str, Any],
+    backlog: int,
+    emit: Callable[[dict[str, Any]], None],
+    stop: Callable[[], bool] = lambda: False,
+    client: httpx.Client | None = None,
+    poll_s: float = 1.0,
+    overlap: timedelta = timedelta(seconds=10),
+) -> None:
+    """The last `backlog` events (oldest first), then every event received after them, once, in the order the
+    engine received them, until stop() says so. An event is searchable only after the next refresh, so each poll
+    reads back `overlap` before the newest ingest time seen and skips the ids already shown."""
+    http = client or httpx.Client(timeout=60)
+    try:
+        recent = list(hits(url, api_key, params, backlog, http)) if backlog else []
+        for hit in reversed(recent):
+            emit(hit)
+        shown = {hit["id"]: _ingested(hit) for hit in recent}
+        # what was received before now is the backlog's, shown or not: only what arrives from now on follows it
+        mark = _poll(http, url, api_key, params, datetime.now(UTC) - overlap, shown, None, stop)
+        while not stop():
+            mark = _poll(http, url, api_key, params, mark - overlap, shown, emit, stop)
+            shown = {i: at for i, at in shown.items() if at >= mark - overlap}
+            time.sleep(poll_s)
+    finally:
+        if client is None:
+            http.close()
+
+
+def _poll(
+    http: httpx.Client,
+    url: str,
+    api_key: str,
+    params: dict[str, Any],
+    lower: datetime,
+    shown: dict[str, datetime],
+    emit: Callable[[dict[str, Any]], None] | None,
+    stop: Callable[[], bool],
+) -> datetime:
+    """Every event received from `lower` on, oldest first, page after page: those not shown yet are emitted (or,
+    without emit, only remembered). Returns the newest ingest time seen."""
+    newest = lower
+    while not stop():
+        page = _get(http, url, api_key, {**params, "ingested_since": lower.isoformat(), "size": 500})["hits"]
+        for hit in page:
+            if hit["id"] not in shown:
+                if emit is not None:
+                    emit(hit)
+                shown[hit["id"]] = _ingested(hit)
+        if page:
+            newest = max(newest, _ingested(page[-1]))
+            lower = max(lower, _ingested(page[-1]))
+        if len(page) < 500:
+            break
+    return newest
+
+
+def _get(http: httpx.Client, url: str, api_key: str, query: dict[str, Any]) -> dict[str, Any]:
+    """One answer of GET /logs, or ReadError with the backend's status, field and reason."""
+    answer = http.get(f"{url.rstrip('/')}/logs", params=query, headers={"X-API-Key": api_key})
+    if answer.status_code != 200:
+        try:
+            body = answer.json()
+            reason = f"{body.get('field') or 'request'}: {body.get('reason')}"
+        except ValueError:
+            reason = answer.text[:200]
+        raise ReadError(f"the backend answered {answer.status_code}: {reason}")
+    page: dict[str, Any] = answer.json()
+    return page

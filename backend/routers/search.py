@@ -30,6 +30,7 @@ LEVELS = ("trace", "debug", "info", "warning", "error", "critical")
 class LogHit(BaseModel):
     id: str
     timestamp: str | None
+    ingested: str | None = None  # event.ingested: when the engine received it (what `tail -f` follows)
     service: str | None
     level: str | None
     message: str | None
@@ -125,6 +126,10 @@ async def search_logs(
     page: Annotated[int, Query(ge=1, le=100)] = 1,
     size: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=65536, description="next_cursor of the previous answer")] = None,
+    ingested_since: Annotated[
+        datetime | None,
+        Query(description="Events received from this moment on, oldest first (event.ingested): what tail -f follows"),
+    ] = None,
 ) -> SearchResponse:
     from elasticsearch import ApiError as EngineError
     from elasticsearch import TransportError
@@ -141,6 +146,12 @@ async def search_logs(
             query["bool"]["must"].append(kql_dsl(parse_kql(kql)))
         except ValueError as exc:
             raise _invalid("kql", str(exc)) from None
+    sort: list[dict[str, Any]] = [{"@timestamp": {"order": "desc"}}]
+    if ingested_since is not None:
+        if cursor is not None:
+            raise _invalid("cursor", "give cursor or ingested_since, not both")
+        query["bool"]["filter"].append({"range": {"event.ingested": {"gte": _utc(ingested_since, "ingested_since")}}})
+        sort = [{"event.ingested": {"order": "asc"}}, {"@timestamp": {"order": "asc"}}]
     seen_at_last: list[str] = []
     if cursor is not None:
         last, seen_at_last = _decode_cursor(cursor)
@@ -151,7 +162,7 @@ async def search_logs(
         resp = await state.search_client.search(
             index=state.settings.data_stream,
             query=query,
-            sort=[{"@timestamp": {"order": "desc"}}],
+            sort=sort,
             from_=(page - 1) * size,
             size=size,
             track_total_hits=True,
@@ -170,6 +181,7 @@ async def search_logs(
             LogHit(
                 id=h["_id"],
                 timestamp=src.get("@timestamp"),
+                ingested=(src.get("event") or {}).get("ingested"),
                 service=(src.get("service") or {}).get("name"),
                 level=(src.get("log") or {}).get("level"),
                 message=src.get("message"),
@@ -178,7 +190,7 @@ async def search_logs(
         )
     raw_hits = resp["hits"]["hits"]
     next_cursor = None
-    if len(raw_hits) == size:  # a full page: there may be more
+    if len(raw_hits) == size and ingested_since is None:  # a full page: there may be more
         last_moment = int(raw_hits[-1]["sort"][0])
         at_last = [h["_id"] for h in raw_hits if int(h["sort"][0]) == last_moment]
         earlier = seen_at_last if cursor is not None and last_moment == _decode_cursor(cursor)[0] else []
