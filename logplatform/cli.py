@@ -208,6 +208,35 @@ def tail_cmd(
         return
 
 
+@main.command("context")
+@click.argument("event_id")
+@click.option("-B", "--before", type=click.IntRange(0, 500), default=5, show_default=True, help="Lines before it")
+@click.option("-A", "--after", type=click.IntRange(0, 500), default=5, show_default=True, help="Lines after it")
+@click.option("--format", "output", type=click.Choice(["auto", "text", "json"]), default="auto", show_default=True)
+@_backend_options
+def context_cmd(event_id: str, before: int, after: int, output: str, url: str, api_key: str) -> None:
+    """The lines around one event (EVENT_ID: `_id` in search's JSON): the lines before and after it in its file
+    for a shipped line, its service's events around it in time otherwise."""
+    from rich.console import Console
+
+    from logplatform import reading
+
+    try:
+        around = reading.context(url, api_key, event_id, before, after)
+    except reading.ReadError as exc:
+        raise click.ClickException(str(exc)) from exc
+    console = Console()
+    as_text = output == "text" or (output == "auto" and console.is_terminal)
+    for hit in [*around["before"], around["event"], *around["after"]]:
+        if as_text:
+            line = reading.as_text(hit)
+            if hit is around["event"]:
+                line.stylize("reverse")
+            console.print(line, soft_wrap=True)
+        else:
+            click.echo(reading.as_json(hit))
+
+
 @main.command("send")
 @click.argument("source", type=click.File("r", encoding="utf-8", errors="replace"), default="-")
 @click.option(

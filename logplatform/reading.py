@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from rich.text import Text
@@ -138,9 +139,15 @@ def _poll(
     return newest
 
 
-def _get(http: httpx.Client, url: str, api_key: str, query: dict[str, Any]) -> dict[str, Any]:
-    """One answer of GET /logs, or ReadError with the backend's status, field and reason."""
-    answer = http.get(f"{url.rstrip('/')}/logs", params=query, headers={"X-API-Key": api_key})
+def context(url: str, api_key: str, event_id: str, before: int, after: int) -> dict[str, Any]:
+    """GET /logs/{id}/context: the event and the lines around it (order: file or time)."""
+    with httpx.Client(timeout=60) as http:
+        return _get(http, url, api_key, {"before": before, "after": after}, f"/logs/{event_id}/context")
+
+
+def _get(http: httpx.Client, url: str, api_key: str, query: dict[str, Any], path: str = "/logs") -> dict[str, Any]:
+    """One answer of GET /logs (or another read route), or ReadError with the backend's status, field and reason."""
+    answer = http.get(f"{url.rstrip('/')}{quote(path)}", params=query, headers={"X-API-Key": api_key})
     if answer.status_code != 200:
         try:
             body = answer.json()

@@ -10,9 +10,9 @@ from __future__ import annotations
 import base64
 import json
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
 
 from backend.errors import ApiError, described
@@ -174,20 +174,7 @@ async def search_logs(
         raise ApiError(502, f"Elasticsearch answered {exc.meta.status}") from exc
     except TransportError as exc:
         raise ApiError(503, "Elasticsearch is unreachable", headers={"Retry-After": "5"}) from exc
-    hits = []
-    for h in resp["hits"]["hits"]:
-        src = h["_source"]
-        hits.append(
-            LogHit(
-                id=h["_id"],
-                timestamp=src.get("@timestamp"),
-                ingested=(src.get("event") or {}).get("ingested"),
-                service=(src.get("service") or {}).get("name"),
-                level=(src.get("log") or {}).get("level"),
-                message=src.get("message"),
-                source=src,
-            )
-        )
+    hits = [_hit(h) for h in resp["hits"]["hits"]]
     raw_hits = resp["hits"]["hits"]
     next_cursor = None
     if len(raw_hits) == size and ingested_since is None:  # a full page: there may be more
@@ -197,4 +184,92 @@ async def search_logs(
         next_cursor = _encode_cursor(last_moment, earlier + at_last)
     return SearchResponse(
         total=resp["hits"]["total"]["value"], page=page, size=size, hits=hits, next_cursor=next_cursor
+    )
+
+
+class ContextResponse(BaseModel):
+    order: Literal["file", "time"]  # file: the lines around it in its file; time: its service's events around it
+    event: LogHit
+    before: list[LogHit]  # oldest first, up to the event
+    after: list[LogHit]
+
+
+def _hit(h: dict[str, Any]) -> LogHit:
+    src = h["_source"]
+    return LogHit(
+        id=h["_id"],
+        timestamp=src.get("@timestamp"),
+        ingested=(src.get("event") or {}).get("ingested"),
+        service=(src.get("service") or {}).get("name"),
+        level=(src.get("log") or {}).get("level"),
+        message=src.get("message"),
+        source=src,
+    )
+
+
+@router.get(
+    "/logs/{event_id}/context",
+    response_model=ContextResponse,
+    summary="The lines before and after one event",
+    responses={
+        401: described("Missing, unknown or revoked API key"),
+        403: described("The key has no read scope"),
+        404: described("No event with this id"),
+        503: described("Elasticsearch is unreachable; see Retry-After"),
+    },
+)
+async def event_context(
+    state: Annotated[AppState, Depends(get_state)],
+    _key: Annotated[ApiKey | None, Depends(require_scope("read"))],
+    event_id: Annotated[str, Path(max_length=256, description="The event's id (`id` in GET /logs)")],
+    before: Annotated[int, Query(ge=0, le=500)] = 5,
+    after: Annotated[int, Query(ge=0, le=500)] = 5,
+) -> ContextResponse:
+    """A line shipped from a file: the lines before and after it in that file (by file offset). Any other event:
+    its service's events before and after it in time."""
+    from elasticsearch import TransportError
+
+    async def search(query: dict[str, Any], sort: list[dict[str, Any]], size: int) -> list[dict[str, Any]]:
+        if size == 0:
+            return []
+        try:
+            resp = await state.search_client.search(
+                index=state.settings.data_stream, query=query, sort=sort, size=size, ignore_unavailable=True
+            )
+        except TransportError as exc:
+            raise ApiError(503, "Elasticsearch is unreachable", headers={"Retry-After": "5"}) from exc
+        found: list[dict[str, Any]] = resp["hits"]["hits"]
+        return found
+
+    matched = await search({"ids": {"values": [event_id]}}, [], 1)
+    if not matched:
+        raise ApiError(404, f"no event with id {event_id!r}", "event_id")
+    found = matched[0]
+    src = found["_source"]
+    log_file = ((src.get("log") or {}).get("file") or {}).get("path")
+    offset = (src.get("log") or {}).get("offset")
+    if log_file and isinstance(offset, int):
+        same: list[dict[str, Any]] = [{"term": {"log.file.path": log_file}}]
+        if host := (src.get("host") or {}).get("name"):
+            same.append({"term": {"host.name": host}})
+        order, field, mark = "file", "log.offset", offset
+    else:
+        same = [{"term": {"service.name": service}}] if (service := (src.get("service") or {}).get("name")) else []
+        order, field, mark = "time", "@timestamp", src.get("@timestamp")
+    not_it = [{"ids": {"values": [event_id]}}]
+    earlier = await search(
+        {"bool": {"filter": [*same, {"range": {field: {"lte": mark}}}], "must_not": not_it}},
+        [{field: {"order": "desc"}}],
+        before,
+    )
+    later = await search(
+        {"bool": {"filter": [*same, {"range": {field: {"gt": mark}}}], "must_not": not_it}},
+        [{field: {"order": "asc"}}],
+        after,
+    )
+    return ContextResponse(
+        order=order,  # type: ignore[arg-type]
+        event=_hit(found),
+        before=[_hit(h) for h in reversed(earlier)],
+        after=[_hit(h) for h in later],
     )
