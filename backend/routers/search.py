@@ -215,6 +215,7 @@ def _hit(h: dict[str, Any]) -> LogHit:
         401: described("Missing, unknown or revoked API key"),
         403: described("The key has no read scope"),
         404: described("No event with this id"),
+        422: described("A parameter is invalid: `field` names it"),
         503: described("Elasticsearch is unreachable; see Retry-After"),
     },
 )
