@@ -13,7 +13,6 @@ import logging
 import os
 import re
 import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from tests.support.backend_app import Backend, live_backend
 from tests.support.backend_process import BackendProcess
 from tests.support.commands import run
-from tests.support.documents import every_document
+from tests.support.documents import at_least, every_document
 from tests.support.search_engine import SearchEngine
 
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
@@ -249,9 +248,7 @@ def test_the_opentelemetry_python_sdk_exports_through_the_backend(
         provider.force_flush()
         provider.shutdown()
         trace_id = format(span.get_span_context().trace_id, "032x")
-        deadline = time.monotonic() + 30
-        while len(docs := documents(installed, data_stream)) < 2 and time.monotonic() < deadline:
-            time.sleep(0.5)
+        docs = at_least(installed.cluster, data_stream, 2)
     finally:
         backend.stop()
     by_message = {d["message"]: d for d in docs}
@@ -291,9 +288,7 @@ def test_the_opentelemetry_js_sdk_exports_through_the_backend(
     try:
         env = {**os.environ, "PROTOCOL": protocol, "ENDPOINT": f"{backend.url}/v1/logs", "API_KEY": backend.key}
         run(["node", "send.mjs"], cwd=home, env=env, timeout=120)
-        deadline = time.monotonic() + 30
-        while len(docs := documents(installed, data_stream)) < 2 and time.monotonic() < deadline:
-            time.sleep(0.5)
+        docs = at_least(installed.cluster, data_stream, 2)
     finally:
         backend.stop()
     by_message = {d["message"]: d for d in docs}

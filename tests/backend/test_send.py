@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import httpx
@@ -13,7 +12,7 @@ from click.testing import CliRunner
 from logplatform.cli import main
 from logplatform.send import SendError, events, send
 from tests.support.backend_process import BackendProcess
-from tests.support.documents import every_document
+from tests.support.documents import at_least
 from tests.support.search_engine import SearchEngine
 
 
@@ -72,14 +71,7 @@ def test_a_pipe_is_indexed_line_by_line_and_a_bad_line_named(
     assert result.exit_code == 1  # a line was not stored: said, and the exit code says so
     assert "sent 1203 lines: 1202 indexed, 0 queued, 1 rejected, 0 failed" in result.stderr
     assert "line 3: message: control character U+0007" in result.stderr
-    deadline = time.monotonic() + 20
-    while len(docs := _documents(installed, data_stream)) < 1203 and time.monotonic() < deadline:
-        time.sleep(0.5)
+    docs = at_least(installed.cluster, data_stream, 1203)
     assert len(docs) == 1203 and {d["service"]["name"] for d in docs} == {"my-job", "stdin"}
     warning = next(d for d in docs if d["message"] == "rows copied")
     assert warning["log"]["level"] == "warning"
-
-
-def _documents(engine: SearchEngine, data_stream: str) -> list[dict]:
-    engine.refresh(data_stream)
-    return every_document(engine.cluster, data_stream)

@@ -3,6 +3,7 @@ our id fields have no doc values to sort or page on)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from logplatform.cluster import Cluster
@@ -26,3 +27,15 @@ def every_document(
     finally:
         cluster.request("DELETE", "/_search/scroll", {"scroll_id": scroll_id})
     return out
+
+
+def at_least(cluster: Cluster, target: str, count: int, timeout_s: float = 30) -> list[dict[str, Any]]:
+    """Every document of target once there are `count` of them (refreshing as it waits), or all there are when the
+    time is up: the caller's assertion says what was missing."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        cluster.request("POST", f"/{target}/_refresh")
+        docs = every_document(cluster, target)
+        if len(docs) >= count or time.monotonic() > deadline:
+            return docs
+        time.sleep(0.5)
