@@ -237,6 +237,59 @@ def context_cmd(event_id: str, before: int, after: int, output: str, url: str, a
             click.echo(reading.as_json(hit))
 
 
+@main.command("export")
+@click.argument("query", required=False, default="")
+@click.option("--output", type=click.Path(path_type=Path, dir_okay=False), required=True, help="The file to write")
+@click.option("--format", "fmt", type=click.Choice(["ndjson", "csv"]), default="ndjson", show_default=True)
+@click.option("--service", multiple=True, help="service.name (repeatable)")
+@click.option("--level", multiple=True, help="log.level (repeatable)")
+@click.option("--since", "since_span", default=None, help="Only the last 15m, 2h, 7d...")
+@click.option("--resume", is_flag=True, help="Go on with an export that was stopped (OUTPUT.cursor says where)")
+@_backend_options
+def export_cmd(
+    query: str,
+    output: Path,
+    fmt: str,
+    service: tuple[str, ...],
+    level: tuple[str, ...],
+    since_span: str | None,
+    resume: bool,
+    url: str,
+    api_key: str,
+) -> None:
+    """Every event QUERY matches (as for search), newest first, into OUTPUT: no cap, constant memory, and
+    --resume after a stop writes each event once."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from logplatform import reading
+    from logplatform.export import export
+
+    params: dict[str, Any] = {"service": list(service), "level": list(level)}
+    if query.strip():
+        params["kql"] = query
+    try:
+        if since_span:
+            params["since"] = reading.since(since_span)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    columns = (TextColumn("exporting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, transient=True) as bar:
+        task = bar.add_task("export", total=None)
+        try:
+            written = export(
+                url,
+                api_key,
+                params,
+                output,
+                fmt,
+                resume,
+                lambda done, total: bar.update(task, completed=done, total=total),
+            )
+        except (reading.ReadError, FileNotFoundError) as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"exported {written} events to {output}", err=True)
+
+
 @main.command("send")
 @click.argument("source", type=click.File("r", encoding="utf-8", errors="replace"), default="-")
 @click.option(

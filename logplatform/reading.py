@@ -49,7 +49,7 @@ def hits(
         shown = 0
         query = {**params, "size": min(limit, 500)}
         while shown < limit:
-            page = _get(http, url, api_key, query)
+            page = get(http, url, api_key, query)
             for hit in page["hits"][: limit - shown]:
                 yield hit
                 shown += 1
@@ -125,7 +125,7 @@ def _poll(
     without emit, only remembered). Returns the newest ingest time seen."""
     newest = lower
     while not stop():
-        page = _get(http, url, api_key, {**params, "ingested_since": lower.isoformat(), "size": 500})["hits"]
+        page = get(http, url, api_key, {**params, "ingested_since": lower.isoformat(), "size": 500})["hits"]
         for hit in page:
             if hit["id"] not in shown:
                 if emit is not None:
@@ -142,10 +142,10 @@ def _poll(
 def context(url: str, api_key: str, event_id: str, before: int, after: int) -> dict[str, Any]:
     """GET /logs/{id}/context: the event and the lines around it (order: file or time)."""
     with httpx.Client(timeout=60) as http:
-        return _get(http, url, api_key, {"before": before, "after": after}, f"/logs/{event_id}/context")
+        return get(http, url, api_key, {"before": before, "after": after}, f"/logs/{event_id}/context")
 
 
-def _get(http: httpx.Client, url: str, api_key: str, query: dict[str, Any], path: str = "/logs") -> dict[str, Any]:
+def get(http: httpx.Client, url: str, api_key: str, query: dict[str, Any], path: str = "/logs") -> dict[str, Any]:
     """One answer of GET /logs (or another read route), or ReadError with the backend's status, field and reason."""
     answer = http.get(f"{url.rstrip('/')}{quote(path)}", params=query, headers={"X-API-Key": api_key})
     if answer.status_code != 200:

@@ -3,13 +3,13 @@ share a timestamp."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.backend_app import Backend, live_backend
+from tests.support.documents import index_events
 from tests.support.search_engine import SearchEngine
 
 pytestmark = pytest.mark.engine
@@ -20,23 +20,10 @@ def backend(installed: SearchEngine, data_stream: str, tmp_path: Path) -> Iterat
     yield from live_backend(tmp_path, installed.client_url, data_stream)
 
 
-def _index(engine: SearchEngine, data_stream: str, count: int) -> None:
-    """count events through the pipeline, ten to a millisecond (so pages end inside a shared timestamp)."""
-    lines = []
-    for i in range(count):
-        moment = f"2026-03-01T10:{i // 10 // 60000 % 60:02d}:{i // 10 // 1000 % 60:02d}.{i // 10 % 1000:03d}Z"
-        event = {"@timestamp": moment, "service": "pager", "message": f"event {i}", "event": {"id": f"p-{i}"}}
-        lines += [json.dumps({"create": {"_index": data_stream}}), json.dumps({"message": json.dumps(event)})]
-    for start in range(0, len(lines), 4000):
-        answer = engine.cluster.ok("POST", "/_bulk", "\n".join(lines[start : start + 4000]) + "\n")
-        assert not answer["errors"]
-    engine.refresh(data_stream)
-
-
 def test_a_cursor_pages_past_the_result_window_showing_each_event_once(
     installed: SearchEngine, backend: Backend, data_stream: str
 ) -> None:
-    _index(installed, data_stream, 10_050)
+    index_events(installed, data_stream, 10_050)
     headers = {"X-API-Key": backend.key}
     deep = backend.client.get("/logs", params={"page": 21, "size": 500}, headers=headers)
     assert deep.status_code == 422 and deep.json()["field"] == "page"  # page numbers stop at the window

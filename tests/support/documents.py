@@ -3,10 +3,12 @@ our id fields have no doc values to sort or page on)."""
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
 from logplatform.cluster import Cluster
+from tests.support.search_engine import SearchEngine
 
 
 def every_document(
@@ -39,3 +41,16 @@ def at_least(cluster: Cluster, target: str, count: int, timeout_s: float = 30) -
         if len(docs) >= count or time.monotonic() > deadline:
             return docs
         time.sleep(0.5)
+
+
+def index_events(engine: SearchEngine, data_stream: str, count: int) -> None:
+    """count events through the pipeline, ten to a millisecond (so pages end inside a shared timestamp)."""
+    lines = []
+    for i in range(count):
+        moment = f"2026-03-01T10:{i // 10 // 60000 % 60:02d}:{i // 10 // 1000 % 60:02d}.{i // 10 % 1000:03d}Z"
+        event = {"@timestamp": moment, "service": "pager", "message": f"event {i}", "event": {"id": f"p-{i}"}}
+        lines += [json.dumps({"create": {"_index": data_stream}}), json.dumps({"message": json.dumps(event)})]
+    for start in range(0, len(lines), 4000):
+        answer = engine.cluster.ok("POST", "/_bulk", "\n".join(lines[start : start + 4000]) + "\n")
+        assert not answer["errors"]
+    engine.refresh(data_stream)
