@@ -99,22 +99,70 @@ def _backend_options(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
 
 
+def _filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """QUERY, --service and --level of the commands that read logs."""
+    command = click.option("--level", multiple=True, help="log.level (repeatable)")(command)
+    command = click.option("--service", multiple=True, help="service.name (repeatable)")(command)
+    return click.argument("query", required=False, default="")(command)
+
+
+def _format_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--format",
+        "output",
+        type=click.Choice(["auto", "text", "json"]),
+        default="auto",
+        show_default=True,
+        help="auto: text on a terminal, one JSON document per line otherwise",
+    )(command)
+
+
+def _query_params(
+    query: str, service: tuple[str, ...], level: tuple[str, ...], since_span: str | None = None
+) -> dict[str, Any]:
+    """The GET /logs parameters of a reading command's filters; a --since it cannot read is a usage error."""
+    from logplatform import reading
+
+    params: dict[str, Any] = {"service": list(service), "level": list(level)}
+    if query.strip():
+        params["kql"] = query
+    if since_span:
+        try:
+            params["since"] = reading.since(since_span)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from exc
+    return params
+
+
+def _printer(output: str) -> Callable[..., None]:
+    """Prints a hit: time, service, coloured level and message on a terminal (or --format text), else its JSON;
+    `marked` shows it in reverse (the event a context is around)."""
+    from rich.console import Console
+
+    from logplatform import reading
+
+    console = Console()
+    as_text = output == "text" or (output == "auto" and console.is_terminal)
+
+    def emit(hit: dict[str, Any], marked: bool = False) -> None:
+        if not as_text:
+            click.echo(reading.as_json(hit))
+            return
+        line = reading.as_text(hit)
+        if marked:
+            line.stylize("reverse")
+        console.print(line, soft_wrap=True)
+
+    return emit
+
+
 @main.command("search")
-@click.argument("query", required=False, default="")
-@click.option("--service", multiple=True, help="service.name (repeatable)")
-@click.option("--level", multiple=True, help="log.level (repeatable)")
+@_filter_options
 @click.option("--since", "since_span", default=None, help="Only the last 15m, 2h, 7d...")
 @click.option("--from", "from_", default=None, help="ISO 8601 start (inclusive)")
 @click.option("--to", default=None, help="ISO 8601 end (inclusive)")
 @click.option("--limit", type=click.IntRange(1, 1_000_000), default=100, show_default=True)
-@click.option(
-    "--format",
-    "output",
-    type=click.Choice(["auto", "text", "json"]),
-    default="auto",
-    show_default=True,
-    help="auto: text on a terminal, one JSON document per line otherwise",
-)
+@_format_option
 @_backend_options
 def search_cmd(
     query: str,
@@ -130,72 +178,45 @@ def search_cmd(
 ) -> None:
     """Search the logs, newest first. QUERY is what you type in Kibana (KQL: `service.name : api and not
     log.level : info`, `http.response.status_code >= 500`, `user.name : adm*`) or free words found in message."""
-    from rich.console import Console
-
     from logplatform import reading
 
     if since_span and from_:
         raise click.UsageError("give --since or --from, not both")
-    params: dict[str, Any] = {"service": list(service), "level": list(level)}
-    if query.strip():
-        params["kql"] = query
-    try:
-        if since_span:
-            params["since"] = reading.since(since_span)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from exc
+    params = _query_params(query, service, level, since_span)
     if from_:
         params["since"] = from_
     if to:
         params["until"] = to
-    console = Console()
-    as_text = output == "text" or (output == "auto" and console.is_terminal)
+    emit = _printer(output)
     try:
         for hit in reading.hits(url, api_key, params, limit):
-            if as_text:
-                console.print(reading.as_text(hit), soft_wrap=True)
-            else:
-                click.echo(reading.as_json(hit))
+            emit(hit)
     except reading.ReadError as exc:
         raise click.ClickException(str(exc)) from exc
 
 
 @main.command("tail")
-@click.argument("query", required=False, default="")
+@_filter_options
 @click.option("-f", "--follow", "follow_on", is_flag=True, help="Keep printing events as they arrive (Ctrl-C stops)")
 @click.option("-n", "--lines", type=click.IntRange(0, 10_000), default=20, show_default=True, help="Events shown first")
-@click.option("--service", multiple=True, help="service.name (repeatable)")
-@click.option("--level", multiple=True, help="log.level (repeatable)")
-@click.option("--format", "output", type=click.Choice(["auto", "text", "json"]), default="auto", show_default=True)
+@_format_option
 @_backend_options
 def tail_cmd(
     query: str,
-    follow_on: bool,
-    lines: int,
     service: tuple[str, ...],
     level: tuple[str, ...],
+    follow_on: bool,
+    lines: int,
     output: str,
     url: str,
     api_key: str,
 ) -> None:
     """The last events (QUERY as for search), oldest first; with -f, then every new event once, in the order the
     platform received it, until Ctrl-C."""
-    from rich.console import Console
-
     from logplatform import reading
 
-    params: dict[str, Any] = {"service": list(service), "level": list(level)}
-    if query.strip():
-        params["kql"] = query
-    console = Console()
-    as_text = output == "text" or (output == "auto" and console.is_terminal)
-
-    def emit(hit: dict[str, Any]) -> None:
-        if as_text:
-            console.print(reading.as_text(hit), soft_wrap=True)
-        else:
-            click.echo(reading.as_json(hit))
-
+    params = _query_params(query, service, level)
+    emit = _printer(output)
     try:
         if follow_on:
             reading.follow(url, api_key, params, lines, emit)
@@ -212,37 +233,29 @@ def tail_cmd(
 @click.argument("event_id")
 @click.option("-B", "--before", type=click.IntRange(0, 500), default=5, show_default=True, help="Lines before it")
 @click.option("-A", "--after", type=click.IntRange(0, 500), default=5, show_default=True, help="Lines after it")
-@click.option("--format", "output", type=click.Choice(["auto", "text", "json"]), default="auto", show_default=True)
+@_format_option
 @_backend_options
 def context_cmd(event_id: str, before: int, after: int, output: str, url: str, api_key: str) -> None:
     """The lines around one event (EVENT_ID: `_id` in search's JSON): the lines before and after it in its file
     for a shipped line, its service's events around it in time otherwise."""
-    from rich.console import Console
-
     from logplatform import reading
 
     try:
         around = reading.context(url, api_key, event_id, before, after)
     except reading.ReadError as exc:
         raise click.ClickException(str(exc)) from exc
-    console = Console()
-    as_text = output == "text" or (output == "auto" and console.is_terminal)
-    for hit in [*around["before"], around["event"], *around["after"]]:
-        if as_text:
-            line = reading.as_text(hit)
-            if hit is around["event"]:
-                line.stylize("reverse")
-            console.print(line, soft_wrap=True)
-        else:
-            click.echo(reading.as_json(hit))
+    emit = _printer(output)
+    for hit in around["before"]:
+        emit(hit)
+    emit(around["event"], marked=True)
+    for hit in around["after"]:
+        emit(hit)
 
 
 @main.command("export")
-@click.argument("query", required=False, default="")
+@_filter_options
 @click.option("--output", type=click.Path(path_type=Path, dir_okay=False), required=True, help="The file to write")
 @click.option("--format", "fmt", type=click.Choice(["ndjson", "csv"]), default="ndjson", show_default=True)
-@click.option("--service", multiple=True, help="service.name (repeatable)")
-@click.option("--level", multiple=True, help="log.level (repeatable)")
 @click.option("--since", "since_span", default=None, help="Only the last 15m, 2h, 7d...")
 @click.option("--resume", is_flag=True, help="Go on with an export that was stopped (OUTPUT.cursor says where)")
 @_backend_options
@@ -264,14 +277,7 @@ def export_cmd(
     from logplatform import reading
     from logplatform.export import export
 
-    params: dict[str, Any] = {"service": list(service), "level": list(level)}
-    if query.strip():
-        params["kql"] = query
-    try:
-        if since_span:
-            params["since"] = reading.since(since_span)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from exc
+    params = _query_params(query, service, level, since_span)
     columns = (TextColumn("exporting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, transient=True) as bar:
         task = bar.add_task("export", total=None)
