@@ -106,21 +106,9 @@ class KeyStore:
 
     def create(self, name: str, rate_limit_per_s: float | None = None, scopes: tuple[str, ...] = DEFAULT_SCOPES) -> str:
         """Creates a key and returns it; only its hash is stored, so this is the one time it is shown."""
-        _check_scopes(scopes)
-        with self._lock:
-            self._load()
-            key_id = secrets.token_hex(6)
-            secret = secrets.token_urlsafe(32)
-            self._keys[key_id] = ApiKey(
-                key_id,
-                name,
-                _hash(secret),
-                datetime.now(UTC).isoformat(timespec="seconds"),
-                rate_limit_per_s=rate_limit_per_s,
-                scopes=list(scopes),
-            )
-            self._save()
-            return f"{PREFIX}_{key_id}_{secret}"
+        key = new_key()
+        self.import_key(name, key, rate_limit_per_s, scopes)
+        return key
 
     def import_key(
         self, name: str, key: str, rate_limit_per_s: float | None = None, scopes: tuple[str, ...] = DEFAULT_SCOPES
@@ -172,5 +160,5 @@ def _split(presented: str) -> tuple[str, str]:
 
 
 def new_key() -> str:
-    """A fresh key, for setup to hand to the generator before the backend has stored it."""
+    """A fresh key: KeyStore.create stores its hash; setup hands one to the generator before the backend stores it."""
     return f"{PREFIX}_{secrets.token_hex(6)}_{secrets.token_urlsafe(32)}"
