@@ -7,7 +7,6 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,11 +22,6 @@ pytestmark = pytest.mark.engine
 
 # what only the shipper adds, and the namespace of the stream written to (the two copies go to two streams)
 SHIPPER_FIELDS = ("log.file", "log.offset", "input", "agent", "host", "event.ingested", "data_stream.namespace")
-
-
-@pytest.fixture
-def backend(installed: SearchEngine, data_stream: str, tmp_path: Path) -> Iterator[Backend]:
-    yield from live_backend(tmp_path, installed.client_url, data_stream)
 
 
 def docs(engine: SearchEngine, data_stream: str, query: dict | None = None) -> list[dict]:

@@ -13,7 +13,6 @@ import logging
 import os
 import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationSc
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
-from tests.support.backend_app import Backend, live_backend
+from tests.support.backend_app import Backend
 from tests.support.backend_process import BackendProcess
 from tests.support.commands import run
 from tests.support.documents import at_least, every_document
@@ -161,11 +160,6 @@ def test_otlp_needs_an_api_key(memory_backend: Backend) -> None:
 
 
 # --- on the engine ---------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def backend(installed: SearchEngine, data_stream: str, tmp_path: Path) -> Iterator[Backend]:
-    yield from live_backend(tmp_path, installed.client_url, data_stream)
 
 
 def documents(engine: SearchEngine, data_stream: str) -> list[dict[str, Any]]:

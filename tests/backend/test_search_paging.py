@@ -3,21 +3,13 @@ share a timestamp."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from tests.support.backend_app import Backend, live_backend
+from tests.support.backend_app import Backend
 from tests.support.documents import index_events
 from tests.support.search_engine import SearchEngine
 
 pytestmark = pytest.mark.engine
-
-
-@pytest.fixture
-def backend(installed: SearchEngine, data_stream: str, tmp_path: Path) -> Iterator[Backend]:
-    yield from live_backend(tmp_path, installed.client_url, data_stream)
 
 
 def test_a_cursor_pages_past_the_result_window_showing_each_event_once(

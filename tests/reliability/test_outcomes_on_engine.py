@@ -18,11 +18,6 @@ GOOD = {"service": {"name": "outcomes"}, "log.level": "info", "message": "a good
 RAW_PIPELINE = "logplatform-test-raw"
 
 
-@pytest.fixture
-def backend(installed: SearchEngine, data_stream: str, tmp_path: Path) -> Iterator[Backend]:
-    yield from live_backend(tmp_path, installed.client_url, data_stream)
-
-
 def test_a_lone_surrogate_is_rejected_and_the_good_events_are_indexed(
     backend: Backend, installed: SearchEngine, data_stream: str
 ) -> None:

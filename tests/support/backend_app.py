@@ -12,6 +12,7 @@ from backend.main import create_app, elasticsearch_client
 from backend.settings import Settings
 from logplatform.api_keys import SCOPES, KeyStore
 from tests.support.memory_sink import MemorySink
+from tests.support.search_engine import SearchEngine
 
 
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:
@@ -66,3 +67,9 @@ def live_backend(tmp_path: Path, client_url: str, data_stream: str, **overrides:
     app = create_app(settings, search_client=elasticsearch_client(settings))
     with TestClient(app) as client:
         yield Backend(client, settings, None, key)
+
+
+@pytest.fixture(name="backend")
+def backend_on_engine(installed: SearchEngine, data_stream: str, tmp_path: Path) -> Iterator[Backend]:
+    """The backend app against the engine under test, writing to a data stream of the test's own."""
+    yield from live_backend(tmp_path, installed.client_url, data_stream)
