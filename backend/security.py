@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 
-from backend.errors import ApiError
+from backend.errors import ApiError, described
 from backend.state import AppState, get_state
 from logplatform.api_keys import ApiKey
 
@@ -41,6 +41,14 @@ async def require_api_key(
             {"WWW-Authenticate": "ApiKey"},
         )
     return key
+
+
+def key_errors(scope: str) -> dict[int | str, dict[str, Any]]:
+    """The answers require_scope(scope) may give, for a route's OpenAPI responses."""
+    return {
+        401: described("Missing, unknown or revoked API key"),
+        403: described(f"The API key has no {scope} scope"),
+    }
 
 
 def require_scope(scope: str) -> Callable[..., Awaitable[ApiKey | None]]:

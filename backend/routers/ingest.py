@@ -14,7 +14,7 @@ from backend.body import NDJSON_TYPES, BadLine, BodyError, decode, media_type, r
 from backend.delivery import FAILED, INDEXED, QUEUED, REJECTED, Result
 from backend.errors import described, error_response
 from backend.events import SEED_EXAMPLE, Accepted, FieldError, Limits, Rejected, check_events
-from backend.security import require_scope
+from backend.security import key_errors, require_scope
 from backend.state import AppState, get_state
 from logplatform.api_keys import ApiKey
 
@@ -70,7 +70,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "Every accepted event is indexed (some may be rejected: see items)"},
     202: {"model": IngestResponse, "description": "Accepted; some events are queued in the spool for later indexing"},
     400: described("Body is not valid JSON / UTF-8 / gzip"),
-    401: described("Missing, unknown or revoked API key"),
+    **key_errors("ingest"),
     408: described("The body did not arrive within the body timeout"),
     413: described("Body or event count over the limit"),
     415: described("Content-Type or Content-Encoding not supported"),

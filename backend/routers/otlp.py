@@ -14,7 +14,7 @@ from backend.delivery import FAILED, REJECTED
 from backend.errors import described, error_response
 from backend.events import Limits, check_events
 from backend.routers.ingest import over_the_limits
-from backend.security import require_scope
+from backend.security import key_errors, require_scope
 from backend.state import AppState, get_state
 from logplatform.api_keys import ApiKey
 
@@ -27,7 +27,7 @@ router = APIRouter(tags=["ingest"])
     responses={
         200: {"description": "Every accepted record is durable; rejected ones are counted in partial_success"},
         400: described("The body is not an OTLP ExportLogsServiceRequest"),
-        401: described("Missing, unknown or revoked API key (OTEL_EXPORTER_OTLP_HEADERS=x-api-key=...)"),
+        **key_errors("ingest"),
         413: described("Body or record count over the limit"),
         415: described("Content-Type is not application/x-protobuf or application/json"),
         429: described("Rate limit of this API key; see Retry-After"),

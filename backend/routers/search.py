@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
 
 from backend.errors import ApiError, described
-from backend.security import require_scope
+from backend.security import key_errors, require_scope
 from backend.state import AppState, get_state
 from logplatform.api_keys import ApiKey
 from logplatform.kql import parse as parse_kql
@@ -96,7 +96,7 @@ def build_query(
     return {"bool": {"filter": filters, "must": must}}
 
 
-# Elasticsearch's index.max_result_window: deeper pages need since/until, not a bigger page number
+# Elasticsearch's index.max_result_window: deeper pages go by cursor, not by a bigger page number
 MAX_RESULT_WINDOW = 10_000
 
 
@@ -105,7 +105,7 @@ MAX_RESULT_WINDOW = 10_000
     response_model=SearchResponse,
     summary="Recent logs, newest first",
     responses={
-        401: described("Missing, unknown or revoked API key"),
+        **key_errors("read"),
         422: described("A query parameter is invalid: `field` names it"),
         502: described("Elasticsearch refused the search"),
         503: described("Elasticsearch is unreachable; see Retry-After"),
@@ -212,8 +212,7 @@ def _hit(h: dict[str, Any]) -> LogHit:
     response_model=ContextResponse,
     summary="The lines before and after one event",
     responses={
-        401: described("Missing, unknown or revoked API key"),
-        403: described("The key has no read scope"),
+        **key_errors("read"),
         404: described("No event with this id"),
         422: described("A parameter is invalid: `field` names it"),
         503: described("Elasticsearch is unreachable; see Retry-After"),

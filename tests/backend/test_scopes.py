@@ -40,3 +40,10 @@ def test_a_key_stored_before_scopes_keeps_what_it_could_do(tmp_path: Path) -> No
     store_file.write_text(json.dumps(data))
     entry = KeyStore(store_file).verify(key)
     assert entry is not None and entry.allows("ingest") and entry.allows("read")
+
+
+def test_the_api_document_says_which_routes_answer_403(memory_backend: Backend) -> None:
+    paths = memory_backend.client.get("/openapi.json").json()["paths"]
+    for path, method in (("/logs", "post"), ("/logs/ndjson", "post"), ("/v1/logs", "post"), ("/logs", "get"),
+                         ("/logs/{event_id}/context", "get")):  # fmt: skip
+        assert "403" in paths[path][method]["responses"], (path, method)
