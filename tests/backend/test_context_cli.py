@@ -60,4 +60,5 @@ def test_context_of_a_posted_event_is_its_services_events_in_time(
         result = CliRunner().invoke(main, args)
     finally:
         backend.stop()
+    assert result.exit_code == 0, result.output
     assert [json.loads(line)["message"] for line in result.stdout.splitlines()] == ["m 2", "m 3", "m 4"]
