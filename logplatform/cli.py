@@ -584,5 +584,48 @@ def snapshot_restore(cluster: Cluster, name: str, yes: bool) -> None:
     click.echo(f"restored {done.name}: data streams {', '.join(done.data_streams)}")
 
 
+@main.group()
+def containers() -> None:
+    """Container output: the Filebeat inputs for the containers labelled logplatform.collect=true."""
+
+
+_CONTAINERS_DIR = click.option(
+    "--containers-dir",
+    type=click.Path(path_type=Path),
+    default="/var/lib/docker/containers",
+    show_default=True,
+    help="Docker's containers directory (read only)",
+)
+_INPUTS_DIR = click.option(
+    "--inputs-dir",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Where Filebeat reloads input files from (filebeat.config.inputs)",
+)
+
+
+@containers.command("watch")
+@_CONTAINERS_DIR
+@_INPUTS_DIR
+@click.option("--interval", type=float, default=2.0, show_default=True, help="Seconds between passes")
+@click.option("--once", is_flag=True, help="One pass, then exit")
+def containers_watch(containers_dir: Path, inputs_dir: Path, interval: float, once: bool) -> None:
+    """Keep one Filebeat input per marked container, until stopped."""
+    from logplatform.containers import watch
+    from logplatform.ecs_logging import setup_logging
+
+    setup_logging("container-logs", None, console="json")  # its own container is collected: ECS lines
+    watch(containers_dir, inputs_dir, interval=interval, passes=1 if once else None)
+
+
+@containers.command("healthy")
+@_INPUTS_DIR
+def containers_healthy(inputs_dir: Path) -> None:
+    """Exit 0 when the watcher made a pass within the last minute (the compose healthcheck)."""
+    from logplatform.containers import healthy
+
+    sys.exit(0 if healthy(inputs_dir) else 1)
+
+
 if __name__ == "__main__":
     main()

@@ -18,6 +18,7 @@ FILEBEAT_FIELDS = {
     "log.file.inode": "keyword",
     "log.file.device_id": "keyword",
     "log.file.fingerprint": "keyword",
+    "log.flags": "keyword",  # filebeat/_meta/fields.common.yml (no type given: keyword); "multiline" on joined lines
 }
 CUSTOM_NAMESPACE = "logplatform."
 

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import httpx
 
 from logplatform import names
-from tests.stack.rehearsal.docker_host import run
+from tests.stack.rehearsal.docker_host import CACHE, run
 
 REPO = Path(__file__).resolve().parents[3]
 OVERRIDE = REPO / "tests" / "stack" / "compose.rehearsal.yml"
@@ -54,6 +54,9 @@ class Stack:
             **self.docker_env,
             "COMPOSE_FILE": f"{REPO / 'docker-compose.yml'}:{OVERRIDE}",
             "LOGPLATFORM_REHEARSAL_NOFILE": str(nofile),
+            # our dockerd keeps its containers under its own data-root, as rootless Docker does: set as a user of
+            # such a daemon sets it in .env (docs/container-logs.md)
+            "DOCKER_CONTAINERS_DIR": str(CACHE / "data" / "containers"),
         }
 
     def compose(
