@@ -16,7 +16,7 @@ from backend import disk_watch, errors
 from backend.delivery import Delivery, ElasticsearchSink, Sink
 from backend.metrics import Metrics
 from backend.rate_limit import RateLimiter
-from backend.routers import health, ingest, otlp, search
+from backend.routers import export, health, ingest, otlp, search
 from backend.settings import Settings, get_settings
 from backend.spool import Spool
 from backend.state import AppState
@@ -155,6 +155,7 @@ def create_app(
 
     app.include_router(ingest.router)
     app.include_router(otlp.router)
+    app.include_router(export.router)
     app.include_router(search.router)
     app.include_router(health.router)
     return app

@@ -9,8 +9,6 @@ every event is in the file once however often the export is stopped. The state f
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 from collections.abc import Callable
@@ -19,21 +17,14 @@ from typing import Any
 
 import httpx
 
-from logplatform.reading import as_json, get
+from logplatform.event_rows import CSV_HEADER, csv_row, ndjson_line
+from logplatform.reading import get
 
 PAGE = 500
-CSV_COLUMNS = ("@timestamp", "service.name", "log.level", "message", "_id")
 
 
 def state_file(output: Path) -> Path:
     return output.with_name(output.name + ".cursor")
-
-
-def _csv_row(hit: dict[str, Any]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerow([hit.get("timestamp"), hit.get("service"), hit.get("level"), hit.get("message"),
-                                 hit["id"]])  # fmt: skip
-    return buffer.getvalue()
 
 
 def export(
@@ -61,12 +52,13 @@ def export(
     try:
         with output.open("a" if resume else "w", encoding="utf-8", newline="") as f:
             if not resume and fmt == "csv":
-                f.write(",".join(CSV_COLUMNS) + "\r\n")
+                f.write(CSV_HEADER)
             while True:
                 query = {**params, "size": PAGE, **({"cursor": cursor} if cursor else {})}
                 page = get(http, url, api_key, query)
                 for hit in page["hits"]:
-                    f.write(_csv_row(hit) if fmt == "csv" else as_json(hit) + "\n")
+                    row = csv_row if fmt == "csv" else ndjson_line
+                    f.write(row(hit["id"], hit["source"]))
                 written += len(page["hits"])
                 f.flush()
                 os.fsync(f.fileno())

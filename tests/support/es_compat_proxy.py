@@ -12,6 +12,8 @@ suite runs against OpenSearch. Elastic's own clients refuse it:
   [...] does not exist" for a moment instead, and Filebeat drops such events as non-retryable. Until a
   one-document probe `_bulk` through the named pipeline succeeds after the engine (re)started, the proxy
   answers that `_bulk` with 503, which every client retries, as Elasticsearch's waiting amounts to.
+- Elasticsearch opens and closes a point in time at `POST /<index>/_pit` and `DELETE /_pit` (`id`); OpenSearch at
+  `/<index>/_search/point_in_time` and `DELETE /_search/point_in_time` (`pit_id`). The proxy translates those two.
 This proxy rewrites those headers, adds the product header, answers `GET /` with an Elasticsearch
 9.x version and `GET /_license` with an active basic license, holds `_bulk` as just said, and passes
 everything else through untouched. It is never part of the product: the compose stack talks to real
@@ -55,6 +57,20 @@ def _plain_media_type(value: str) -> str:
     if "vnd.elasticsearch+json" in value:
         return "application/json"
     return value
+
+
+def _point_in_time(method: str, path: str, body: bytes | None) -> tuple[str, bytes | None, bool]:
+    """Elasticsearch's point-in-time open and close in OpenSearch's names (a search naming `pit` is the same on
+    both). Returns the path and body to forward, and whether the answer is an opened point in time."""
+    split = urlsplit(path)
+    bare = split.path.rstrip("/")
+    if method == "POST" and bare.endswith("/_pit"):
+        query = f"?{split.query}" if split.query else ""
+        return bare.removesuffix("/_pit") + "/_search/point_in_time" + query, body, True
+    if method == "DELETE" and bare == "/_pit":
+        pit_id = json.loads(body or b"{}").get("id")
+        return "/_search/point_in_time", json.dumps({"pit_id": [pit_id]}).encode(), False
+    return path, body, False
 
 
 @dataclass
@@ -188,6 +204,7 @@ class CompatProxy:
                 bare = path.split("?", 1)[0].rstrip("/")
                 if bare.endswith("/_bulk") and not self._pipeline_ready(path):
                     return PIPELINE_NOT_LOADED
+                path, body, opens_pit = _point_in_time(self.command, path, body)
                 try:
                     status, resp_headers, data = self._forward(self.command, path, body, headers)
                 except OSError as exc:
@@ -207,7 +224,9 @@ class CompatProxy:
                     # in are refused as duplicates (409) on the retry, by their document id
                     proxy.ready_pipelines.clear()
                     return PIPELINE_NOT_LOADED
-                if self.command in ("GET", "HEAD") and bare == "" and status == 200:
+                if opens_pit and status == 200:
+                    data = json.dumps({"id": json.loads(data)["pit_id"]}).encode()
+                elif self.command in ("GET", "HEAD") and bare == "" and status == 200:
                     info = json.loads(data)
                     info["version"] = {
                         **info.get("version", {}),

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import yaml
 
+from tests.stack.rehearsal.docker_host import run
 from tests.stack.rehearsal.stack import ONE_SHOTS, OVERRIDE, REPO, Stack, wait_until
 
 GENERATOR_SERVICES = {
@@ -49,6 +50,16 @@ def _readme_block(heading: str) -> str:
     return re.sub(r"\s+#.*$", "", block.group(1), flags=re.M)
 
 
+def _readme_blocks(heading: str) -> list[str]:
+    """Every ```sh block of a README section (up to the next heading of its level or above), as bash runs it."""
+    readme = (REPO / "README.md").read_text()
+    start = readme.index(heading)
+    level = heading.split(" ")[0]
+    end = readme.find(f"\n{level} ", start + len(heading))
+    section = readme[start : end if end > 0 else len(readme)]
+    return [re.sub(r"\s+#.*$", "", b, flags=re.M) for b in re.findall(r"```sh\n(.*?)```", section, re.S)]
+
+
 def _reaching(minimum: int, measure: Callable[[], int]) -> Callable[[], int | None]:
     """For wait_until: the measure once it reaches minimum, else None."""
     return lambda: (lambda n: n if n >= minimum else None)(measure())
@@ -77,6 +88,7 @@ def first_start(stack: Stack) -> str:
         "backend",
         "generator",
         "alerting",
+        "container-logs",
     }
     missing = expected - states.keys()
     if up.returncode != 0 or problems or missing:
@@ -260,6 +272,11 @@ def readme_commands_run_as_printed(stack: Stack) -> str:
     for command in inline:
         if command not in readme:
             raise AssertionError(f"the README no longer prints `{command}`")
+    # the streamed export's example, printed in the prose after the block, runs in the block's shell (its $KEY)
+    export = re.search(r"e\.g\. `(curl [^`]*/logs/export[^`]*)`", readme)
+    if export is None:
+        raise AssertionError("the README no longer shows GET /logs/export with curl")
+    blocks["### Send a first log"] += " ".join(export.group(1).split()) + "\ncat errors.csv\n"
     workdir = stack.workdir / "readme"
     workdir.mkdir(exist_ok=True)
     ran = []
@@ -282,6 +299,9 @@ def readme_commands_run_as_printed(stack: Stack) -> str:
         raise AssertionError(f"Send a first log: `logplatform send` did not store both lines:\n{send[-1500:]}")
     if '"message": "job done"' not in ran[1][0] or '"message": "job started"' in ran[1][0]:
         raise AssertionError(f"Send a first log: `logplatform search` found other than the line asked:\n{send[-1500:]}")
+    exported = ran[1][0][ran[1][0].find("@timestamp,service.name,log.level,message,_id") :]
+    if not exported or "auth-service,error,Login failed" not in exported:
+        raise AssertionError(f"GET /logs/export as the README prints it did not export the error:\n{send[-1500:]}")
     for command in inline:
         result = stack.compose_shell(command, workdir)
         if result.returncode != 0:
@@ -551,6 +571,81 @@ def _alerts_sent(stack: Stack, rule: str) -> int:
     return int(r.json()["count"]) if r.status_code == 200 else 0
 
 
+def container_output_is_shipped_by_label(stack: Stack) -> str:
+    """The README's volume and container examples as printed; the platform's own containers' output; a container
+    without the label not shipped."""
+    volume_block, container_block = _readme_blocks("### Four ways in")
+    workdir = stack.workdir / "four-ways"
+    workdir.mkdir(exist_ok=True)
+    unmarked = "lp-rehearsal-unmarked"
+    try:
+        for block in (volume_block, container_block):
+            result = stack.compose_shell("set -euo pipefail\n" + block, workdir)
+            if result.returncode != 0:
+                raise AssertionError(f"README block failed ({result.returncode}): {result.stderr[-1500:]}\n{block}")
+        run(
+            [
+                "docker",
+                "run",
+                "-d",
+                "--name",
+                unmarked,
+                "--network",
+                "none",
+                "log-platform:local",
+                "python",
+                "-c",
+                "print('not for the platform')",
+            ],
+            env=stack.docker_env,
+        )
+        from_file = wait_until(
+            "the README's line appended to the volume",
+            lambda: stack.search({"term": {"service.name": "my-batch"}}),
+            120,
+        )
+        hello = wait_until(
+            "the README container's three events",
+            lambda: (lambda hits: hits if len(hits) >= 3 else None)(
+                stack.search({"term": {"container.name": "hello-container"}})
+            ),
+            120,
+        )
+        # by content, not by order: Python buffers stdout when it is no terminal, so the traceback comes first
+        docs = {h["_source"]["message"]: h["_source"] for h in hello}
+        json_line = docs.get("hello from a container", {})
+        plain = docs.get("WARN a plain line", {})
+        crash = docs.get("ZeroDivisionError: division by zero", {})
+        problems = []
+        if from_file[0]["_source"]["message"] != "hello from a file on the log volume":
+            problems.append(f"volume line: {from_file[0]['_source']}")
+        if json_line.get("log", {}).get("level") != "info":
+            problems.append(f"JSON line: {json_line or sorted(docs)}")
+        if plain.get("log", {}).get("level") != "warning" or "error" in plain:
+            problems.append(f"plain line: {plain or sorted(docs)}")
+        if (
+            crash.get("error", {}).get("type") != "ZeroDivisionError"
+            or "Traceback" not in crash["error"].get("stack_trace", "")
+            or crash.get("log", {}).get("flags") != ["multiline"]
+        ):
+            problems.append(f"traceback not joined into one event: {crash}")
+        image = json_line.get("container", {}).get("image", {}).get("name")
+        if image != "python:3.13.13-slim-trixie" or json_line.get("service", {}).get("name") != "hello-container":
+            problems.append(f"attribution: {json_line.get('container')} service {json_line.get('service')}")
+        own = {
+            name: stack.count({"term": {"container.labels.com_docker_compose_service": name}})
+            for name in ("es01", "kibana", "filebeat", "setup", "container-logs")
+        }
+        problems += [f"no output of the platform's own {name}" for name, n in own.items() if n == 0]
+        if stack.count({"term": {"container.name": unmarked}}):
+            problems.append("the unmarked container's output was shipped")
+        if problems:
+            raise AssertionError("; ".join(problems))
+    finally:
+        run(["docker", "rm", "-f", "hello-container", unmarked], env=stack.docker_env, check=False)
+    return f"README volume and container examples indexed and parsed; own services' output: {own}"
+
+
 SCENARIOS = [
     first_start,
     ingest_paths_follow_the_contract,
@@ -565,4 +660,5 @@ SCENARIOS = [
     readme_backup_and_restore_run_as_printed,
     readme_commands_run_as_printed,
     readme_generator_stories_run_as_printed,
+    container_output_is_shipped_by_label,
 ]
