@@ -46,6 +46,9 @@ class SinkUnavailable(Exception):
 
 
 class Sink(Protocol):
+    # what an "ok" line is then: INDEXED (Elasticsearch has it) or QUEUED (the queue has it; the indexer indexes it)
+    stored_as: str
+
     async def bulk(self, lines: list[str]) -> list[ItemStatus]: ...
 
     async def close(self) -> None: ...
@@ -161,8 +164,8 @@ class Delivery:
             retry = []
             for item, status in zip(pending, statuses, strict=True):
                 if status.kind == "ok":
-                    item.future.set_result(Result(INDEXED))
-                    self.metrics.events.labels("indexed").inc()
+                    item.future.set_result(Result(self.sink.stored_as))
+                    self.metrics.events.labels("indexed" if self.sink.stored_as == INDEXED else "queued").inc()
                 elif status.kind == "retry":
                     retry.append(item)
                 else:
@@ -218,12 +221,17 @@ class Delivery:
         self.metrics.spool_bytes.set(self.spool.size())
 
 
+def document(line: str) -> str:
+    """What the pipeline receives for one accepted event: the line as `message`, as Filebeat sends a line."""
+    return json.dumps({"message": line}, ensure_ascii=False)
+
+
 def bulk_body(lines: list[str], data_stream: str) -> str:
     action = json.dumps({"create": {"_index": data_stream}})
     parts = []
     for line in lines:
         parts.append(action)
-        parts.append(json.dumps({"message": line}, ensure_ascii=False))
+        parts.append(document(line))
     return "\n".join(parts) + "\n"
 
 
@@ -265,6 +273,8 @@ def _reason(result: dict[str, Any]) -> str:
 
 class ElasticsearchSink:
     """_bulk through elasticsearch-py's async client, create operations into the data stream, our pipeline."""
+
+    stored_as = INDEXED
 
     def __init__(self, client: AsyncElasticsearch, data_stream: str, pipeline: str) -> None:
         self.client = client

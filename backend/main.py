@@ -93,6 +93,10 @@ def create_app(
     client = search_client
     if sink is None or client is None:
         client = client or elasticsearch_client(settings)
+        if sink is None and settings.kafka_bootstrap:
+            from backend.kafka_sink import KafkaSink
+
+            sink = KafkaSink(settings.kafka_bootstrap, settings.kafka_topic, settings.request_timeout_s)
         sink = sink or ElasticsearchSink(client, settings.data_stream, settings.pipeline)
     spool = Spool(settings.log_dir / "spool", settings.spool_max_bytes, settings.spool_file_max_bytes)
     delivery = Delivery(

@@ -10,7 +10,8 @@ class Metrics:
         self.registry = CollectorRegistry()
         self.events = Counter(
             "logplatform_events",
-            "Events by outcome: accepted, indexed, spooled, rejected (invalid), refused (by Elasticsearch), failed",
+            "Events by outcome: accepted, indexed, queued (in Kafka), spooled, rejected (invalid), "
+            "refused (by Elasticsearch), failed",
             ["outcome"],
             registry=self.registry,
         )

@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     elasticsearch_password: str | None = None
     elasticsearch_password_file: Path | None = None  # read at start, for secrets kept in files (compose)
     elasticsearch_ca_certs: str | None = None
+    # The queue (kafka/queue.compose.yml): set, accepted events go to this Kafka topic instead of Elasticsearch
+    kafka_bootstrap: str | None = None
+    kafka_topic: str = names.QUEUE_TOPIC
     data_stream: str = names.DATA_STREAM
     pipeline: str = names.PIPELINE
     request_timeout_s: float = 10.0

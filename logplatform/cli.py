@@ -463,6 +463,38 @@ def setup_elasticsearch_cmd(
     _echo(f"setup elasticsearch: done, {len(changed)} change(s)" if changed else "setup elasticsearch: nothing to do")
 
 
+@setup.command("queue")
+@click.option("--bootstrap", envvar="LOGPLATFORM_KAFKA_BOOTSTRAP", required=True, help="e.g. kafka:9092")
+@click.option("--partitions", type=click.IntRange(1), default=3, show_default=True, help="At most this many indexers")
+@click.option(
+    "--replication",
+    type=click.IntRange(1),
+    default=1,
+    show_default=True,
+    help="Copies of each message: 1 on one broker, 3 on three (min.insync.replicas is one fewer)",
+)
+@click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds to wait for the broker")
+def setup_queue_cmd(bootstrap: str, partitions: int, replication: int, timeout: float) -> None:
+    """Create the queue's topic (kafka/queue.compose.yml); a topic already there is left as it is."""
+    import time
+
+    from logplatform import names, queue
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            created = queue.ensure_topic(bootstrap, names.QUEUE_TOPIC, partitions, replication)
+            break
+        except Exception as exc:  # the broker may still be starting: tried again until the deadline
+            if time.monotonic() > deadline:
+                raise click.ClickException(f"Kafka at {bootstrap}: {type(exc).__name__}: {exc}") from exc
+            time.sleep(2)
+    if created:
+        click.echo(f"setup queue: topic {names.QUEUE_TOPIC} created ({partitions} partitions, {replication} copies)")
+    else:
+        click.echo(f"setup queue: topic {names.QUEUE_TOPIC} already there, left as it is")
+
+
 @setup.command("kibana")
 @click.option("--url", envvar="LOGPLATFORM_KIBANA_URL", default="http://localhost:5601", show_default=True)
 @click.option("--secrets-dir", envvar="LOGPLATFORM_SECRETS_DIR", type=click.Path(path_type=Path), required=True)
@@ -502,16 +534,28 @@ def _admin_options(command: F) -> F:
 @_admin_options
 @click.option("--backend-url", envvar="LOGPLATFORM_BACKEND_URL", default=None, help="e.g. http://backend:8000")
 @click.option("--kibana-url", envvar="LOGPLATFORM_KIBANA_URL", default=None, help="e.g. http://kibana:5601")
+@click.option(
+    "--kafka-bootstrap",
+    envvar="LOGPLATFORM_KAFKA_BOOTSTRAP",
+    default=None,
+    help="The queue's broker (set in the backend container when the queue is on): checks its hops too",
+)
 def doctor(
-    url: str, ca_certs: str | None, secrets_dir: Path | None, backend_url: str | None, kibana_url: str | None
+    url: str,
+    ca_certs: str | None,
+    secrets_dir: Path | None,
+    backend_url: str | None,
+    kibana_url: str | None,
+    kafka_bootstrap: str | None,
 ) -> None:
-    """Check every hop (Elasticsearch, pipeline, template, data stream, Filebeat, alerting, backend, Kibana)."""
+    """Check every hop (Elasticsearch, pipeline, template, data stream, the queue, Filebeat, alerting, backend,
+    Kibana)."""
     from logplatform.doctor import run_checks
 
     password = _elastic_password(secrets_dir)
     cluster = _admin(url, ca_certs, password, timeout=30)
     kibana = (kibana_url, "elastic", password or "") if kibana_url else None
-    checks = run_checks(cluster, backend_url, kibana)
+    checks = run_checks(cluster, backend_url, kibana, kafka_bootstrap=kafka_bootstrap or None)
     for c in checks:
         click.echo(f"{'ok  ' if c.ok else 'FAIL'} {c.hop:15} {c.detail}")
         if not c.ok:

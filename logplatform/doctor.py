@@ -97,6 +97,16 @@ class Context:
     kibana: tuple[str, str, str] | None  # url, user, password
     alerts_index: str
     engine: str = "elasticsearch"  # set by the first hop
+    kafka_bootstrap: str | None = None  # the queue is on (kafka/queue.compose.yml)
+    _queue: Any = None  # the queue's status, read once by its first hop
+
+    def queue(self) -> Any:
+        if self._queue is None:
+            from logplatform import queue
+
+            assert self.kafka_bootstrap is not None
+            self._queue = queue.status(self.kafka_bootstrap)
+        return self._queue
 
 
 def _elasticsearch(ctx: Context) -> str:
@@ -183,6 +193,31 @@ def _alerting(ctx: Context) -> str:
     return f"{rules} rules ran {runs} times in the last 5 minutes"
 
 
+# The queue's hops, between the shippers and the data stream (MAX_LAG: a backlog of more is not "ok")
+MAX_LAG = 100_000
+
+
+def _queue_topic(ctx: Context) -> str:
+    state = ctx.queue()
+    if not state.topic_exists:
+        raise RuntimeError(f"the topic {names.QUEUE_TOPIC} does not exist on {ctx.kafka_bootstrap}")
+    return f"{names.QUEUE_TOPIC}: {state.partitions} partitions"
+
+
+def _queue_indexer(ctx: Context) -> str:
+    members = ctx.queue().members
+    if members == 0:
+        raise RuntimeError(f"no indexer in the consumer group {names.QUEUE_GROUP}: nothing reads the topic")
+    return f"{members} indexer(s) reading"
+
+
+def _queue_lag(ctx: Context) -> str:
+    lag = ctx.queue().lag
+    if lag > MAX_LAG:
+        raise RuntimeError(f"{lag:,} messages not yet indexed (more than {MAX_LAG:,})")
+    return f"{lag:,} messages not yet indexed"
+
+
 def _backend(ctx: Context) -> str:
     assert ctx.backend_url is not None
     r = httpx.get(ctx.backend_url.rstrip("/") + "/readyz", timeout=10)
@@ -223,6 +258,25 @@ HOPS = (
         "high watermark; ES_DISK_WATERMARK_* in .env set the thresholds",
     ),
     Hop("data stream", _receiving, "is the generator running? docker compose ps generator"),
+    Hop(
+        "queue topic",
+        _queue_topic,
+        "docker compose ps kafka queue-setup; docker compose run --rm queue-setup",
+        wanted=lambda ctx: ctx.kafka_bootstrap is not None,
+    ),
+    Hop(
+        "queue indexer",
+        _queue_indexer,
+        "docker compose ps indexer; docker compose logs indexer",
+        wanted=lambda ctx: ctx.kafka_bootstrap is not None,
+    ),
+    Hop(
+        "queue lag",
+        _queue_lag,
+        "is Elasticsearch taking writes (the hops above)? docker compose logs indexer; more indexers share the "
+        "topic's partitions: docker compose up -d --scale indexer=3 (docs/scaling.md)",
+        wanted=lambda ctx: ctx.kafka_bootstrap is not None,
+    ),
     Hop("filebeat", _filebeat, "docker compose logs filebeat; are files being written to the logs volume?"),
     Hop(
         "lines set aside",
@@ -246,9 +300,10 @@ def run_checks(
     backend_url: str | None,
     kibana: tuple[str, str, str] | None,
     alerts_index: str = names.ALERTS_INDEX,
+    kafka_bootstrap: str | None = None,
 ) -> list[Check]:
     """Every hop's check, each reported and never raised; when Elasticsearch does not answer, only that."""
-    ctx = Context(cluster, backend_url, kibana, alerts_index)
+    ctx = Context(cluster, backend_url, kibana, alerts_index, kafka_bootstrap=kafka_bootstrap)
     checks: list[Check] = []
     for hop in HOPS:
         if not hop.wanted(ctx):

@@ -18,4 +18,7 @@ ILM_POLICY = "logs-logplatform"
 DEAD_LETTER_STREAM = "logs-logplatform.deadletter-default"
 DEAD_LETTER_PATTERN = "logs-logplatform.deadletter-*"
 DEAD_LETTER_TEMPLATE = "logs-logplatform.deadletter"
+# The queue (kafka/queue.compose.yml): the topic the shippers write and the indexer's consumer group
+QUEUE_TOPIC = "logs-logplatform"
+QUEUE_GROUP = "logplatform-indexer"
 ALERTS_INDEX = "logplatform-alerts"  # ElastAlert2 writeback_index (alerting/config.yaml)

@@ -22,7 +22,7 @@ from backend.spool import Spool
 from logplatform import assets, doctor, names
 from tests.filebeat import hostile_lines
 from tests.support.backend_app import Backend, live_backend
-from tests.support.filebeat import Filebeat, lines_on_volume, wait_for_docs
+from tests.support.filebeat import Filebeat, generate, lines_on_volume, wait_for_docs
 from tests.support.reference import REPO
 from tests.support.search_engine import SearchEngine
 from tests.support.unreachable import unreachable_url
@@ -32,18 +32,6 @@ pytestmark = pytest.mark.engine
 # what only the shipper adds, and the namespace of the stream written to (these tests write the two copies
 # of an event to two streams)
 SHIPPER_FIELDS = ("log", "input", "agent", "host", "event.ingested", "data_stream.namespace")
-
-
-def generate(volume: Path, *args: str) -> list[dict]:
-    """The generator in a process of its own, as in compose (it configures logging for its process)."""
-    result = subprocess.run(
-        [sys.executable, "-m", "generator", "--log-dir", str(volume), "--rate", "0", "--quiet", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stderr
-    return [json.loads(x) for f in sorted((volume / "services").glob("*.log*")) for x in f.read_text().splitlines()]
 
 
 def backend_log_lines(volume: Path, n: int) -> None:

@@ -7,11 +7,14 @@ home directories (a temporary registry). Tests may add -E settings of their own,
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,8 +35,16 @@ def overrides(volume: Path, engine: SearchEngine, home: Path) -> tuple[dict[str,
 
 
 class Filebeat:
-    def __init__(self, engine: SearchEngine, volume: Path, home: Path, extra: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        engine: SearchEngine,
+        volume: Path,
+        home: Path,
+        extra: tuple[str, ...] = (),
+        config: Path = REPO / "filebeat" / "filebeat.yml",
+    ) -> None:
         self.binary = build(quiet=True)
+        self.config = config
         self.env, self.args = overrides(volume, engine, home)
         self.args += list(extra)
         self.home = home
@@ -49,7 +60,7 @@ class Filebeat:
                     "-e",
                     "--strict.perms=false",
                     "-c",
-                    str(REPO / "filebeat" / "filebeat.yml"),
+                    str(self.config),
                     *self.args,
                 ],
                 env={**os.environ, **self.env},
@@ -100,6 +111,19 @@ def wait_for_docs(engine: SearchEngine, stream: str, expected: int, timeout: flo
                 return [h["_source"] | {"_id": h["_id"]} for h in body["hits"]["hits"]]
         time.sleep(1)
     return docs
+
+
+def generate(volume: Path, *args: str) -> list[dict[str, Any]]:
+    """The generator in a process of its own, as in compose (it configures logging for its process); the events
+    it wrote to the volume's services/ files."""
+    result = subprocess.run(
+        [sys.executable, "-m", "generator", "--log-dir", str(volume), "--rate", "0", "--quiet", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    return [json.loads(x) for f in sorted((volume / "services").glob("*.log*")) for x in f.read_text().splitlines()]
 
 
 def lines_on_volume(volume: Path) -> int:

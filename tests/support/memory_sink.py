@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from backend.delivery import ItemStatus, SinkUnavailable
+from backend.delivery import INDEXED, ItemStatus, SinkUnavailable
 
 
 class MemorySink:
     """An in-memory stand-in for Elasticsearch in unit tests (backend.delivery.Sink)."""
+
+    stored_as = INDEXED
 
     def __init__(self) -> None:
         self.lines: list[str] = []
