@@ -40,12 +40,12 @@ def from_lines() -> list[str]:
 
 
 def compose_images() -> dict[str, str]:
-    """service -> image, with the compose file's defaults (no .env)."""
-    services = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]
+    """service -> image, with the compose files' defaults (no .env): ours and the queue switch's."""
     out = {}
-    for name, svc in services.items():
-        image = svc.get("image", "")
-        out[name] = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", image)
+    for compose_file in (REPO / "docker-compose.yml", REPO / "kafka" / "queue.compose.yml"):
+        for name, svc in yaml.safe_load(compose_file.read_text())["services"].items():
+            if "image" in svc:  # the queue file only adds settings to some of ours
+                out[name] = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", svc["image"])
     return out
 
 
@@ -59,7 +59,8 @@ def has_image(env: dict[str, str], tag: str, recipe: str | None = None) -> bool:
 
 def _recipe() -> str:
     """What the base images are made of: a change rebuilds them."""
-    return hashlib.sha256(" ".join([RELEASE, *PYTHON_PACKAGES, "|", *TOOL_PACKAGES]).encode()).hexdigest()[:16]
+    parts = [RELEASE, *PYTHON_PACKAGES, "|", *TOOL_PACKAGES, "|", "PIP_IGNORE_INSTALLED=1"]
+    return hashlib.sha256(" ".join(parts).encode()).hexdigest()[:16]
 
 
 def _import(env: dict[str, str], root: Path, tag: str, changes: list[str]) -> None:
@@ -97,6 +98,9 @@ def base_images(env: dict[str, str]) -> list[str]:
     python_env = [
         "ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin",
         "ENV LANG=C.UTF-8",
+        # Debian's own Python packages (python3-packaging comes with python3-pip) carry no pip records: pip installs
+        # over them, as on the official image, where nothing but pip is installed
+        "ENV PIP_IGNORE_INSTALLED=1",
         f"LABEL logplatform.recipe={recipe}",
         'CMD ["python3"]',
     ]
@@ -164,6 +168,20 @@ def filebeat_standin(env: dict[str, str], tag: str) -> None:
     _build(env, tag, ctx)
 
 
+def kafka_standin(env: dict[str, str], tag: str) -> None:
+    from tests.engine.engine import find_java_home
+    from tests.kafka.broker import build, kafka_version
+
+    if tag.rsplit(":", 1)[1] != kafka_version():
+        raise AssertionError(f"{tag}: the test broker resolves Kafka {kafka_version()} (tests/kafka/pom.xml)")
+    ctx = _context("kafka")
+    shutil.copytree(find_java_home().resolve(), ctx / "jdk", copy_function=_link_or_copy, symlinks=True)
+    (ctx / "libs").mkdir()
+    for jar in build(quiet=True):
+        _link_or_copy(jar, str(ctx / "libs" / Path(jar).name))
+    _build(env, tag, ctx)
+
+
 def kibana_standin(env: dict[str, str], tag: str) -> None:
     _build(env, tag, _context("kibana"))
 
@@ -180,6 +198,7 @@ def standins(env: dict[str, str]) -> None:
         "kibana": kibana_standin,
         "filebeat": filebeat_standin,
         "alerting": elastalert_standin,
+        "kafka": kafka_standin,
     }
     for service, builder in builders.items():
         started = time.monotonic()

@@ -15,7 +15,7 @@ import httpx
 import yaml
 
 from tests.stack.rehearsal.docker_host import run
-from tests.stack.rehearsal.stack import ONE_SHOTS, OVERRIDE, REPO, Stack, wait_until
+from tests.stack.rehearsal.stack import ONE_SHOTS, OVERRIDE, QUEUE_OVERRIDE, REPO, Stack, wait_until
 
 GENERATOR_SERVICES = {
     "auth-service",
@@ -646,6 +646,67 @@ def container_output_is_shipped_by_label(stack: Stack) -> str:
     return f"README volume and container examples indexed and parsed; own services' output: {own}"
 
 
+def queue_switch_runs_end_to_end(stack: Stack) -> str:
+    """The queue switched on as a user does (.env's COMPOSE_FILE): Kafka and the indexer start, POST /logs answers
+    queued, the generator's lines and posted events arrive through Kafka, doctor checks the queue's hops, and with
+    Elasticsearch stopped the events wait in Kafka and arrive once when it is back. Then switched off again."""
+    switch = re.search(r"^#?(COMPOSE_FILE=\S*kafka/queue\.compose\.yml)$", (REPO / ".env.example").read_text(), re.M)
+    if switch is None:
+        raise AssertionError(".env.example no longer shows the queue switch")
+    files = switch.group(1).split("=", 1)[1].split(":")
+    queued_files = ":".join([*(str(REPO / f) for f in files), str(OVERRIDE), str(QUEUE_OVERRIDE)])
+    dotenv = {"COMPOSE_FILE": queued_files}
+    up = stack.compose("up", "-d", "--wait", "--wait-timeout", "600", dotenv=dotenv, check=False, timeout=900)
+    states = stack.compose("ps", "-a", "--format", "{{.Service}} {{.State}} {{.Health}}", dotenv=dotenv).stdout
+    if up.returncode != 0 or not re.search(r"^indexer running healthy$", states, re.M):
+        logs = stack.compose("logs", "--no-color", "--tail", "20", "kafka", "queue-setup", "indexer",
+                             dotenv=dotenv, check=False).stdout  # fmt: skip
+        raise AssertionError(
+            f"the queue switch did not come up ({up.returncode}): {up.stderr[-1500:]}\n{states}\n{logs[-4000:]}"
+        )
+    key = stack.secret("generator_api_key")
+    marker = uuid.uuid4().hex[:10]
+
+    def post(n: int, tag: str) -> list[str]:
+        events = [{"service": f"queue-{marker}", "level": "info", "message": f"{tag} {i}"} for i in range(n)]
+        r = httpx.post("http://127.0.0.1:8000/logs", headers={"X-API-Key": key}, json=events, timeout=60)
+        return [item["status"] for item in r.json()["items"]]
+
+    statuses = post(20, "before")
+    if set(statuses) != {"queued"}:
+        raise AssertionError(f"POST /logs with the queue on answered {statuses[:3]}, not queued")
+    of_marker = {"term": {"service.name": f"queue-{marker}"}}
+    wait_until("the posted events indexed through Kafka", _reaching(20, lambda: stack.count(of_marker)), 120)
+    through_kafka = {"bool": {"filter": [{"term": {"input.type": "kafka"}}, {"exists": {"field": "log.file.path"}}]}}
+    shipped = wait_until("the volume's lines indexed through Kafka", lambda: stack.count(through_kafka), 120)
+    doctor = stack.compose("run", "--rm", "--no-deps", "setup", "logplatform", "doctor", dotenv=dotenv,
+                           check=False, timeout=300).stdout  # fmt: skip
+    queue_hops = [ln for ln in doctor.splitlines() if "queue " in ln[:20]]
+    if len(queue_hops) != 3 or not all(ln.startswith("ok") for ln in queue_hops):
+        raise AssertionError(f"doctor did not report the queue's three hops ok:\n{doctor[-2000:]}")
+
+    stack.compose("stop", "es01", dotenv=dotenv, timeout=300)
+    stack.reset_clients()
+    during = post(200, "during")  # Kafka takes them: queued at once, Elasticsearch down or not
+    time.sleep(20)
+    stack.compose("start", "es01", dotenv=dotenv, timeout=300)
+    wait_until("es01 healthy again", lambda: stack.services()["es01"].get("Health") == "healthy", 300)
+    stack.reset_clients()
+    n = wait_until("the events posted while es01 was stopped", _reaching(220, lambda: stack.count(of_marker)), 300)
+    time.sleep(5)
+    if set(during) != {"queued"} or stack.count(of_marker) != 220:
+        raise AssertionError(f"{stack.count(of_marker)} documents for 220 events (during: {set(during)})")
+    # switched off: the compose files as before; Kafka and the indexer go
+    stack.compose("up", "-d", "--wait", "--wait-timeout", "600", "--remove-orphans", timeout=900)
+    left = set(stack.services())
+    if {"kafka", "indexer"} & left:
+        raise AssertionError(f"switching the queue off left {sorted({'kafka', 'indexer'} & left)} running")
+    return (
+        f"queue on: {shipped} volume lines and {n} posted events (200 while es01 was stopped) indexed through "
+        f"Kafka once each; doctor: {'; '.join(ln[5:].strip() for ln in queue_hops)}; switched off cleanly"
+    )
+
+
 SCENARIOS = [
     first_start,
     ingest_paths_follow_the_contract,
@@ -661,4 +722,5 @@ SCENARIOS = [
     readme_commands_run_as_printed,
     readme_generator_stories_run_as_printed,
     container_output_is_shipped_by_label,
+    queue_switch_runs_end_to_end,
 ]

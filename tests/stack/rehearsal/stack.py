@@ -22,7 +22,8 @@ from tests.stack.rehearsal.docker_host import CACHE, run
 
 REPO = Path(__file__).resolve().parents[3]
 OVERRIDE = REPO / "tests" / "stack" / "compose.rehearsal.yml"
-ONE_SHOTS = {"setup-certs", "setup", "kibana-setup"}
+QUEUE_OVERRIDE = REPO / "tests" / "stack" / "compose.rehearsal-queue.yml"  # with kafka/queue.compose.yml
+ONE_SHOTS = {"setup-certs", "setup", "kibana-setup", "queue-setup"}
 T = TypeVar("T")
 
 

@@ -1,0 +1,115 @@
+"""The queue's cost and what it buys: the same generator lines shipped end to end straight to the engine and through
+Kafka (our filebeat.yml's Kafka output, the indexer's Kafka input, a real broker), side by side in one run; then a
+backlog built in Kafka while nothing indexes (Elasticsearch down) and the time the indexer takes to drain it.
+
+Usage: .venv/bin/python -m bench.queue_path [--events 200000] [--backlog 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.engine import installed_engine
+from bench.record import record
+from logplatform import names, queue
+from tests.kafka.broker import TestBroker
+from tests.support.filebeat import Filebeat, generate, lines_on_volume
+from tests.support.queue import indexer, shipper
+from tests.support.search_engine import SearchEngine
+
+
+def count(engine: SearchEngine) -> int:
+    status, _ = engine.cluster.request("POST", f"/{names.DATA_STREAM}/_refresh")
+    if status != 200:
+        return 0
+    return int(engine.cluster.ok("POST", f"/{names.DATA_STREAM}/_count", {"query": {"match_all": {}}})["count"])
+
+
+def until(check: int, measure: Callable[[], int], timeout: float = 3600) -> float:
+    """Seconds until measure() reaches check."""
+    started = time.monotonic()
+    while measure() < check:
+        if time.monotonic() - started > timeout:
+            raise RuntimeError(f"not within {timeout:.0f}s")
+        time.sleep(0.5)
+    return time.monotonic() - started
+
+
+def fresh(engine: SearchEngine) -> None:
+    engine.cluster.request("DELETE", f"/_data_stream/{names.DATA_STREAM}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--backlog", type=int, default=1_000_000)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-queue-"))
+    volume, backlog_volume = work / "volume", work / "backlog-volume"
+    generate(volume, "--count", str(args.events), "--seed", "7", "--max-file-bytes", str(2**40))
+    lines = lines_on_volume(volume)
+    results: dict[str, float] = {}
+    with installed_engine() as engine:
+        direct = Filebeat(engine, volume, work / "direct")
+        direct.start()
+        results["direct_s"] = until(lines, lambda: count(engine))
+        direct.stop()
+        fresh(engine)
+
+        broker = TestBroker(work / "broker", heap="1g")
+        broker.start()
+        try:
+            queue.ensure_topic(broker.bootstrap)
+            ship, index = shipper(engine, broker, volume, work / "ship"), indexer(engine, broker, work / "index")
+            ship.start()
+            index.start()
+            results["queue_s"] = until(lines, lambda: count(engine))
+            ship.stop()
+            index.stop()
+            fresh(engine)
+
+            # Elasticsearch down: nothing indexes, the shipper fills the topic; then the indexer drains it
+            generate(backlog_volume, "--count", str(args.backlog), "--seed", "8", "--max-file-bytes", str(2**40))
+            backlog = lines_on_volume(backlog_volume)
+            ship = shipper(engine, broker, backlog_volume, work / "ship-backlog")
+            ship.start()
+            results["fill_s"] = until(backlog, lambda: queue.status(broker.bootstrap, timeout_s=60).lag)
+            ship.stop()
+            on_disk = sum(f.stat().st_size for f in (work / "broker" / "data").rglob("*") if f.is_file())
+            index = indexer(engine, broker, work / "index-backlog")  # a new group member: reads from its offsets
+            index.start()
+            results["drain_s"] = until(backlog, lambda: count(engine))
+            index.stop()
+        finally:
+            broker.cleanup()
+    direct_rate, queue_rate = lines / results["direct_s"], lines / results["queue_s"]
+    print(f"{lines:,} generator lines ({args.events:,} events and the generator's own log lines)")
+    print(f"direct (Filebeat -> engine):             {direct_rate:9,.0f} events/s ({results['direct_s']:.1f} s)")
+    print(f"through Kafka (Filebeat -> Kafka -> indexer -> engine): {queue_rate:9,.0f} events/s "
+          f"({results['queue_s']:.1f} s) = {queue_rate / direct_rate:.2f}x direct")  # fmt: skip
+    print(f"backlog of {backlog:,} lines into Kafka while nothing indexed: {results['fill_s']:.1f} s "
+          f"({backlog / results['fill_s']:,.0f} events/s)")  # fmt: skip
+    per_event = on_disk / (backlog + lines)
+    print(f"Kafka's disk after the backlog: {on_disk / 2**20:,.0f} MiB, {per_event:.0f} bytes an event")
+    print(f"drained by one indexer in {results['drain_s']:.1f} s ({backlog / results['drain_s']:,.0f} events/s)")
+    record(
+        "queue_path",
+        "bench.queue_path",
+        lines=lines,
+        backlog=backlog,
+        direct_events_per_s=round(direct_rate),
+        queue_events_per_s=round(queue_rate),
+        queue_vs_direct=round(queue_rate / direct_rate, 2),
+        fill_s=round(results["fill_s"], 1),
+        drain_s=round(results["drain_s"], 1),
+        drain_events_per_s=round(backlog / results["drain_s"]),
+        kafka_bytes_per_event=round(per_event),
+    )
+
+
+if __name__ == "__main__":
+    main()
