@@ -79,7 +79,9 @@ def main() -> None:
             ship.start()
             results["fill_s"] = until(backlog, lambda: queue.status(broker.bootstrap, timeout_s=60).lag)
             ship.stop()
-            on_disk = sum(f.stat().st_size for f in (work / "broker" / "data").rglob("*") if f.is_file())
+            # the blocks the topic's partitions take (Kafka preallocates sparse index files: their size says little)
+            partitions = (work / "broker" / "data").glob(f"{names.QUEUE_TOPIC}-*")
+            on_disk = sum(f.stat().st_blocks * 512 for d in partitions for f in d.rglob("*") if f.is_file())
             index = indexer(engine, broker, work / "index-backlog")  # a new group member: reads from its offsets
             index.start()
             results["drain_s"] = until(backlog, lambda: count(engine))

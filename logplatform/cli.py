@@ -134,10 +134,12 @@ def _query_params(
     return params
 
 
-def _printer(output: str) -> Callable[..., None]:
-    """Prints a hit: time, service, coloured level and message on a terminal (or --format text), else its JSON;
-    `marked` shows it in reverse (the event a context is around)."""
+def _printer(output: str, gutter: bool = False) -> Callable[..., None]:
+    """Prints a hit: time, service, coloured level and message on a terminal (or --format text), else its JSON.
+    With `gutter` (context), every text line starts with two characters and the `marked` one, the event the
+    context is around, with "> " (and in reverse on a terminal)."""
     from rich.console import Console
+    from rich.text import Text
 
     from logplatform import reading
 
@@ -151,6 +153,8 @@ def _printer(output: str) -> Callable[..., None]:
         line = reading.as_text(hit)
         if marked:
             line.stylize("reverse")
+        if gutter:
+            line = Text("> " if marked else "  ") + line
         console.print(line, soft_wrap=True)
 
     return emit
@@ -244,7 +248,7 @@ def context_cmd(event_id: str, before: int, after: int, output: str, url: str, a
         around = reading.context(url, api_key, event_id, before, after)
     except reading.ReadError as exc:
         raise click.ClickException(str(exc)) from exc
-    emit = _printer(output)
+    emit = _printer(output, gutter=True)
     for hit in around["before"]:
         emit(hit)
     emit(around["event"], marked=True)
@@ -272,6 +276,7 @@ def export_cmd(
 ) -> None:
     """Every event QUERY matches (as for search), newest first, into OUTPUT: no cap, constant memory, and
     --resume after a stop writes each event once."""
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from logplatform import reading
@@ -279,7 +284,8 @@ def export_cmd(
 
     params = _query_params(query, service, level, since_span)
     columns = (TextColumn("exporting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, transient=True) as bar:
+    console = Console(stderr=True)
+    with Progress(*columns, transient=True, console=console, disable=not console.is_terminal) as bar:
         task = bar.add_task("export", total=None)
         try:
             written = export(
