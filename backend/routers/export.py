@@ -15,18 +15,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
-from backend.errors import described
 from backend.point_in_time import PointInTime
-from backend.routers.search import (
-    KqlParam,
-    LevelParam,
-    ServiceParam,
-    SinceParam,
-    UntilParam,
-    WordsParam,
-    filter_query,
-)
-from backend.security import key_errors, require_scope
+from backend.routers.search import READ_ERRORS, LogFilters
+from backend.security import require_scope
 from backend.state import AppState, get_state
 from logplatform.api_keys import ApiKey
 from logplatform.event_rows import CSV_HEADER, csv_row, ndjson_line
@@ -46,24 +37,16 @@ MEDIA_TYPES = {"ndjson": "application/x-ndjson", "csv": "text/csv; charset=utf-8
             "description": "The events; `X-Logplatform-Total` says how many",
             "content": {"application/x-ndjson": {}, "text/csv": {}},
         },
-        **key_errors("read"),
-        422: described("A query parameter is invalid: `field` names it"),
-        502: described("Elasticsearch refused the search"),
-        503: described("Elasticsearch is unreachable; see Retry-After"),
+        **READ_ERRORS,
     },
 )
 async def export_logs(
     state: Annotated[AppState, Depends(get_state)],
     _key: Annotated[ApiKey | None, Depends(require_scope("read"))],
-    service: ServiceParam = None,
-    level: LevelParam = None,
-    q: WordsParam = None,
-    kql: KqlParam = None,
-    since: SinceParam = None,
-    until: UntilParam = None,
+    filters: Annotated[LogFilters, Depends()],
     format: Annotated[Literal["ndjson", "csv"], Query(description="ndjson (one document a line) or csv")] = "ndjson",  # noqa: A002 - the parameter's public name
 ) -> StreamingResponse:
-    query = filter_query(service, level, q, kql, since, until)
+    query = filters.query()
     row = csv_row if format == "csv" else ndjson_line
     pit = PointInTime(state.search_client, state.settings.data_stream)
     # the first page before the answer starts: an engine that is down or refuses gets its status code

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -126,6 +127,30 @@ SinceParam = Annotated[datetime | None, Query(description="ISO 8601, inclusive")
 UntilParam = Annotated[datetime | None, Query(description="ISO 8601, inclusive")]
 
 
+@dataclass
+class LogFilters:
+    """The filters of every reading route (GET /logs, GET /logs/export), as query parameters (a dependency)."""
+
+    service: ServiceParam = None
+    level: LevelParam = None
+    q: WordsParam = None
+    kql: KqlParam = None
+    since: SinceParam = None
+    until: UntilParam = None
+
+    def query(self) -> dict[str, Any]:
+        return filter_query(self.service, self.level, self.q, self.kql, self.since, self.until)
+
+
+# What a route reading the logs may answer besides its result (GET /logs, GET /logs/export)
+READ_ERRORS: dict[int | str, dict[str, Any]] = {
+    **key_errors("read"),
+    422: described("A query parameter is invalid: `field` names it"),
+    502: described("Elasticsearch refused the search"),
+    503: described("Elasticsearch is unreachable; see Retry-After"),
+}
+
+
 # Elasticsearch's index.max_result_window: deeper pages go by cursor, not by a bigger page number
 MAX_RESULT_WINDOW = 10_000
 
@@ -134,22 +159,12 @@ MAX_RESULT_WINDOW = 10_000
     "/logs",
     response_model=SearchResponse,
     summary="Recent logs, newest first",
-    responses={
-        **key_errors("read"),
-        422: described("A query parameter is invalid: `field` names it"),
-        502: described("Elasticsearch refused the search"),
-        503: described("Elasticsearch is unreachable; see Retry-After"),
-    },
+    responses=READ_ERRORS,
 )
 async def search_logs(
     state: Annotated[AppState, Depends(get_state)],
     _key: Annotated[ApiKey | None, Depends(require_scope("read"))],
-    service: ServiceParam = None,
-    level: LevelParam = None,
-    q: WordsParam = None,
-    kql: KqlParam = None,
-    since: SinceParam = None,
-    until: UntilParam = None,
+    filters: Annotated[LogFilters, Depends()],
     page: Annotated[int, Query(ge=1, le=100)] = 1,
     size: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=65536, description="next_cursor of the previous answer")] = None,
@@ -167,7 +182,7 @@ async def search_logs(
         )
     if cursor is not None and page != 1:
         raise _invalid("page", "give cursor or page, not both")
-    query = filter_query(service, level, q, kql, since, until)
+    query = filters.query()
     sort: list[dict[str, Any]] = [{"@timestamp": {"order": "desc"}}]
     if ingested_since is not None:
         if cursor is not None:

@@ -18,6 +18,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 ENGINE_DIR = Path(__file__).resolve().parent
 TARGET = ENGINE_DIR / "target"
@@ -113,6 +114,23 @@ def _classpath() -> list[str]:
     return [str(TARGET / "classes"), *CLASSPATH_FILE.read_text().strip().split(os.pathsep)]
 
 
+def stop_jvm(proc: subprocess.Popen[Any] | None, kill: bool, log_file: Path) -> None:
+    """SIGTERM (graceful) or SIGKILL (a crash), SIGKILL after a minute; the log set aside, so that the next start
+    looks for a new ready mark (the test engine's and the test broker's)."""
+    if proc and proc.poll() is None:
+        if kill:
+            proc.kill()
+        else:
+            proc.terminate()
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if log_file.exists():
+        log_file.rename(log_file.with_suffix(f".{int(time.time() * 1000)}.out"))
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -180,20 +198,8 @@ class TestEngine:
 
     def stop(self, kill: bool = False) -> None:
         """Stops the node: SIGTERM (graceful), or SIGKILL with kill=True (a crash)."""
-        if self.proc and self.proc.poll() is None:
-            if kill:
-                self.proc.kill()
-            else:
-                self.proc.terminate()
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_jvm(self.proc, kill, self.log_file)
         self.proc = None
-        # the next start() looks for a new ready mark
-        if self.log_file.exists():
-            self.log_file.rename(self.log_file.with_suffix(f".{int(time.time() * 1000)}.out"))
 
     def _tail(self, lines: int = 60) -> str:
         text = self.log_file.read_text(errors="replace") if self.log_file.exists() else ""

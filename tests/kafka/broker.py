@@ -12,7 +12,6 @@ import hashlib
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -60,12 +59,6 @@ def build(quiet: bool = False) -> list[str]:
     return CLASSPATH_FILE.read_text().strip().split(os.pathsep)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def new_cluster_id() -> str:
     """What `kafka-storage.sh random-uuid` prints: 16 random bytes, URL-safe base64 without padding."""
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
@@ -77,7 +70,7 @@ class TestBroker:
     __test__ = False
 
     def __init__(self, base_path: Path | None = None, port: int | None = None, heap: str = "384m") -> None:
-        from tests.engine.engine import find_java_home
+        from tests.engine.engine import find_java_home, free_port
 
         self.java = find_java_home() / "bin" / "java"
         self.classpath = build(quiet=True)
@@ -153,19 +146,10 @@ class TestBroker:
         raise RuntimeError(f"test broker did not start within {timeout:.0f}s:\n{self._tail()}")
 
     def stop(self, kill: bool = False) -> None:
-        if self.proc and self.proc.poll() is None:
-            if kill:
-                self.proc.kill()
-            else:
-                self.proc.terminate()
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        from tests.engine.engine import stop_jvm
+
+        stop_jvm(self.proc, kill, self.log_file)
         self.proc = None
-        if self.log_file.exists():  # the next start() looks for a new ready mark
-            self.log_file.rename(self.log_file.with_suffix(f".{int(time.time() * 1000)}.out"))
 
     def _tail(self, lines: int = 60) -> str:
         text = self.log_file.read_text(errors="replace") if self.log_file.exists() else ""

@@ -1,7 +1,7 @@
 """The queue path for real: the volume's Filebeat ships to a real Kafka broker with our filebeat.yml's Kafka output,
 the indexer (filebeat/indexer.yml, the real Filebeat's Kafka input) takes the topic into the engine through our
 pipeline. Every line once, the same document as on the direct path; an indexer killed mid-stream and an engine
-down for a while lose and duplicate nothing, and the lag doctor reports drains to zero."""
+down for a minute lose and duplicate nothing, and the lag doctor reports drains to zero."""
 
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ def test_every_line_arrives_once_and_as_on_the_direct_path(
     assert {d["_id"]: _comparable(d) for d in again} == queued
 
 
-def test_an_indexer_killed_midstream_and_an_engine_down_for_a_while_lose_and_duplicate_nothing(
+def test_an_indexer_killed_midstream_and_an_engine_down_for_a_minute_lose_and_duplicate_nothing(
     installed: SearchEngine, stream: str, broker: TestBroker, tmp_path: Path
 ) -> None:
     volume = tmp_path / "volume"
@@ -90,10 +90,12 @@ def test_an_indexer_killed_midstream_and_an_engine_down_for_a_while_lose_and_dup
         index.start()
         wait_for_docs(installed, stream, 1000, timeout=90)
 
-        installed.stop()  # the cluster down: the topic holds what keeps coming
+        installed.stop()  # the cluster down for a minute: the topic holds what keeps coming
+        down_at = time.monotonic()
         generate(volume, "--count", "2000", "--seed", "6")
         total = lines_on_volume(volume)
-        backlog = _wait_for_lag(broker, -1, timeout=20)  # it cannot reach -1: measures the lag after 20 s
+        time.sleep(max(0.0, 60 - (time.monotonic() - down_at)))
+        backlog = queue.status(broker.bootstrap)
         assert backlog.lag > 0, "nothing waited in the topic while the engine was down"
         installed.start()
         docs = wait_for_docs(installed, stream, total, timeout=180)
