@@ -10,15 +10,12 @@ still deliver a message it had buffered, the event id makes the second copy a du
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import TYPE_CHECKING, Any
 
 from backend.delivery import QUEUED, ItemStatus, SinkUnavailable, document
 
 if TYPE_CHECKING:
     from aiokafka import AIOKafkaProducer
-
-log = logging.getLogger("backend.kafka")
 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # as the topic allows (logplatform/queue.py) and Filebeat's Kafka output
 
