@@ -1,0 +1,108 @@
+"""The file path on real traffic: the generator's lines on a volume, shipped end to end by the real Filebeat with our
+filebeat.yml, beside a raw `_bulk` of the same lines (shaped as Filebeat sends them: the raw line in `message`,
+its file and offset) through the same pipeline and the same compatibility proxy, 4 clients x 1,600 lines; and
+Filebeat's output settings measured one at a time (workers, bulk size, compression, the memory queue).
+
+Usage: .venv/bin/python -m bench.file_path [--events 200000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+from bench.engine import installed_engine
+from bench.queue_path import count, fresh, until
+from bench.record import record
+from logplatform import names
+from tests.support.filebeat import Filebeat, generate, lines_on_volume
+from tests.support.search_engine import SearchEngine
+from tests.support.shipper import filebeat_doc
+
+# (label, -E settings): each one change from our filebeat.yml
+VARIANTS: list[tuple[str, tuple[str, ...]]] = [
+    ("ours (filebeat/filebeat.yml)", ()),
+    ("worker: 2", ("-E", "output.elasticsearch.worker=2")),
+    ("bulk_max_size: 3200", ("-E", "output.elasticsearch.bulk_max_size=3200")),
+    ("compression_level: 0", ("-E", "output.elasticsearch.compression_level=0")),
+    ("preset: throughput", ("-E", "output.elasticsearch.preset=throughput")),
+    ("queue.mem.events: 12800", ("-E", "queue.mem.events=12800")),
+]
+
+
+def volume_lines(volume: Path) -> list[dict[str, object]]:
+    """Every line Filebeat's paths cover, as the document Filebeat would send for it."""
+    docs = []
+    for path in sorted([*volume.glob("*.log*"), *volume.glob("services/*.log*")]):
+        offset = 0
+        for raw in path.read_bytes().split(b"\n"):
+            if raw:
+                docs.append(filebeat_doc(raw.decode(), path, offset, agent={"type": "filebeat"}))
+            offset += len(raw) + 1
+    return docs
+
+
+def raw_bulk(engine: SearchEngine, docs: list[dict[str, object]], clients: int = 4, size: int = 1600) -> float:
+    """Seconds to index docs with `clients` concurrent _bulk requests of `size`, through the proxy."""
+    action = json.dumps({"create": {"_index": names.DATA_STREAM}})
+    bodies = ["".join(f"{action}\n{json.dumps(d)}\n" for d in docs[i : i + size]) for i in range(0, len(docs), size)]
+    url = f"{engine.client_url}/_bulk?pipeline={names.PIPELINE}"
+
+    def send(body: str) -> None:
+        with httpx.Client(timeout=300) as http:
+            r = http.post(url, content=body, headers={"Content-Type": "application/x-ndjson"})
+            r.raise_for_status()
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(send, bodies))
+    until(len(docs), lambda: count(engine))  # searchable, as the Filebeat runs are timed
+    return time.monotonic() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=200_000)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-file-path-"))
+    volume = work / "volume"
+    generate(volume, "--count", str(args.events), "--seed", "9", "--max-file-bytes", str(2**40))
+    lines = lines_on_volume(volume)
+    docs = volume_lines(volume)
+    mean_bytes = sum(len(str(d["message"])) + 1 for d in docs) / len(docs)
+    rows: list[tuple[str, float]] = []  # (Filebeat variant, seconds)
+    with installed_engine() as engine:
+        raw_s = raw_bulk(engine, docs)
+        fresh(engine)
+        for i, (label, settings) in enumerate(VARIANTS):
+            fb = Filebeat(engine, volume, work / f"filebeat-{i}", settings)
+            fb.start()
+            took = until(lines, lambda: count(engine))
+            fb.stop()
+            fresh(engine)
+            rows.append((label, took))
+            print(f"{label:32} {lines / took:8,.0f} events/s", flush=True)
+    raw_rate = lines / raw_s
+    print(f"{lines:,} lines, mean {mean_bytes:.0f} bytes; raw _bulk (4 x 1,600, proxy): {raw_rate:,.0f} events/s")
+    for row in rows:
+        print(
+            f"{row['filebeat']:32} {row['events_per_s']:8,} events/s = {int(row['events_per_s']) / raw_rate:.0%} of raw"
+        )  # type: ignore[call-overload]
+    record(
+        "file_path",
+        "bench.file_path",
+        lines=lines,
+        mean_line_bytes=round(mean_bytes),
+        raw_bulk_events_per_s=round(raw_rate),
+        filebeat=[{**r, "of_raw": round(int(r["events_per_s"]) / raw_rate, 3)} for r in rows],  # type: ignore[call-overload]
+    )
+
+
+if __name__ == "__main__":
+    main()
