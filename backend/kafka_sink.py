@@ -13,11 +13,10 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from backend.delivery import QUEUED, ItemStatus, SinkUnavailable, document
+from logplatform.queue import MAX_MESSAGE_BYTES
 
 if TYPE_CHECKING:
     from aiokafka import AIOKafkaProducer
-
-MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # as the topic allows (logplatform/queue.py) and Filebeat's Kafka output
 
 
 class KafkaSink:

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from logplatform import names
 
-MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # the topic's and the backend producer's (Filebeat's output: filebeat.yml)
 T = TypeVar("T")
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from logplatform import names
+from logplatform import names, queue
 from logplatform.stack_version import ELASTIC_STACK_VERSION
 from tests.kafka.broker import kafka_version
 
@@ -54,6 +54,7 @@ def test_nothing_is_lost_on_the_way_into_kafka() -> None:
     assert kafka["enabled"] == "${LOGPLATFORM_OUTPUT_KAFKA:false}"  # off unless the switch is on
     longest_line = yaml.safe_load((REPO / "filebeat" / "filebeat.yml").read_text())["filebeat.inputs"][0]
     assert kafka["max_message_bytes"] >= longest_line["message_max_bytes"]
+    assert kafka["max_message_bytes"] == queue.MAX_MESSAGE_BYTES  # what the topic and the backend allow
 
 
 def test_the_switch_sends_both_shippers_to_kafka_and_keeps_the_broker_unpublished() -> None:
