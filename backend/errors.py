@@ -7,7 +7,8 @@ request whose events were each judged gets the per-event answer instead (`Ingest
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -33,6 +34,21 @@ class ApiError(Exception):
 
 def error_response(status: int, reason: str, field: str = "", headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"status": status, "field": field, "reason": reason}, status_code=status, headers=headers)
+
+
+@contextmanager
+def engine_errors() -> Iterator[None]:
+    """Elasticsearch's failures as a reading route answers them: unreachable is 503 with Retry-After (a retry can
+    fix it), a refusal 502. A caller that expects a status (a 404: no data stream yet) catches it inside."""
+    from elasticsearch import ApiError as EngineError
+    from elasticsearch import TransportError
+
+    try:
+        yield
+    except TransportError as exc:
+        raise ApiError(503, "Elasticsearch is unreachable", headers={"Retry-After": "5"}) from exc
+    except EngineError as exc:
+        raise ApiError(502, f"Elasticsearch answered {exc.meta.status}") from exc
 
 
 def described(description: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import contextlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from backend.errors import ApiError
+from backend.errors import engine_errors
 
 if TYPE_CHECKING:
     from elasticsearch import AsyncElasticsearch
@@ -34,14 +34,13 @@ class PointInTime:
 
     async def first_page(self, query: dict[str, Any], size: int) -> Page:
         """Opens the view and reads its first page; no data stream yet is an empty view."""
-        from elasticsearch import ApiError as EngineError
+        from elasticsearch import NotFoundError
 
-        try:
-            opened = await self._call(self.client.open_point_in_time(index=self.index, keep_alive=KEEP_ALIVE))
-        except EngineError as exc:
-            if exc.meta.status == 404:
+        with engine_errors():
+            try:
+                opened = await self.client.open_point_in_time(index=self.index, keep_alive=KEEP_ALIVE)
+            except NotFoundError:
                 return Page([], 0)
-            raise ApiError(502, f"Elasticsearch answered {exc.meta.status}") from exc
         self.pit_id = opened["id"]
         try:
             return await self._search(query, size, None, total=True)
@@ -59,31 +58,16 @@ class PointInTime:
                 await self.client.close_point_in_time(id=pit_id)
 
     async def _search(self, query: dict[str, Any], size: int, after: list[Any] | None, total: bool) -> Page:
-        from elasticsearch import ApiError as EngineError
-
         assert self.pit_id is not None
-        try:
-            resp = await self._call(
-                self.client.search(
-                    pit={"id": self.pit_id, "keep_alive": KEEP_ALIVE},
-                    query=query,
-                    sort=SORT,
-                    size=size,
-                    track_total_hits=total,
-                    search_after=after,
-                )
+        with engine_errors():
+            resp = await self.client.search(
+                pit={"id": self.pit_id, "keep_alive": KEEP_ALIVE},
+                query=query,
+                sort=SORT,
+                size=size,
+                track_total_hits=total,
+                search_after=after,
             )
-        except EngineError as exc:
-            raise ApiError(502, f"Elasticsearch answered {exc.meta.status}") from exc
         self.pit_id = resp.get("pit_id", self.pit_id)  # the engine may hand back a newer id
         hits: list[dict[str, Any]] = resp["hits"]["hits"]
         return Page(hits, int(resp["hits"]["total"]["value"]) if total else 0)
-
-    @staticmethod
-    async def _call(call: Any) -> Any:
-        from elasticsearch import TransportError
-
-        try:
-            return await call
-        except TransportError as exc:
-            raise ApiError(503, "Elasticsearch is unreachable", headers={"Retry-After": "5"}) from exc

@@ -482,23 +482,26 @@ def setup_elasticsearch_cmd(
 @click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds to wait for the broker")
 def setup_queue_cmd(bootstrap: str, partitions: int, replication: int, timeout: float) -> None:
     """Create the queue's topic (kafka/queue.compose.yml); a topic already there is left as it is."""
-    import time
-
     from logplatform import names, queue
+    from logplatform.setup import SetupError, wait_for
 
-    deadline = time.monotonic() + timeout
-    while True:
+    created: list[bool] = []
+
+    def topic() -> str | None:
         try:
-            created = queue.ensure_topic(bootstrap, names.QUEUE_TOPIC, partitions, replication)
-            break
-        except Exception as exc:  # the broker may still be starting: tried again until the deadline
-            if time.monotonic() > deadline:
-                raise click.ClickException(f"Kafka at {bootstrap}: {type(exc).__name__}: {exc}") from exc
-            time.sleep(2)
-    if created:
-        click.echo(f"setup queue: topic {names.QUEUE_TOPIC} created ({partitions} partitions, {replication} copies)")
+            created.append(queue.ensure_topic(bootstrap, names.QUEUE_TOPIC, partitions, replication))
+        except Exception as exc:  # the broker may still be starting: tried again until the timeout
+            return f"{type(exc).__name__}: {exc}"
+        return None
+
+    try:
+        wait_for(f"Kafka at {bootstrap}", topic, _echo, timeout)
+    except SetupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if created[-1]:
+        _echo(f"setup queue: topic {names.QUEUE_TOPIC} created ({partitions} partitions, {replication} copies)")
     else:
-        click.echo(f"setup queue: topic {names.QUEUE_TOPIC} already there, left as it is")
+        _echo(f"setup queue: topic {names.QUEUE_TOPIC} already there, left as it is")
 
 
 @setup.command("kibana")
@@ -544,7 +547,7 @@ def _admin_options(command: F) -> F:
     "--kafka-bootstrap",
     envvar="LOGPLATFORM_KAFKA_BOOTSTRAP",
     default=None,
-    help="The queue's broker (set in the backend container when the queue is on): checks its hops too",
+    help="The queue's broker (set in the setup and backend containers when the queue is on): checks its hops too",
 )
 def doctor(
     url: str,

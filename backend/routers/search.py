@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
 
-from backend.errors import ApiError, described
+from backend.errors import ApiError, described, engine_errors
 from backend.security import key_errors, require_scope
 from backend.state import AppState, get_state
 from logplatform.api_keys import ApiKey
@@ -97,49 +97,29 @@ def build_query(
     return {"bool": {"filter": filters, "must": must}}
 
 
-def filter_query(
-    service: list[str] | None,
-    level: list[str] | None,
-    q: str | None,
-    kql: str | None,
-    since: datetime | None,
-    until: datetime | None,
-) -> dict[str, Any]:
-    """The filters every reading route shares, KQL included (a 422 naming `kql` when it does not parse)."""
-    query = build_query(service, level, q, since, until)
-    if kql:
-        try:
-            query["bool"]["must"].append(kql_dsl(parse_kql(kql)))
-        except ValueError as exc:
-            raise _invalid("kql", str(exc)) from None
-    return query
-
-
-# The filters of every reading route (GET /logs, GET /logs/export)
-ServiceParam = Annotated[list[str] | None, Query(description="service.name (repeatable)")]
-LevelParam = Annotated[list[str] | None, Query(description="log.level (repeatable): " + ", ".join(LEVELS))]
-WordsParam = Annotated[str | None, Query(max_length=512, description="Words in message or error.message")]
-KqlParam = Annotated[
-    str | None,
-    Query(max_length=2048, description='Kibana query language: `service.name : "api" and not log.level : info`'),
-]
-SinceParam = Annotated[datetime | None, Query(description="ISO 8601, inclusive")]
-UntilParam = Annotated[datetime | None, Query(description="ISO 8601, inclusive")]
-
-
 @dataclass
 class LogFilters:
     """The filters of every reading route (GET /logs, GET /logs/export), as query parameters (a dependency)."""
 
-    service: ServiceParam = None
-    level: LevelParam = None
-    q: WordsParam = None
-    kql: KqlParam = None
-    since: SinceParam = None
-    until: UntilParam = None
+    service: Annotated[list[str] | None, Query(description="service.name (repeatable)")] = None
+    level: Annotated[list[str] | None, Query(description="log.level (repeatable): " + ", ".join(LEVELS))] = None
+    q: Annotated[str | None, Query(max_length=512, description="Words in message or error.message")] = None
+    kql: Annotated[
+        str | None,
+        Query(max_length=2048, description='Kibana query language: `service.name : "api" and not log.level : info`'),
+    ] = None
+    since: Annotated[datetime | None, Query(description="ISO 8601, inclusive")] = None
+    until: Annotated[datetime | None, Query(description="ISO 8601, inclusive")] = None
 
     def query(self) -> dict[str, Any]:
-        return filter_query(self.service, self.level, self.q, self.kql, self.since, self.until)
+        """The engine's query for these filters, KQL included (a 422 naming `kql` when it does not parse)."""
+        query = build_query(self.service, self.level, self.q, self.since, self.until)
+        if self.kql:
+            try:
+                query["bool"]["must"].append(kql_dsl(parse_kql(self.kql)))
+            except ValueError as exc:
+                raise _invalid("kql", str(exc)) from None
+        return query
 
 
 # What a route reading the logs may answer besides its result (GET /logs, GET /logs/export)
@@ -173,8 +153,7 @@ async def search_logs(
         Query(description="Events received from this moment on, oldest first (event.ingested): what tail -f follows"),
     ] = None,
 ) -> SearchResponse:
-    from elasticsearch import ApiError as EngineError
-    from elasticsearch import TransportError
+    from elasticsearch import NotFoundError
 
     if page * size > MAX_RESULT_WINDOW:
         raise _invalid(
@@ -195,22 +174,19 @@ async def search_logs(
         query["bool"]["filter"].append({"range": {"@timestamp": {"lte": last, "format": "epoch_millis"}}})
         if seen_at_last:
             query["bool"]["must_not"] = [{"ids": {"values": seen_at_last}}]
-    try:
-        resp = await state.search_client.search(
-            index=state.settings.data_stream,
-            query=query,
-            sort=sort,
-            from_=(page - 1) * size,
-            size=size,
-            track_total_hits=True,
-            ignore_unavailable=True,
-        )
-    except EngineError as exc:
-        if exc.meta.status == 404:
+    with engine_errors():
+        try:
+            resp = await state.search_client.search(
+                index=state.settings.data_stream,
+                query=query,
+                sort=sort,
+                from_=(page - 1) * size,
+                size=size,
+                track_total_hits=True,
+                ignore_unavailable=True,
+            )
+        except NotFoundError:
             return SearchResponse(total=0, page=page, size=size, hits=[])
-        raise ApiError(502, f"Elasticsearch answered {exc.meta.status}") from exc
-    except TransportError as exc:
-        raise ApiError(503, "Elasticsearch is unreachable", headers={"Retry-After": "5"}) from exc
     hits = [_hit(h) for h in resp["hits"]["hits"]]
     raw_hits = resp["hits"]["hits"]
     next_cursor = None

@@ -41,23 +41,23 @@ TRANSPORT = (
 )
 
 
-def _readme_block(heading: str) -> str:
-    """The first ```sh block under a README heading, without its trailing comments (as a shell would run it)."""
-    readme = (REPO / "README.md").read_text()
-    block = re.search(r"```sh\n(.*?)```", readme[readme.index(heading) :], re.S)
-    if block is None:
-        raise AssertionError(f"the README has no sh block under {heading!r}")
-    return re.sub(r"\s+#.*$", "", block.group(1), flags=re.M)
-
-
 def _readme_blocks(heading: str) -> list[str]:
-    """Every ```sh block of a README section (up to the next heading of its level or above), as bash runs it."""
+    """Every ```sh block of a README section (up to the next heading of its level or above), without their
+    trailing comments (as bash runs them)."""
     readme = (REPO / "README.md").read_text()
-    start = readme.index(heading)
-    level = heading.split(" ")[0]
-    end = readme.find(f"\n{level} ", start + len(heading))
-    section = readme[start : end if end > 0 else len(readme)]
+    start = readme.index(heading) + len(heading)
+    level = len(heading.split(" ")[0])
+    end = re.search(rf"\n#{{1,{level}}} ", readme[start:])
+    section = readme[start : start + end.start() if end else len(readme)]
     return [re.sub(r"\s+#.*$", "", b, flags=re.M) for b in re.findall(r"```sh\n(.*?)```", section, re.S)]
+
+
+def _readme_block(heading: str) -> str:
+    """The first ```sh block of a README section."""
+    blocks = _readme_blocks(heading)
+    if not blocks:
+        raise AssertionError(f"the README has no sh block under {heading!r}")
+    return blocks[0]
 
 
 def _reaching(minimum: int, measure: Callable[[], int]) -> Callable[[], int | None]:
