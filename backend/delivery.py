@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+import orjson
+
 from backend.metrics import Metrics
 from backend.spool import Spool, SpoolFull
 
@@ -223,7 +225,7 @@ class Delivery:
 
 def document(line: str) -> str:
     """What the pipeline receives for one accepted event: the line as `message`, as Filebeat sends a line."""
-    return json.dumps({"message": line}, ensure_ascii=False)
+    return orjson.dumps({"message": line}).decode()
 
 
 def bulk_body(lines: list[str], data_stream: str) -> str:

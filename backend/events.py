@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 
@@ -227,8 +228,15 @@ def check_event(index: int, raw: Any, limits: Limits, now: datetime | None = Non
         event["event"] = {**event_obj, "id": event_id}
     if event.get("@timestamp") is None:
         event["@timestamp"] = (now or datetime.now(UTC)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    line = json.dumps(event, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return Accepted(index, event_id, line)
+    return Accepted(index, event_id, compact_json(event))
+
+
+def compact_json(value: Any) -> str:
+    """The event as one compact line; orjson unless a number is beyond its 64 bits (the standard library keeps it)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def check_events(events: list[Any], limits: Limits) -> Checked:

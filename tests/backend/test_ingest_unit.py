@@ -277,3 +277,26 @@ def test_several_bad_ndjson_lines_are_reported_at_their_own_positions(memory_bac
     assert [i["status"] for i in body["items"]] == ["indexed", "rejected", "indexed", "rejected", "indexed"]
     assert (body["indexed"], body["rejected"]) == (3, 2)
     assert all("not valid JSON" in body["items"][i]["errors"][0]["reason"] for i in (1, 3))
+
+
+def test_json_the_fast_parser_refuses_is_judged_as_before(memory_backend: Backend) -> None:
+    """orjson parses the bodies; what it refuses (an integer beyond 64 bits, a lone surrogate, NaN, a syntax error)
+    gets the answer the standard library's parser gives: kept, rejected alone with its reason, or its message."""
+    big = 2**70
+    lines = [
+        json.dumps({**SEED_EXAMPLE, "meta": {"order": big}}),
+        '{"service": "a", "message": "half \\ud800 a pair"}',
+        '{"service": "a", "message": NaN}',
+        '{"service": "a", "message": "x",}',
+    ]
+    r = memory_backend.post(
+        path="/logs/ndjson", content="\n".join(lines), headers={"Content-Type": "application/x-ndjson"}
+    )
+    items = r.json()["items"]
+    assert [i["status"] for i in items] == ["indexed", "rejected", "rejected", "rejected"]
+    assert json.loads(memory_backend.sink.lines[0])["meta"]["order"] == big
+    assert "lone surrogate" in items[1]["errors"][0]["reason"]
+    assert items[2]["errors"][0]["reason"] == "line is not valid JSON: NaN is not valid JSON"
+    assert items[3]["errors"][0]["reason"] == (
+        "line is not valid JSON: Expecting property name enclosed in double quotes: line 1 column 33 (char 32)"
+    )
