@@ -1,31 +1,47 @@
-"""Backend ingest benchmark: events/s and request latency, side by side in one run, same engine and pipeline.
+"""HTTP ingest on real traffic: events/s and latency of every design, side by side in one run, same engine and pipeline.
+
+Corpora (bench/corpus.py): the generator's events and the same events as five popular JSON loggers send them; the
+seed's toy event as a secondary table. For each corpus:
 
   (a) naive: one Elasticsearch index call per HTTP request (bench/naive_backend.py)
-  (b) ours, single event per POST /logs
-  (c) ours, batches: JSON arrays and NDJSON, and the same events as OpenTelemetry log records (OTLP/HTTP protobuf,
-      POST /v1/logs), as an OpenTelemetry SDK's exporter sends them
-  (d) the ceiling: raw _bulk into the engine with the same pipeline, no HTTP hop of ours
-      (directly, and through the test compatibility proxy the backend has to use here)
+  (b) ours, one event per POST /logs; the peer (Filebeat's http_endpoint input, bench/http_peer.py) the same way
+  (c) ours, batches of --batch: JSON arrays, NDJSON, and OTLP/HTTP protobuf (POST /v1/logs, the events as an
+      OpenTelemetry SDK's exporter sends them); the peer with the same JSON arrays
+  (d) the ceiling: raw _bulk of the same lines into the engine with the same pipeline (directly, and through the
+      test compatibility proxy the backend and the peer have to use here)
 
-Usage: .venv/bin/python -m bench.backend_ingest [--seconds 10] [--concurrency 32]
-Writes bench/results/backend-ingest-<date>.json and prints the table for docs/benchmarks.md.
+Every client waits for its answer, which comes once Elasticsearch acknowledged the events (the peer is asked to wait
+for it too). Then, on the generator's events: ours with a sink that acknowledges at once (the HTTP layer's ceiling),
+and single events paced at half of the maximum rate measured above, open loop (latency from the moment a request was
+due, so a slow answer does not hide the requests queued behind it), ours and the peer's. The backend's and the
+peer's peak memory (RSS) is sampled through every row.
+
+Usage: .venv/bin/python -m bench.backend_ingest [--seconds 10] [--events 50000]
+Writes bench/results/backend-ingest-<date>.json and prints the tables for docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
+from bench.corpus import http_corpus
+from bench.http_peer import HttpPeer
 from bench.record import record
 from logplatform import assets
 from logplatform.api_keys import KeyStore
@@ -33,12 +49,10 @@ from logplatform.cluster import Cluster
 from tests.engine.engine import TestEngine, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-EVENT = {
-    "service": "auth-service",
-    "level": "ERROR",
-    "message": "Login failed",
-    "meta": {"user_id": 123, "ip": "1.1.1.1", "device": "mobile"},
-}
+SINGLE_CLIENTS = 32
+BATCH_CLIENTS = 4
+WARM_UP_S = 30
+_ID = '"id":"'
 
 
 def wait_http(url: str, timeout: float = 30) -> None:
@@ -54,41 +68,105 @@ def wait_http(url: str, timeout: float = 30) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
-def spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen:
+def spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         args, env={**os.environ, **env}, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
 
 
-async def drive(
-    url: str, make_body, headers: dict[str, str], events_per_request: int, seconds: float, concurrency: int
-) -> dict:
-    latencies: list[float] = []
-    sent = 0
-    errors = 0
-    stop_at = time.monotonic() + seconds
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector) as session:
+class Traffic:
+    """The corpus's lines in turn, each with a fresh event.id where the line has one (so every send is a new event,
+    however often the corpus comes round); a line without one gets it from the backend, or none (the engine's)."""
 
-        async def worker() -> None:
-            nonlocal sent, errors
-            while time.monotonic() < stop_at:
-                body = make_body()
-                t0 = time.perf_counter()
-                async with session.post(url, data=body, headers=headers) as resp:
-                    payload = await resp.read()
-                    ok = resp.status in (200, 201)
-                    if ok and b'"errors":true' in payload:
-                        ok = False
-                latencies.append(time.perf_counter() - t0)
-                if ok:
-                    sent += events_per_request
-                else:
-                    errors += 1
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        self.cycle = itertools.cycle(lines)
+        self.mean_bytes = round(sum(len(line.encode()) for line in lines) / len(lines))
 
-        started = time.monotonic()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.monotonic() - started
+    def line(self) -> str:
+        line = next(self.cycle)
+        at = line.find(_ID)
+        if at < 0:
+            return line
+        at += len(_ID)
+        return line[:at] + str(uuid.uuid4()) + line[line.index('"', at) :]
+
+    def single(self) -> bytes:
+        return self.line().encode()
+
+    def array(self, n: int) -> bytes:
+        return ("[" + ",".join(self.line() for _ in range(n)) + "]").encode()
+
+    def ndjson(self, n: int) -> bytes:
+        return "\n".join(self.line() for _ in range(n)).encode()
+
+    def bulk(self, n: int, data_stream: str) -> bytes:
+        action = json.dumps({"create": {"_index": data_stream}})
+        return "".join(f"{action}\n{json.dumps({'message': self.line()})}\n" for _ in range(n)).encode()
+
+    def otlp_pool(self, n: int, bodies: int = 16) -> Iterator[bytes]:
+        """OTLP bodies of n events (built ahead: protobuf in Python is slower than the backend decoding it); the
+        records have no event.id, so the backend gives each a new one and a repeated body is new events."""
+        pool = [otlp_body([json.loads(self.line()) for _ in range(n)]) for _ in range(bodies)]
+        return itertools.cycle(pool)
+
+
+def otlp_body(events: list[dict[str, Any]]) -> bytes:
+    """Events as an OpenTelemetry SDK's exporter sends them: the service as the resource's service.name, the message
+    as the body, the level as severity text, the time in nanoseconds, every other field an attribute by its dotted
+    name."""
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+    from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs
+    from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+
+    def value(v: Any) -> AnyValue:
+        if isinstance(v, bool):
+            return AnyValue(bool_value=v)
+        if isinstance(v, int):
+            return AnyValue(int_value=v)
+        if isinstance(v, float):
+            return AnyValue(double_value=v)
+        return AnyValue(string_value=v if isinstance(v, str) else json.dumps(v))
+
+    def flat(prefix: str, obj: dict[str, Any]) -> Iterator[KeyValue]:
+        for k, v in obj.items():
+            if isinstance(v, dict):
+                yield from flat(f"{prefix}{k}.", v)
+            else:
+                yield KeyValue(key=prefix + k, value=value(v))
+
+    by_service: dict[str, list[LogRecord]] = {}
+    for event in events:
+        event = dict(event)
+        service = event.pop("service")
+        message = event.pop("message")
+        level = event.pop("level", None)
+        stamp = event.pop("@timestamp", None)
+        nanos = time.time_ns()
+        if isinstance(stamp, str):
+            nanos = int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() * 1e9)
+        by_service.setdefault(service if isinstance(service, str) else service["name"], []).append(
+            LogRecord(
+                time_unix_nano=nanos,
+                severity_text=str(level or ""),
+                body=AnyValue(string_value=str(message)),
+                attributes=list(flat("", event)),
+            )
+        )
+    request = ExportLogsServiceRequest(
+        resource_logs=[
+            ResourceLogs(
+                resource=Resource(attributes=[KeyValue(key="service.name", value=AnyValue(string_value=name))]),
+                scope_logs=[ScopeLogs(log_records=records)],
+            )
+            for name, records in by_service.items()
+        ]
+    )
+    return request.SerializeToString()
+
+
+def _summary(latencies: list[float], sent: int, errors: int, elapsed: float) -> dict[str, Any]:
     latencies.sort()
     return {
         "events_per_s": round(sent / elapsed),
@@ -99,172 +177,260 @@ async def drive(
     }
 
 
-def event_line() -> bytes:
-    return json.dumps({**EVENT, "event": {"id": str(uuid.uuid4())}}).encode()
+async def _post(session: aiohttp.ClientSession, url: str, body: bytes, headers: dict[str, str]) -> bool:
+    async with session.post(url, data=body, headers=headers) as resp:
+        payload = await resp.read()
+        return resp.status in (200, 201) and b'"errors":true' not in payload
 
 
-def otlp_body(n: int) -> bytes:
-    """n of the same events as OTLP log records: the seed's meta as attributes, one unique attribute each (as
-    event.id makes each JSON event unique)."""
-    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
-    from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
-    from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs
-    from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+async def drive(
+    url: str, make_body: Callable[[], bytes], headers: dict[str, str], per_request: int, seconds: float, clients: int
+) -> dict[str, Any]:
+    """Closed loop: `clients` clients, each sending its next request once the last is answered."""
+    latencies: list[float] = []
+    sent = errors = 0
+    stop_at = time.monotonic() + seconds
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=clients)) as session:
 
-    def attribute(key: str, value: object) -> KeyValue:
-        any_value = AnyValue(int_value=value) if isinstance(value, int) else AnyValue(string_value=str(value))
-        return KeyValue(key=key, value=any_value)
+        async def client() -> None:
+            nonlocal sent, errors
+            while time.monotonic() < stop_at:
+                body = make_body()
+                t0 = time.perf_counter()
+                ok = await _post(session, url, body, headers)
+                latencies.append(time.perf_counter() - t0)
+                if ok:
+                    sent += per_request
+                else:
+                    errors += 1
 
-    now = time.time_ns()
-    meta = [attribute(k, v) for k, v in EVENT["meta"].items()]  # type: ignore[attr-defined]
-    records = [
-        LogRecord(
-            time_unix_nano=now + i,
-            severity_number=17,  # type: ignore[arg-type]
-            body=AnyValue(string_value=str(EVENT["message"])),
-            attributes=[*meta, attribute("request.id", uuid.uuid4().hex)],
-        )
-        for i in range(n)
-    ]
-    resource = Resource(attributes=[attribute("service.name", EVENT["service"])])
-    request = ExportLogsServiceRequest(
-        resource_logs=[ResourceLogs(resource=resource, scope_logs=[ScopeLogs(log_records=records)])]
-    )
-    return request.SerializeToString()
+        started = time.monotonic()
+        await asyncio.gather(*(client() for _ in range(clients)))
+        return _summary(latencies, sent, errors, time.monotonic() - started)
 
 
-def bulk_body(n: int, data_stream: str) -> bytes:
-    action = json.dumps({"create": {"_index": data_stream}})
-    lines = []
-    for _ in range(n):
-        lines.append(action)
-        lines.append(json.dumps({"message": event_line().decode()}))
-    return ("\n".join(lines) + "\n").encode()
+async def paced(
+    url: str, make_body: Callable[[], bytes], headers: dict[str, str], rate: float, seconds: float
+) -> dict[str, Any]:
+    """Open loop: one request due every 1/rate s whatever the answers; latency counted from when it was due."""
+    latencies: list[float] = []
+    sent = errors = 0
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+
+        async def one(due: float, body: bytes) -> None:
+            nonlocal sent, errors
+            ok = await _post(session, url, body, headers)
+            latencies.append(time.perf_counter() - due)
+            sent += ok
+            errors += not ok
+
+        started = time.perf_counter()
+        tasks = []
+        for i in range(int(rate * seconds)):
+            due = started + i / rate
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            tasks.append(asyncio.create_task(one(due, make_body())))
+        await asyncio.gather(*tasks)
+        return {"rate": round(rate), **_summary(latencies, sent, errors, time.perf_counter() - started)}
+
+
+class PeakRss:
+    """The highest resident memory of some processes, sampled every 0.2 s, reset per row."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.peak = dict.fromkeys(pids, 0)
+        self._stop = threading.Event()
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.2):
+            for name, pid in self.pids.items():
+                try:
+                    status = Path(f"/proc/{pid}/status").read_text()
+                except OSError:
+                    continue
+                kb = int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1])
+                self.peak[name] = max(self.peak[name], kb // 1024)
+
+    def take(self) -> dict[str, int]:
+        out, self.peak = self.peak, dict.fromkeys(self.pids, 0)
+        return out
+
+    def stop(self) -> None:
+        self._stop.set()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--events", type=int, default=50000, help="distinct events in each corpus")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="lp-bench-"))
+    corpora = {name: Traffic(http_corpus(name, args.events, work)) for name in ("generator", "loggers", "toy")}
     engine = TestEngine(heap="2g")
     engine.start()
-    procs: list[subprocess.Popen] = []
+    procs: list[subprocess.Popen[bytes]] = []
+    peer: HttpPeer | None = None
     try:
         assets.install(Cluster(engine.url), "opensearch")
-        proxy_port, backend_port, naive_port = free_port(), free_port(), free_port()
+        proxy_port, backend_port, naive_port, memory_port = (free_port() for _ in range(4))
         proxy_url = f"http://127.0.0.1:{proxy_port}"
-        # the proxy in a process of its own (not bench.engine's in-process one): its CPU must not share this
-        # process's interpreter with the load it measures
+        # the proxy in a process of its own: its CPU must not share this process's interpreter with the load
         procs.append(spawn([sys.executable, "-m", "tests.support.es_compat_proxy", engine.url, str(proxy_port)], {}))
         wait_http(proxy_url)
         keys = work / "keys.json"
         key = KeyStore(keys).create("bench")
-        procs.append(
-            spawn(
-                [sys.executable, "-m", "backend"],
-                {
-                    "LOGPLATFORM_ELASTICSEARCH_URL": proxy_url,
-                    "LOGPLATFORM_DATA_STREAM": "logs-logplatform-bench",
-                    "LOGPLATFORM_LOG_DIR": str(work / "logs"),
-                    "LOGPLATFORM_API_KEYS_FILE": str(keys),
-                    "LOGPLATFORM_PORT": str(backend_port),
-                    "LOGPLATFORM_LOG_LEVEL": "WARNING",
-                },
-            )
-        )
-        procs.append(
-            spawn(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "bench.naive_backend:app",
-                    "--port",
-                    str(naive_port),
-                    "--log-level",
-                    "warning",
-                ],
-                {"NAIVE_ES_URL": proxy_url, "NAIVE_DATA_STREAM": "logs-logplatform-naive"},
-            )
-        )
+        backend_env = {
+            "LOGPLATFORM_ELASTICSEARCH_URL": proxy_url,
+            "LOGPLATFORM_DATA_STREAM": "logs-logplatform-bench",
+            "LOGPLATFORM_LOG_DIR": str(work / "logs"),
+            "LOGPLATFORM_API_KEYS_FILE": str(keys),
+            "LOGPLATFORM_LOG_LEVEL": "WARNING",
+        }
+        backend_proc = spawn([sys.executable, "-m", "backend"], {**backend_env, "LOGPLATFORM_PORT": str(backend_port)})
+        procs.append(backend_proc)
+        naive_args = ["-m", "uvicorn", "bench.naive_backend:app", "--port", str(naive_port), "--log-level", "warning"]
+        naive_env = {"NAIVE_ES_URL": proxy_url, "NAIVE_DATA_STREAM": "logs-logplatform-naive"}
+        procs.append(spawn([sys.executable, *naive_args], naive_env))
         backend = f"http://127.0.0.1:{backend_port}"
+        naive = f"http://127.0.0.1:{naive_port}/logs"
         wait_http(f"{backend}/healthz")
         wait_http(f"http://127.0.0.1:{naive_port}/docs")
+        peer = HttpPeer(proxy_url, free_port()).start()
+        assert peer.proc is not None
+        rss = PeakRss({"backend": backend_proc.pid, "peer": peer.proc.pid})
         auth = {"X-API-Key": key}
-        jh = {"Content-Type": "application/json"}
-        n = args.batch
-        c = args.concurrency
-        scenarios = {
-            "a_naive_single": lambda: drive(f"http://127.0.0.1:{naive_port}/logs", event_line, jh, 1, args.seconds, c),
-            "b_ours_single": lambda: drive(f"{backend}/logs", event_line, {**jh, **auth}, 1, args.seconds, c),
-            "c_ours_json_batch": lambda: drive(
-                f"{backend}/logs",
-                lambda: b"[" + b",".join(event_line() for _ in range(n)) + b"]",
-                {**jh, **auth},
-                n,
-                args.seconds,
-                4,
-            ),
-            "c_ours_ndjson_batch": lambda: drive(
-                f"{backend}/logs/ndjson",
-                lambda: b"\n".join(event_line() for _ in range(n)),
-                {"Content-Type": "application/x-ndjson", **auth},
-                n,
-                args.seconds,
-                4,
-            ),
-            "c_ours_otlp_protobuf_batch": lambda: drive(
-                f"{backend}/v1/logs",
-                lambda: otlp_body(n),
-                {"Content-Type": "application/x-protobuf", **auth},
-                n,
-                args.seconds,
-                4,
-            ),
-            "d_raw_bulk_direct": lambda: drive(
+        json_h = {"Content-Type": "application/json"}
+        ndjson_h = {"Content-Type": "application/x-ndjson"}
+        n, s = args.batch, args.seconds
+
+        def rows(t: Traffic, full: bool) -> dict[str, Callable[[], Awaitable[dict[str, Any]]]]:
+            single = {
+                "a_naive_single": lambda: drive(naive, t.single, json_h, 1, s, SINGLE_CLIENTS),
+                "b_ours_single": lambda: drive(f"{backend}/logs", t.single, {**json_h, **auth}, 1, s, SINGLE_CLIENTS),
+                "b_peer_single": lambda: drive(peer.url, t.single, json_h, 1, s, SINGLE_CLIENTS),  # type: ignore[union-attr]
+            }
+            batch = {
+                "c_ours_json_batch": lambda: drive(
+                    f"{backend}/logs", lambda: t.array(n), {**json_h, **auth}, n, s, BATCH_CLIENTS
+                ),
+                "c_ours_ndjson_batch": lambda: drive(
+                    f"{backend}/logs/ndjson", lambda: t.ndjson(n), {**ndjson_h, **auth}, n, s, BATCH_CLIENTS
+                ),
+                "c_peer_json_batch": lambda: drive(peer.url, lambda: t.array(n), json_h, n, s, BATCH_CLIENTS),  # type: ignore[union-attr]
+            }
+            if full:
+                pool = t.otlp_pool(n)
+                batch["c_ours_otlp_protobuf_batch"] = lambda: drive(
+                    f"{backend}/v1/logs",
+                    lambda: next(pool),
+                    {"Content-Type": "application/x-protobuf", **auth},
+                    n,
+                    s,
+                    BATCH_CLIENTS,
+                )
+            raw = {
+                "d_raw_bulk_direct": lambda: drive(
+                    f"{engine.url}/_bulk?pipeline=logs-logplatform",
+                    lambda: t.bulk(n, "logs-logplatform-raw"),
+                    ndjson_h,
+                    n,
+                    s,
+                    BATCH_CLIENTS,
+                ),
+                "d_raw_bulk_via_proxy": lambda: drive(
+                    f"{proxy_url}/_bulk?pipeline=logs-logplatform",
+                    lambda: t.bulk(n, "logs-logplatform-raw"),
+                    ndjson_h,
+                    n,
+                    s,
+                    BATCH_CLIENTS,
+                ),
+            }
+            return {**single, **batch, **raw}
+
+        # warm-up: the engine's first hundred thousand events run at half its pace (its JIT), and whichever row
+        # came first would pay for it; then each HTTP server once
+        warm = corpora["generator"]
+        asyncio.run(
+            drive(
                 f"{engine.url}/_bulk?pipeline=logs-logplatform",
-                lambda: bulk_body(n, "logs-logplatform-raw"),
-                {"Content-Type": "application/x-ndjson"},
+                lambda: warm.bulk(n, "logs-logplatform-raw"),
+                ndjson_h,
                 n,
-                args.seconds,
-                4,
+                WARM_UP_S,
+                BATCH_CLIENTS,
+            )
+        )
+        for url, headers in ((f"{backend}/logs", {**json_h, **auth}), (peer.url, json_h), (naive, json_h)):
+            asyncio.run(drive(url, warm.single, headers, 1, 3, SINGLE_CLIENTS))
+        results: dict[str, Any] = {}
+        for corpus, traffic in corpora.items():
+            print(f"== {corpus}: mean event {traffic.mean_bytes} bytes", flush=True)
+            results[corpus] = {"mean_event_bytes": traffic.mean_bytes, "rows": {}}
+            for name, run in rows(traffic, full=corpus != "toy").items():
+                rss.take()
+                row = asyncio.run(run())
+                row["peak_rss_mb"] = rss.take()
+                results[corpus]["rows"][name] = row
+                print(f"  {name:28} {row}", flush=True)
+
+        generator = corpora["generator"]
+        rows_g = results["generator"]["rows"]
+        memory_proc = spawn(
+            [sys.executable, "-m", "bench.memory_backend"], {**backend_env, "LOGPLATFORM_PORT": str(memory_port)}
+        )
+        procs.append(memory_proc)
+        wait_http(f"http://127.0.0.1:{memory_port}/healthz")
+        extra = {
+            "b_ours_single_acknowledging_sink": lambda: drive(
+                f"http://127.0.0.1:{memory_port}/logs", generator.single, {**json_h, **auth}, 1, s, SINGLE_CLIENTS
             ),
-            "d_raw_bulk_via_proxy": lambda: drive(
-                f"{proxy_url}/_bulk?pipeline=logs-logplatform",
-                lambda: bulk_body(n, "logs-logplatform-raw"),
-                {"Content-Type": "application/x-ndjson"},
-                n,
-                args.seconds,
-                4,
+            "b_ours_single_at_half_max": lambda: paced(
+                f"{backend}/logs", generator.single, {**json_h, **auth}, rows_g["b_ours_single"]["events_per_s"] / 2, s
+            ),
+            "b_peer_single_at_half_max": lambda: paced(
+                peer.url,  # type: ignore[union-attr]
+                generator.single,
+                json_h,
+                rows_g["b_peer_single"]["events_per_s"] / 2,
+                s,
             ),
         }
-        results = {}
-        for name, run in scenarios.items():
-            asyncio.run(drive(backend + "/logs", event_line, {**jh, **auth}, 1, 1, 4))  # warm-up
-            results[name] = asyncio.run(run())
-            print(f"{name:24} {results[name]}", flush=True)
-        ceiling = results["d_raw_bulk_direct"]["events_per_s"]
-        ratios = {
-            "batch_json_vs_raw_bulk": round(results["c_ours_json_batch"]["events_per_s"] / ceiling, 3),
-            "batch_ndjson_vs_raw_bulk": round(results["c_ours_ndjson_batch"]["events_per_s"] / ceiling, 3),
-            "batch_ndjson_vs_raw_bulk_via_proxy": round(
-                results["c_ours_ndjson_batch"]["events_per_s"] / results["d_raw_bulk_via_proxy"]["events_per_s"], 3
-            ),
-            "batch_otlp_protobuf_vs_ndjson": round(
-                results["c_ours_otlp_protobuf_batch"]["events_per_s"] / results["c_ours_ndjson_batch"]["events_per_s"],
-                3,
-            ),
-            "single_vs_naive": round(
-                results["b_ours_single"]["events_per_s"] / max(results["a_naive_single"]["events_per_s"], 1), 2
-            ),
-        }
-        print("ratios", ratios)
+        for name, run in extra.items():
+            rss.take()
+            row = asyncio.run(run())
+            row["peak_rss_mb"] = rss.take()
+            rows_g[name] = row
+            print(f"  {name:28} {row}", flush=True)
+        rss.stop()
+
+        ratios = {}
+        for corpus in ("generator", "loggers"):
+            r = results[corpus]["rows"]
+            eps = {name: row["events_per_s"] for name, row in r.items()}
+            ratios[corpus] = {
+                "ndjson_batch_vs_raw_bulk_via_proxy": round(
+                    eps["c_ours_ndjson_batch"] / eps["d_raw_bulk_via_proxy"], 3
+                ),
+                "ndjson_batch_vs_raw_bulk_direct": round(eps["c_ours_ndjson_batch"] / eps["d_raw_bulk_direct"], 3),
+                "json_batch_vs_peer_batch": round(eps["c_ours_json_batch"] / eps["c_peer_json_batch"], 3),
+                "ndjson_batch_vs_peer_batch": round(eps["c_ours_ndjson_batch"] / eps["c_peer_json_batch"], 3),
+                "single_vs_peer_single": round(eps["b_ours_single"] / eps["b_peer_single"], 3),
+                "single_vs_naive": round(eps["b_ours_single"] / max(eps["a_naive_single"], 1), 2),
+                "otlp_vs_ndjson_batch": round(eps["c_ours_otlp_protobuf_batch"] / eps["c_ours_ndjson_batch"], 3),
+            }
+        ratios["generator"]["single_vs_acknowledging_sink"] = round(
+            rows_g["b_ours_single"]["events_per_s"] / rows_g["b_ours_single_acknowledging_sink"]["events_per_s"], 3
+        )
+        print("ratios", json.dumps(ratios, indent=1))
         record("backend_ingest", "bench.backend_ingest", settings=vars(args), results=results, ratios=ratios)
     finally:
+        if peer is not None:
+            peer.stop()
         for p in procs:
             p.terminate()
         for p in procs:

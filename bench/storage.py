@@ -17,16 +17,13 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import random
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bench.corpus import generator_files
+from bench.corpus import generator_files, logger_lines
 from bench.engine import installed_engine
 from bench.record import record
 from logplatform import assets, names
@@ -35,108 +32,6 @@ from tests.support.filebeat import Filebeat
 from tests.support.search_engine import SearchEngine
 
 BENCH_TEMPLATE = "logs-logplatform-bench"
-
-
-# --- corpora ---------------------------------------------------------------------------------------------
-
-
-def _epoch_ms(ts: str) -> int:
-    return int(datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp() * 1000)
-
-
-LEVEL_NUMBERS = {"DEBUG": 20, "INFO": 30, "WARNING": 40, "ERROR": 50, "CRITICAL": 60}
-
-
-def pino(e: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "level": LEVEL_NUMBERS.get(e["level"], 30),
-        "time": _epoch_ms(e["@timestamp"]),
-        "pid": 1,
-        "hostname": f"{e['service']}-7d9f",
-        "reqId": m.get("trace_id"),
-        "req": {"method": m.get("method"), "url": m.get("path"), "remoteAddress": m.get("ip")},
-        "res": {"statusCode": m.get("status_code")},
-        "responseTime": m.get("duration_ms"),
-        "msg": e["message"],
-    }
-
-
-def structlog(e: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "event": e["message"],
-        "level": e["level"].lower(),
-        "timestamp": e["@timestamp"],
-        "logger": e["service"].replace("-", "."),
-        "user_id": m.get("user_id"),
-        "ip": m.get("ip"),
-        "status_code": m.get("status_code"),
-        "duration_ms": m.get("duration_ms"),
-        "trace_id": m.get("trace_id"),
-    }
-
-
-def logback(e: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
-    service = e["service"].split("-")[0]
-    return {
-        "@timestamp": e["@timestamp"].replace("Z", "+00:00"),
-        "@version": "1",
-        "message": e["message"],
-        "logger_name": f"com.example.{service}.{service.capitalize()}Controller",
-        "thread_name": f"http-nio-8080-exec-{m.get('user_id', 1) % 10}",
-        "level": e["level"].replace("WARNING", "WARN"),
-        "level_value": LEVEL_NUMBERS.get(e["level"], 30) * 1000 - 10000,
-        "traceId": m.get("trace_id"),
-        "status": m.get("status_code"),
-    }
-
-
-def zap(e: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "level": e["level"].lower().replace("warning", "warn"),
-        "ts": _epoch_ms(e["@timestamp"]) / 1000,
-        "caller": f"{e['service']}/handler.go:{87 + len(e['message']) % 40}",
-        "msg": e["message"],
-        "method": m.get("method"),
-        "path": m.get("path"),
-        "status": m.get("status_code"),
-        "latency": (m.get("duration_ms") or 0) / 1000,
-        "trace_id": m.get("trace_id"),
-    }
-
-
-def python_json_logger(e: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "asctime": e["@timestamp"].replace("T", " ").replace("Z", ""),
-        "levelname": e["level"],
-        "name": e["service"],
-        "message": e["message"],
-        "user_id": m.get("user_id"),
-        "ip": m.get("ip"),
-        "duration_ms": m.get("duration_ms"),
-    }
-
-
-LOGGERS: dict[str, Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]] = {
-    "pino": pino,
-    "structlog": structlog,
-    "logstash-logback-encoder": logback,
-    "zap": zap,
-    "python-json-logger": python_json_logger,
-}
-
-
-def logger_lines(volume: Path, source: list[Path]) -> list[Path]:
-    """The generator's events as each logger writes them (one file per logger, the events dealt in turn)."""
-    out = {name: (volume / "services" / f"{name}.log").open("w") for name in LOGGERS}
-    events = [json.loads(line) for path in source for line in path.read_text().splitlines()]
-    random.Random(7).shuffle(events)
-    for i, event in enumerate(events):
-        name = list(LOGGERS)[i % len(LOGGERS)]
-        line = {k: v for k, v in LOGGERS[name](event, event.get("meta") or {}).items() if v is not None}
-        out[name].write(json.dumps(line, separators=(",", ":")) + "\n")
-    for handle in out.values():
-        handle.close()
-    return sorted((volume / "services").glob("*.log"))
 
 
 # --- the store ---------------------------------------------------------------------------------------------
