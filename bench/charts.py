@@ -93,11 +93,11 @@ def read_latency(growth: dict[str, Any]) -> None:
     searches = list(next(iter(levels.values()))["searches"])
     fig, ax = plt.subplots(figsize=(11, 4.5))
     width = 0.8 / (2 * len(levels))
-    for i, (target, level) in enumerate(levels.items()):
+    for i, level in enumerate(levels.values()):
         for j, pct in enumerate(("p50_ms", "p99_ms")):
             offset = (2 * i + j) * width
             values = [level["searches"][s][pct] for s in searches]
-            label = f"{int(target):,} stored, {pct[:3]}"
+            label = f"round {i + 1}: {level['stored']:,} stored, {pct[:3]}"
             ax.bar([k + offset for k in range(len(searches))], values, width, label=label, alpha=1 - 0.35 * j)
     ax.set_xticks([k + 0.4 - width / 2 for k in range(len(searches))], searches, rotation=15, ha="right")
     ax.set_ylabel("ms, GET /logs (50 a page)")

@@ -10,7 +10,7 @@
       real Filebeat with our filebeat.yml ships the spool: the time until every one is searchable, and the rate.
 
 The backend's peak memory (RSS) is sampled through every part; at the highest load it is in bench/backend_ingest.py.
-Usage: .venv/bin/python -m bench.growth [--seconds 6] [--stored 1000000] [--spooled 100000]
+Usage: .venv/bin/python -m bench.growth [--seconds 6] [--stored 1000000] [--spooled 100000] [--parts batch,size,...]
 Writes bench/results/growth-<date>.json; `python -m bench.charts` draws it.
 """
 
@@ -61,8 +61,10 @@ def padded(lines: list[str], extra: int) -> list[str]:
     for line in lines[:2000]:
         event = json.loads(line)
         words: list[str] = []
-        while sum(len(w) + 1 for w in words) < extra:
+        length = 0
+        while length < extra:
             words.append(rng.choice(WORDS))
+            length += len(words[-1]) + 1
         event.setdefault("meta", {})["detail"] = " ".join(words)
         out.append(json.dumps(event, separators=(",", ":")))
     return out
@@ -237,7 +239,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=6)
     parser.add_argument("--stored", type=int, default=1_000_000)
     parser.add_argument("--spooled", type=int, default=100_000)
+    parser.add_argument("--parts", default="batch,size,reads,spool", help="which parts to run, comma-separated")
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
     work = Path(tempfile.mkdtemp(prefix="lp-bench-growth-"))
     corpora = {name: http_corpus(name, 20_000, work) for name in ("toy", "loggers", "generator")}
     generator = Traffic(corpora["generator"])
@@ -248,7 +252,7 @@ def main() -> None:
         load(stack, generator, 50_000)  # warm-up: the engine's first events run well below its pace
         print("== ingest against batch size (generator events, NDJSON, 4 clients)", flush=True)
         results["batch_size"] = {}
-        for batch in BATCH_SIZES:
+        for batch in BATCH_SIZES if "batch" in parts else ():
             rss.take()
             row = ingest_pair(stack, generator, batch, args.seconds)
             row["backend_peak_rss_mb"] = rss.take()["backend"]
@@ -257,6 +261,7 @@ def main() -> None:
         print(f"== ingest against event size (batches of {SIZE_BATCH})", flush=True)
         sized = [Traffic(corpora["toy"]), Traffic(corpora["loggers"])]
         sized += [Traffic(padded(corpora["generator"], extra)) for extra in DETAIL_BYTES]
+        sized = sized if "size" in parts else []
         results["event_size"] = {}
         for traffic in sized:
             rss.take()
@@ -267,15 +272,18 @@ def main() -> None:
             print(f"  {traffic.mean_bytes:6} B {row}", flush=True)
         print("== GET /logs against stored events", flush=True)
         results["read_latency"] = {}
-        stored = stack.count(DATA_STREAM)
-        for target in sorted({100_000, args.stored}):
+        # the ingest rows above left about a million events: start from none
+        Cluster(stack.engine.url).request("DELETE", f"/_data_stream/{DATA_STREAM}")
+        stored = 0
+        for target in sorted({100_000, args.stored}) if "reads" in parts else ():
             load(stack, generator, max(0, target - stored))
             stored = stack.count(DATA_STREAM)
             print(f"  {stored:,} stored", flush=True)
             results["read_latency"][str(target)] = {"stored": stored, "searches": read_latency(stack)}
-        print(f"== spool replay ({args.spooled:,} events)", flush=True)
-        results["spool_replay"] = spool_replay(stack, generator, args.spooled)
-        print(f"  {results['spool_replay']}", flush=True)
+        if "spool" in parts:
+            print(f"== spool replay ({args.spooled:,} events)", flush=True)
+            results["spool_replay"] = spool_replay(stack, generator, args.spooled)
+            print(f"  {results['spool_replay']}", flush=True)
     finally:
         rss.stop()
         stack.stop()
