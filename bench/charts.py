@@ -57,35 +57,36 @@ def ingest_designs(run: dict[str, Any]) -> None:
     save(fig, "ingest-designs.png")
 
 
-def against_batch_size(growth: dict[str, Any]) -> None:
-    rows = growth["results"]["batch_size"]
-    sizes = [int(k) for k in rows]
-    fig, (rate, p99) = plt.subplots(1, 2, figsize=(11, 4))
-    for key, label, color in (("ours", "ours, NDJSON", OURS), ("raw_bulk_via_proxy", "raw _bulk", RAW)):
-        rate.plot(sizes, [rows[str(s)][key]["events_per_s"] for s in sizes], "o-", label=label, color=color)
-        p99.plot(sizes, [rows[str(s)][key]["p99_ms"] for s in sizes], "o-", label=label, color=color)
-    for ax, title in ((rate, "events/s"), (p99, "p99 ms per request")):
+SIDES = (("ours", "ours, NDJSON", OURS), ("raw_bulk_via_proxy", "raw _bulk", RAW))
+
+
+def ours_and_raw(rows: dict[str, Any], panels: dict[str, Any], xlabel: str, name: str) -> None:
+    """Two panels side by side (title -> the value of one row's side), ours and the raw _bulk on each, x in log."""
+    x = sorted(int(k) for k in rows)
+    fig, axes = plt.subplots(1, len(panels), figsize=(11, 4))
+    for ax, (title, value) in zip(axes, panels.items(), strict=True):
+        for key, label, color in SIDES:
+            ax.plot(x, [value(rows[str(k)][key], k) for k in x], "o-", label=label, color=color)
         ax.set_xscale("log")
-        ax.set_xlabel("events per request (4 clients)")
+        ax.set_xlabel(xlabel)
         ax.set_title(title)
         ax.legend()
-    save(fig, "ingest-vs-batch-size.png")
+    save(fig, name)
+
+
+def against_batch_size(growth: dict[str, Any]) -> None:
+    panels = {"events/s": lambda r, _: r["events_per_s"], "p99 ms per request": lambda r, _: r["p99_ms"]}
+    rows = growth["results"]["batch_size"]
+    ours_and_raw(rows, panels, "events per request (4 clients)", "ingest-vs-batch-size.png")
 
 
 def against_event_size(growth: dict[str, Any]) -> None:
+    panels = {
+        "events/s": lambda r, _: r["events_per_s"],
+        "MB/s of events": lambda r, size: r["events_per_s"] * size / 2**20,
+    }
     rows = growth["results"]["event_size"]
-    sizes = sorted(int(k) for k in rows)
-    fig, (rate, mb) = plt.subplots(1, 2, figsize=(11, 4))
-    for key, label, color in (("ours", "ours, NDJSON", OURS), ("raw_bulk_via_proxy", "raw _bulk", RAW)):
-        eps = [rows[str(s)][key]["events_per_s"] for s in sizes]
-        rate.plot(sizes, eps, "o-", label=label, color=color)
-        mb.plot(sizes, [e * s / 2**20 for e, s in zip(eps, sizes, strict=True)], "o-", label=label, color=color)
-    for ax, title in ((rate, "events/s"), (mb, "MB/s of events")):
-        ax.set_xscale("log")
-        ax.set_xlabel("mean event size, bytes (100 events a request)")
-        ax.set_title(title)
-        ax.legend()
-    save(fig, "ingest-vs-event-size.png")
+    ours_and_raw(rows, panels, "mean event size, bytes (100 events a request)", "ingest-vs-event-size.png")
 
 
 def read_latency(growth: dict[str, Any]) -> None:
