@@ -164,15 +164,18 @@ class Delivery:
                 self.metrics.bulk_size.observe(len(pending))
             self._mark_up()
             retry = []
+            stored = refused = 0
             for item, status in zip(pending, statuses, strict=True):
                 if status.kind == "ok":
                     item.future.set_result(Result(self.sink.stored_as))
-                    self.metrics.events.labels("indexed" if self.sink.stored_as == INDEXED else "queued").inc()
+                    stored += 1
                 elif status.kind == "retry":
                     retry.append(item)
                 else:
                     item.future.set_result(Result(REJECTED, status.reason, status.field))
-                    self.metrics.events.labels("refused").inc()
+                    refused += 1
+            self.metrics.events.labels("indexed" if self.sink.stored_as == INDEXED else "queued").inc(stored)
+            self.metrics.events.labels("refused").inc(refused)
             pending = retry
             if not pending:
                 return
