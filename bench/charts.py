@@ -22,7 +22,8 @@ OURS, RAW, PEER = "#1f77b4", "#7f7f7f", "#ff7f0e"
 
 
 def newest(name: str) -> dict[str, Any]:
-    return json.loads(sorted(RESULTS.glob(f"{name}-*.json"))[-1].read_text())
+    """The newest run of a benchmark (its files are <name>-<date>.json)."""
+    return json.loads(sorted(RESULTS.glob(f"{name}-[0-9]*.json"))[-1].read_text())
 
 
 def save(fig: Any, name: str) -> None:
@@ -111,7 +112,8 @@ def main() -> None:
     growth = newest("growth")
     against_batch_size(growth)
     against_event_size(growth)
-    read_latency(growth)
+    # the reads may have been run alone (bench.growth --parts reads)
+    read_latency(newest("growth-reads") if list(RESULTS.glob("growth-reads-*.json")) else growth)
 
 
 if __name__ == "__main__":

@@ -44,6 +44,7 @@ from tests.support.unreachable import unreachable_url
 BATCH_SIZES = (1, 10, 50, 100, 500, 1000)
 DETAIL_BYTES = (0, 1500, 3500, 7500, 15500)  # added to the generator's ~505-byte events
 SIZE_BATCH = 100
+ALL_PARTS = {"batch", "size", "reads", "spool"}
 DATA_STREAM = "logs-logplatform-growth"
 WORDS = [
     *("request", "retry", "upstream", "cache", "miss", "timeout", "connection"),
@@ -239,7 +240,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=6)
     parser.add_argument("--stored", type=int, default=1_000_000)
     parser.add_argument("--spooled", type=int, default=100_000)
-    parser.add_argument("--parts", default="batch,size,reads,spool", help="which parts to run, comma-separated")
+    parser.add_argument("--parts", default=",".join(ALL_PARTS), help="which parts to run, comma-separated")
     args = parser.parse_args()
     parts = set(args.parts.split(","))
     work = Path(tempfile.mkdtemp(prefix="lp-bench-growth-"))
@@ -287,7 +288,9 @@ def main() -> None:
     finally:
         rss.stop()
         stack.stop()
-    record("growth", "bench.growth", settings=vars(args), results=results)
+    # a run of some parts is kept beside the full run, not over it (growth-reads-<date>.json and the like)
+    name = "growth" if parts >= ALL_PARTS else "_".join(["growth", *sorted(parts)])
+    record(name, "bench.growth", settings=vars(args), results=results)
 
 
 if __name__ == "__main__":
