@@ -29,6 +29,10 @@ class AppState:
     search_client: AsyncElasticsearch
 
 
-async def get_state(request: Request) -> AppState:
+def state_of(request: Request) -> AppState:
     state: AppState = request.app.state.logplatform
     return state
+
+
+async def get_state(request: Request) -> AppState:
+    return state_of(request)
