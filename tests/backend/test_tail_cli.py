@@ -44,6 +44,9 @@ def test_tail_follows_every_event_once_in_order_and_stops_on_ctrl_c(
             stdout=out_file,
             stderr=err_file,
             env={**os.environ, "PYTHONPATH": str(REPO)},
+            # Ctrl-C as in a terminal: a suite started in the background (`.ci/run &`) hands its children SIGINT
+            # ignored, and Python keeps an ignored SIGINT ignored
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         sent: list[str] = []
 
