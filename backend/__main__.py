@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 import uvicorn
+from fastapi import FastAPI
 
 from backend.main import create_app
-from backend.settings import get_settings
+from backend.settings import Settings, get_settings
 from logplatform.ecs_logging import setup_logging
 
 
-def main() -> None:
-    settings = get_settings()
-    setup_logging(
-        "backend", settings.log_dir if settings.log_to_file else None, settings.log_level, settings.log_console_format
-    )
+def serve(app: FastAPI, settings: Settings) -> None:
+    # The modules and the app live as long as the process: a full garbage collection need not walk their hundred
+    # thousand objects each time (about 30 ms on 2 cores: the p99 of single events at half load, bench/backend_ingest)
+    gc.collect()
+    gc.freeze()
     uvicorn.run(
-        create_app(settings),
+        app,
         host=os.environ.get("LOGPLATFORM_HOST", "0.0.0.0"),
         port=int(os.environ.get("LOGPLATFORM_PORT", "8000")),
         log_config=None,
@@ -25,6 +27,14 @@ def main() -> None:
         timeout_graceful_shutdown=20,
         limit_concurrency=settings.max_connections,
     )
+
+
+def main() -> None:
+    settings = get_settings()
+    setup_logging(
+        "backend", settings.log_dir if settings.log_to_file else None, settings.log_level, settings.log_console_format
+    )
+    serve(create_app(settings), settings)
 
 
 if __name__ == "__main__":

@@ -289,6 +289,7 @@ def main() -> None:
             "LOGPLATFORM_LOG_DIR": str(work / "logs"),
             "LOGPLATFORM_API_KEYS_FILE": str(keys),
             "LOGPLATFORM_LOG_LEVEL": "WARNING",
+            "LOGPLATFORM_HOST": "127.0.0.1",
         }
         backend_proc = spawn([sys.executable, "-m", "backend"], {**backend_env, "LOGPLATFORM_PORT": str(backend_port)})
         procs.append(backend_proc)
@@ -391,6 +392,13 @@ def main() -> None:
             ),
             "b_ours_single_at_half_max": lambda: paced(
                 f"{backend}/logs", generator.single, {**json_h, **auth}, rows_g["b_ours_single"]["events_per_s"] / 2, s
+            ),
+            "b_ours_single_at_half_max_acknowledging_sink": lambda: paced(
+                f"http://127.0.0.1:{memory_port}/logs",
+                generator.single,
+                {**json_h, **auth},
+                rows_g["b_ours_single"]["events_per_s"] / 2,
+                s,
             ),
             "b_peer_single_at_half_max": lambda: paced(
                 peer.url,  # type: ignore[union-attr]

@@ -100,6 +100,7 @@ class Stack:
             "LOGPLATFORM_LOG_DIR": str(volume),
             "LOGPLATFORM_API_KEYS_FILE": str(self.work / "keys.json"),
             "LOGPLATFORM_LOG_LEVEL": "WARNING",
+            "LOGPLATFORM_HOST": "127.0.0.1",
             "LOGPLATFORM_PORT": str(port),
             "LOGPLATFORM_DISK_WATCH_S": "0",
         }

@@ -4,10 +4,7 @@ validation, micro-batching, answers), for bench/backend_ingest.py. Configured fr
 
 from __future__ import annotations
 
-import os
-
-import uvicorn
-
+from backend.__main__ import serve
 from backend.delivery import INDEXED, ItemStatus
 from backend.main import create_app
 from backend.settings import get_settings
@@ -28,10 +25,5 @@ class AcknowledgingSink:
 
 
 if __name__ == "__main__":
-    uvicorn.run(
-        create_app(get_settings(), sink=AcknowledgingSink(), search_client=object()),  # type: ignore[arg-type]
-        host="127.0.0.1",
-        port=int(os.environ["LOGPLATFORM_PORT"]),
-        log_config=None,
-        log_level="warning",
-    )
+    settings = get_settings()
+    serve(create_app(settings, sink=AcknowledgingSink(), search_client=object()), settings)  # type: ignore[arg-type]
