@@ -99,7 +99,7 @@ def read_latency(growth: dict[str, Any]) -> None:
         for j, pct in enumerate(("p50_ms", "p99_ms")):
             offset = (2 * i + j) * width
             values = [level["searches"][s][pct] for s in searches]
-            label = f"round {i + 1}: {level['stored']:,} stored, {pct[:3]}"
+            label = f"{level['stored']:,} stored, {pct[:3]}"
             ax.bar([k + offset for k in range(len(searches))], values, width, label=label, alpha=1 - 0.35 * j)
     ax.set_xticks([k + 0.4 - width / 2 for k in range(len(searches))], searches, rotation=15, ha="right")
     ax.set_ylabel("ms, GET /logs (50 a page)")

@@ -180,9 +180,7 @@ def read_latency(stack: Stack, rounds: int = 40) -> dict[str, Any]:
         "one service": {"service": "payment-service"},
         "level error": {"level": "error"},
         "words in the message": {"q": "timeout"},
-        "KQL: service and status >= 500": {
-            "query": 'service.name : "api-gateway" and http.response.status_code >= 500'
-        },
+        "KQL: service and status >= 500": {"kql": 'service.name : "api-gateway" and http.response.status_code >= 500'},
         "the last tenth of the time range": {"since": tenth},
     }
     out = {}
