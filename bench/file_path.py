@@ -1,9 +1,10 @@
-"""The file path on real traffic: the generator's lines on a volume, shipped end to end by the real Filebeat with our
-filebeat.yml, beside a raw `_bulk` of the same lines (shaped as Filebeat sends them: the raw line in `message`,
-its file and offset) through the same pipeline and the same compatibility proxy, 4 clients x 1,600 lines; and
-Filebeat's output settings measured one at a time (workers, bulk size, compression, the memory queue).
+"""The file path on real traffic: lines on a volume shipped end to end by the real Filebeat with our filebeat.yml,
+beside a raw `_bulk` of the same lines (shaped as Filebeat sends them: the raw line in `message`, its file and
+offset) through the same pipeline and the same compatibility proxy, 4 clients x 1,600 lines. The generator's lines
+first, with Filebeat's output settings measured one at a time (workers, bulk size, compression, the memory queue);
+then the same events as five popular loggers write them (bench/corpus.py), ours beside raw `_bulk`.
 
-Usage: .venv/bin/python -m bench.file_path [--events 200000]
+Usage: .venv/bin/python -m bench.file_path [--events 200000] [--ours-only]
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.corpus import logger_lines
 from bench.engine import installed_engine
 from bench.queue_path import count, fresh, until
 from bench.record import record
@@ -69,7 +71,9 @@ def raw_bulk(engine: SearchEngine, docs: list[dict[str, object]], clients: int =
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--ours-only", action="store_true", help="only our filebeat.yml, none of the variants")
     args = parser.parse_args()
+    variants = VARIANTS[:1] if args.ours_only else VARIANTS
     work = Path(tempfile.mkdtemp(prefix="bench-file-path-"))
     volume = work / "volume"
     generate(volume, "--count", str(args.events), "--seed", "9", "--max-file-bytes", str(2**40))
@@ -83,7 +87,7 @@ def main() -> None:
         fresh(engine)
         raws.append(raw_bulk(engine, docs))
         fresh(engine)
-        for i, (label, settings) in enumerate([*VARIANTS, (f"{VARIANTS[0][0]}, again", ())]):
+        for i, (label, settings) in enumerate([*variants, (f"{VARIANTS[0][0]}, again", ())]):
             fb = Filebeat(engine, volume, work / f"filebeat-{i}", settings)
             fb.start()
             took = until(lines, lambda: count(engine))
@@ -92,11 +96,24 @@ def main() -> None:
             rows.append((label, took))
             print(f"{label:40} {lines / took:8,.0f} events/s", flush=True)
         raws.append(raw_bulk(engine, docs))  # again at the end: how much the engine drifted meanwhile
+        fresh(engine)
+        loggers = loggers_corpus(volume, work / "loggers-volume")
+        logger_raw = raw_bulk(engine, volume_lines(loggers))
+        fresh(engine)
+        fb = Filebeat(engine, loggers, work / "filebeat-loggers")
+        fb.start()
+        logger_took = until(lines_on_volume(loggers), lambda: count(engine))
+        fb.stop()
     raw_rate = lines / (sum(raws) / len(raws))
     print(f"{lines:,} lines, mean {mean_bytes:.0f} bytes; raw _bulk (4 x 1,600, proxy): {raw_rate:,.0f} events/s "
           f"(first {lines / raws[0]:,.0f}, last {lines / raws[1]:,.0f})")  # fmt: skip
     for label, took in rows:
         print(f"{label:40} {lines / took:8,.0f} events/s = {lines / took / raw_rate:.0%} of raw _bulk")
+    logger_lines_n = lines_on_volume(loggers)
+    logger_bytes = sum(len(str(d["message"])) + 1 for d in volume_lines(loggers)) / logger_lines_n
+    print(f"loggers' shapes: {logger_lines_n:,} lines, mean {logger_bytes:.0f} bytes; raw _bulk "
+          f"{logger_lines_n / logger_raw:,.0f} events/s, ours {logger_lines_n / logger_took:,.0f} events/s = "
+          f"{logger_raw / logger_took:.0%} of raw _bulk")  # fmt: skip
     record(
         "file_path",
         "bench.file_path",
@@ -112,7 +129,21 @@ def main() -> None:
             }
             for label, took in rows
         ],
+        loggers={
+            "lines": logger_lines_n,
+            "mean_line_bytes": round(logger_bytes),
+            "raw_bulk_events_per_s": round(logger_lines_n / logger_raw),
+            "ours_events_per_s": round(logger_lines_n / logger_took),
+            "of_raw": round(logger_raw / logger_took, 3),
+        },
     )
+
+
+def loggers_corpus(generated: Path, volume: Path) -> Path:
+    """A volume with the same events as five popular loggers write them (bench/corpus.py), and nothing else."""
+    (volume / "services").mkdir(parents=True)
+    logger_lines(volume, sorted((generated / "services").glob("*.log")))
+    return volume
 
 
 if __name__ == "__main__":

@@ -1,13 +1,14 @@
 """Pipeline cost: ingest time through our pipeline against an empty pipeline, side by side in one run.
 
-The same generator lines, shaped as Filebeat sends them, are bulk-created into data streams of our template on the
+The same lines, shaped as Filebeat sends them, are bulk-created into data streams of our template on the
 test engine: through `logs-logplatform` (a raw line becomes an ECS document), through a pipeline with no processor
 (the raw line stored as it came), through a pipeline that only parses the JSON line, and, for reference, the
 documents our pipeline makes sent ready-made with no pipeline. A first round warms the engine up (painless scripts
 are compiled on first use) and is not counted; then the runs alternate, so that all see the same engine. It prints
 the wall time of each, the ratios (the goals: ours at most 1.5x the empty pipeline's time; ours at least 65% of
 the parse-only pipeline's events/s), and what each processor of ours costs an event, from the engine's own
-per-processor ingest stats.
+per-processor ingest stats. Two corpora, one after the other on the same engine: the generator's lines, and the
+same events as five popular loggers write them (bench/corpus.py); each prints its mean line size.
 
 Usage: .venv/bin/python -m bench.pipeline_cost [--events 50000] [--rounds 3]
 Writes bench/results/pipeline-cost-<date>.json and prints the numbers for docs/benchmarks.md.
@@ -24,21 +25,27 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.corpus import generator_files
+from bench.corpus import LOGGERS, generator_files, logger_lines
 from bench.engine import installed_engine
 from bench.record import record
 from logplatform import names
 from logplatform.cluster import Cluster
 from tests.support.shipper import FILEBEAT, filebeat_doc
 
+CORPORA = ("generator", "loggers")
 EMPTY = "logs-bench-empty"
 PARSE_ONLY = "logs-bench-parse-only"
 
 
-def lines(events: int, workdir: Path) -> list[tuple[Path, int, str]]:
-    """(file, offset, line) for each of the generator's lines, as Filebeat reads them."""
+def lines(events: int, workdir: Path, corpus: str) -> list[tuple[Path, int, str]]:
+    """(file, offset, line) for each line of the corpus ("generator", or the same events as five "loggers" write
+    them), as Filebeat reads them."""
     out = []
-    for path in generator_files(workdir, events, seed=3):
+    files = generator_files(workdir / corpus, events, seed=3)
+    if corpus == "loggers":
+        logger_lines(workdir / corpus, files)
+        files = [workdir / corpus / "services" / f"{name}.log" for name in LOGGERS]
+    for path in files:
         offset = 0
         for raw in path.read_bytes().split(b"\n"):
             if raw:
@@ -112,20 +119,32 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="logplatform-bench-pipeline-"))
     try:
         with installed_engine() as engine:
-            run(engine.cluster, workdir, args.events, args.rounds)
+            results = {corpus: run(engine.cluster, workdir, args.events, args.rounds, corpus) for corpus in CORPORA}
+        record(
+            "pipeline_cost",
+            "bench.pipeline_cost",
+            engine="OpenSearch 3.8.0 (test engine, one node, 1 GB heap)",
+            rounds=args.rounds,
+            corpora=results,
+        )
     finally:
         subprocess.run(["rm", "-rf", str(workdir)], check=False)
 
 
-def run(cluster: Cluster, workdir: Path, events: int, rounds: int) -> None:
+def run(cluster: Cluster, workdir: Path, events: int, rounds: int, corpus: str) -> dict[str, Any]:
     cluster.ok("PUT", f"/_ingest/pipeline/{EMPTY}", {"description": "no processor", "processors": []})
     parse = {"json": {"field": "message", "target_field": "event_json"}}
     cluster.ok("PUT", f"/_ingest/pipeline/{PARSE_ONLY}", {"description": "JSON only", "processors": [parse]})
-    raw = shipped_docs(lines(events, workdir))
+    shipped = lines(events, workdir, corpus)
+    mean_bytes = round(sum(len(line.encode()) for _, _, line in shipped) / len(shipped))
+    print(f"== {corpus}: {len(shipped):,} lines, mean {mean_bytes} bytes", flush=True)
+    raw = shipped_docs(shipped)
     docs = {"ours": raw, "empty": raw, "parse-only": raw, "ready-made": ready_made(cluster, raw)}
     times: dict[str, list[float]] = {name: [] for name, _, _ in VARIANTS}
     for name, pipeline, _ in VARIANTS:  # warm-up, not counted (painless compiles on first use)
-        ingest(cluster, bulk_bodies(docs[name][:5000], f"logs-logplatform-benchwarm{name}"), pipeline)
+        warm = f"logs-logplatform-benchwarm{name.replace('-', '')}"
+        ingest(cluster, bulk_bodies(docs[name][:5000], warm), pipeline)
+        cluster.request("DELETE", f"/_data_stream/{warm}")
     before = processor_millis(cluster)
     for round_ in range(rounds):
         order = VARIANTS if round_ % 2 == 0 else VARIANTS[::-1]  # alternate, so that all see the same engine
@@ -149,19 +168,16 @@ def run(cluster: Cluster, workdir: Path, events: int, rounds: int) -> None:
         f"ours / parse-only: {median['parse-only'] / median['ours']:.0%} of the events/s; "
         f"ours / ready-made: {median['ours'] / median['ready-made']:.2f}x the time"
     )
-    record(
-        "pipeline_cost",
-        "bench.pipeline_cost",
-        engine="OpenSearch 3.8.0 (test engine, one node, 1 GB heap)",
-        events=len(raw),
-        rounds=rounds,
-        seconds=times,
-        events_per_s={name: round(len(raw) / m) for name, m in median.items()},
-        ours_vs_empty=round(median["ours"] / median["empty"], 2),
-        ours_share_of_parse_only_rate=round(median["parse-only"] / median["ours"], 2),
-        microseconds_an_event_by_processor=per_processor,
-        ours_vs_ready_made=round(median["ours"] / median["ready-made"], 2),
-    )
+    return {
+        "events": len(raw),
+        "mean_line_bytes": mean_bytes,
+        "seconds": times,
+        "events_per_s": {name: round(len(raw) / m) for name, m in median.items()},
+        "ours_vs_empty": round(median["ours"] / median["empty"], 2),
+        "ours_share_of_parse_only_rate": round(median["parse-only"] / median["ours"], 2),
+        "microseconds_an_event_by_processor": per_processor,
+        "ours_vs_ready_made": round(median["ours"] / median["ready-made"], 2),
+    }
 
 
 if __name__ == "__main__":
