@@ -26,14 +26,12 @@ import argparse
 import asyncio
 import itertools
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -43,35 +41,16 @@ import aiohttp
 from bench.corpus import http_corpus
 from bench.http_peer import HttpPeer
 from bench.record import record
-from logplatform import assets
-from logplatform.api_keys import KeyStore
-from logplatform.cluster import Cluster
-from tests.engine.engine import TestEngine, free_port
+from bench.stack import BenchStack, wait_http
+from logplatform import names
+from tests.engine.engine import free_port
 
-ROOT = Path(__file__).resolve().parent.parent
 SINGLE_CLIENTS = 32
 BATCH_CLIENTS = 4
 WARM_UP_S = 30
+RAW_STREAM = "logs-logplatform-raw"
+NAIVE_STREAM = "logs-logplatform-naive"
 _ID = '"id":"'
-
-
-def wait_http(url: str, timeout: float = 30) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            return
-        except Exception:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not come up")
-
-
-def spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        args, env={**os.environ, **env}, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
 
 
 class Traffic:
@@ -270,150 +249,93 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="lp-bench-"))
     corpora = {name: Traffic(http_corpus(name, args.events, work)) for name in ("generator", "loggers", "toy")}
-    engine = TestEngine(heap="2g")
-    engine.start()
-    procs: list[subprocess.Popen[bytes]] = []
+    stack = BenchStack(work, "logs-logplatform-bench").start()
     peer: HttpPeer | None = None
     try:
-        assets.install(Cluster(engine.url), "opensearch")
-        proxy_port, backend_port, naive_port, memory_port = (free_port() for _ in range(4))
-        proxy_url = f"http://127.0.0.1:{proxy_port}"
-        # the proxy in a process of its own: its CPU must not share this process's interpreter with the load
-        procs.append(spawn([sys.executable, "-m", "tests.support.es_compat_proxy", engine.url, str(proxy_port)], {}))
-        wait_http(proxy_url)
-        keys = work / "keys.json"
-        key = KeyStore(keys).create("bench")
-        backend_env = {
-            "LOGPLATFORM_ELASTICSEARCH_URL": proxy_url,
-            "LOGPLATFORM_DATA_STREAM": "logs-logplatform-bench",
-            "LOGPLATFORM_LOG_DIR": str(work / "logs"),
-            "LOGPLATFORM_API_KEYS_FILE": str(keys),
-            "LOGPLATFORM_LOG_LEVEL": "WARNING",
-            "LOGPLATFORM_HOST": "127.0.0.1",
-        }
-        backend_proc = spawn([sys.executable, "-m", "backend"], {**backend_env, "LOGPLATFORM_PORT": str(backend_port)})
-        procs.append(backend_proc)
+        backend, backend_proc = stack.backend(work / "logs")
+        naive_port = free_port()
         naive_args = ["-m", "uvicorn", "bench.naive_backend:app", "--port", str(naive_port), "--log-level", "warning"]
-        naive_env = {"NAIVE_ES_URL": proxy_url, "NAIVE_DATA_STREAM": "logs-logplatform-naive"}
-        procs.append(spawn([sys.executable, *naive_args], naive_env))
-        backend = f"http://127.0.0.1:{backend_port}"
+        stack.spawn([sys.executable, *naive_args], {"NAIVE_ES_URL": stack.proxy_url, "NAIVE_DATA_STREAM": NAIVE_STREAM})
         naive = f"http://127.0.0.1:{naive_port}/logs"
-        wait_http(f"{backend}/healthz")
         wait_http(f"http://127.0.0.1:{naive_port}/docs")
-        peer = HttpPeer(proxy_url, free_port()).start()
+        peer = HttpPeer(stack.proxy_url, free_port()).start()
         assert peer.proc is not None
+        peer_url = peer.url
         rss = PeakRss({"backend": backend_proc.pid, "peer": peer.proc.pid})
-        auth = {"X-API-Key": key}
+        auth = {"X-API-Key": stack.key}
         json_h = {"Content-Type": "application/json"}
         ndjson_h = {"Content-Type": "application/x-ndjson"}
         n, s = args.batch, args.seconds
+        bulk_urls = {"direct": stack.engine.url, "via_proxy": stack.proxy_url}
 
-        def rows(t: Traffic, full: bool) -> dict[str, Callable[[], Awaitable[dict[str, Any]]]]:
-            single = {
+        def raw_bulk(t: Traffic, base: str, seconds: float) -> Coroutine[Any, Any, dict[str, Any]]:
+            return drive(
+                f"{base}/_bulk?pipeline={names.PIPELINE}", lambda: t.bulk(n, RAW_STREAM), ndjson_h, n, seconds, 4
+            )
+
+        def rows(t: Traffic, full: bool) -> dict[str, Callable[[], Coroutine[Any, Any, dict[str, Any]]]]:
+            out: dict[str, Callable[[], Coroutine[Any, Any, dict[str, Any]]]] = {
                 "a_naive_single": lambda: drive(naive, t.single, json_h, 1, s, SINGLE_CLIENTS),
                 "b_ours_single": lambda: drive(f"{backend}/logs", t.single, {**json_h, **auth}, 1, s, SINGLE_CLIENTS),
-                "b_peer_single": lambda: drive(peer.url, t.single, json_h, 1, s, SINGLE_CLIENTS),  # type: ignore[union-attr]
-            }
-            batch = {
+                "b_peer_single": lambda: drive(peer_url, t.single, json_h, 1, s, SINGLE_CLIENTS),
                 "c_ours_json_batch": lambda: drive(
                     f"{backend}/logs", lambda: t.array(n), {**json_h, **auth}, n, s, BATCH_CLIENTS
                 ),
                 "c_ours_ndjson_batch": lambda: drive(
                     f"{backend}/logs/ndjson", lambda: t.ndjson(n), {**ndjson_h, **auth}, n, s, BATCH_CLIENTS
                 ),
-                "c_peer_json_batch": lambda: drive(peer.url, lambda: t.array(n), json_h, n, s, BATCH_CLIENTS),  # type: ignore[union-attr]
+                "c_peer_json_batch": lambda: drive(peer_url, lambda: t.array(n), json_h, n, s, BATCH_CLIENTS),
             }
             if full:
                 pool = t.otlp_pool(n)
-                batch["c_ours_otlp_protobuf_batch"] = lambda: drive(
-                    f"{backend}/v1/logs",
-                    lambda: next(pool),
-                    {"Content-Type": "application/x-protobuf", **auth},
-                    n,
-                    s,
-                    BATCH_CLIENTS,
+                otlp_h = {"Content-Type": "application/x-protobuf", **auth}
+                out["c_ours_otlp_protobuf_batch"] = lambda: drive(
+                    f"{backend}/v1/logs", lambda: next(pool), otlp_h, n, s, BATCH_CLIENTS
                 )
-            raw = {
-                "d_raw_bulk_direct": lambda: drive(
-                    f"{engine.url}/_bulk?pipeline=logs-logplatform",
-                    lambda: t.bulk(n, "logs-logplatform-raw"),
-                    ndjson_h,
-                    n,
-                    s,
-                    BATCH_CLIENTS,
-                ),
-                "d_raw_bulk_via_proxy": lambda: drive(
-                    f"{proxy_url}/_bulk?pipeline=logs-logplatform",
-                    lambda: t.bulk(n, "logs-logplatform-raw"),
-                    ndjson_h,
-                    n,
-                    s,
-                    BATCH_CLIENTS,
-                ),
-            }
-            return {**single, **batch, **raw}
+            for where, base in bulk_urls.items():
+                out[f"d_raw_bulk_{where}"] = lambda base=base: raw_bulk(t, base, s)  # type: ignore[misc]
+            return out
+
+        def measured(rows: dict[str, Any], name: str, run: Callable[[], Coroutine[Any, Any, dict[str, Any]]]) -> None:
+            rss.take()
+            row = asyncio.run(run())
+            row["peak_rss_mb"] = rss.take()
+            rows[name] = row
+            print(f"  {name:28} {row}", flush=True)
 
         # warm-up: the engine's first hundred thousand events run at half its pace (its JIT), and whichever row
         # came first would pay for it; then each HTTP server once
         warm = corpora["generator"]
-        asyncio.run(
-            drive(
-                f"{engine.url}/_bulk?pipeline=logs-logplatform",
-                lambda: warm.bulk(n, "logs-logplatform-raw"),
-                ndjson_h,
-                n,
-                WARM_UP_S,
-                BATCH_CLIENTS,
-            )
-        )
-        for url, headers in ((f"{backend}/logs", {**json_h, **auth}), (peer.url, json_h), (naive, json_h)):
+        asyncio.run(raw_bulk(warm, stack.engine.url, WARM_UP_S))
+        for url, headers in ((f"{backend}/logs", {**json_h, **auth}), (peer_url, json_h), (naive, json_h)):
             asyncio.run(drive(url, warm.single, headers, 1, 3, SINGLE_CLIENTS))
         results: dict[str, Any] = {}
         for corpus, traffic in corpora.items():
             print(f"== {corpus}: mean event {traffic.mean_bytes} bytes", flush=True)
             results[corpus] = {"mean_event_bytes": traffic.mean_bytes, "rows": {}}
             for name, run in rows(traffic, full=corpus != "toy").items():
-                rss.take()
-                row = asyncio.run(run())
-                row["peak_rss_mb"] = rss.take()
-                results[corpus]["rows"][name] = row
-                print(f"  {name:28} {row}", flush=True)
+                measured(results[corpus]["rows"], name, run)
 
         generator = corpora["generator"]
         rows_g = results["generator"]["rows"]
-        memory_proc = spawn(
-            [sys.executable, "-m", "bench.memory_backend"], {**backend_env, "LOGPLATFORM_PORT": str(memory_port)}
-        )
-        procs.append(memory_proc)
-        wait_http(f"http://127.0.0.1:{memory_port}/healthz")
+        memory, _ = stack.backend(work / "logs", module="bench.memory_backend")
+        half = rows_g["b_ours_single"]["events_per_s"] / 2
         extra = {
             "b_ours_single_acknowledging_sink": lambda: drive(
-                f"http://127.0.0.1:{memory_port}/logs", generator.single, {**json_h, **auth}, 1, s, SINGLE_CLIENTS
+                f"{memory}/logs", generator.single, {**json_h, **auth}, 1, s, SINGLE_CLIENTS
             ),
             "b_ours_single_at_half_max": lambda: paced(
-                f"{backend}/logs", generator.single, {**json_h, **auth}, rows_g["b_ours_single"]["events_per_s"] / 2, s
+                f"{backend}/logs", generator.single, {**json_h, **auth}, half, s
             ),
             "b_ours_single_at_half_max_acknowledging_sink": lambda: paced(
-                f"http://127.0.0.1:{memory_port}/logs",
-                generator.single,
-                {**json_h, **auth},
-                rows_g["b_ours_single"]["events_per_s"] / 2,
-                s,
+                f"{memory}/logs", generator.single, {**json_h, **auth}, half, s
             ),
             "b_peer_single_at_half_max": lambda: paced(
-                peer.url,  # type: ignore[union-attr]
-                generator.single,
-                json_h,
-                rows_g["b_peer_single"]["events_per_s"] / 2,
-                s,
+                peer_url, generator.single, json_h, rows_g["b_peer_single"]["events_per_s"] / 2, s
             ),
         }
         for name, run in extra.items():
-            rss.take()
-            row = asyncio.run(run())
-            row["peak_rss_mb"] = rss.take()
-            rows_g[name] = row
-            print(f"  {name:28} {row}", flush=True)
+            measured(rows_g, name, run)
         rss.stop()
 
         ratios = {}
@@ -439,11 +361,7 @@ def main() -> None:
     finally:
         if peer is not None:
             peer.stop()
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            p.wait(timeout=30)
-        engine.cleanup()
+        stack.stop()
 
 
 if __name__ == "__main__":

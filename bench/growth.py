@@ -21,7 +21,6 @@ import asyncio
 import json
 import random
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -29,16 +28,13 @@ from typing import Any
 
 import httpx
 
-from bench.backend_ingest import PeakRss, Traffic, drive, spawn, wait_http
+from bench.backend_ingest import PeakRss, Traffic, drive
 from bench.corpus import http_corpus
 from bench.queue_path import until
 from bench.record import record
-from logplatform import assets, names
-from logplatform.api_keys import SCOPES, KeyStore
-from logplatform.cluster import Cluster
-from tests.engine.engine import TestEngine, free_port
+from bench.stack import BenchStack
+from logplatform import names
 from tests.support.filebeat import Filebeat
-from tests.support.search_engine import SearchEngine
 from tests.support.unreachable import unreachable_url
 
 BATCH_SIZES = (1, 10, 50, 100, 500, 1000)
@@ -71,64 +67,11 @@ def padded(lines: list[str], extra: int) -> list[str]:
     return out
 
 
-class Stack:
-    """The test engine, the compatibility proxy in its own process and a backend in front of both."""
-
-    def __init__(self, work: Path) -> None:
-        self.work = work
-        self.engine = TestEngine(heap="2g")
-        self.procs: list[Any] = []
-
-    def start(self) -> Stack:
-        self.engine.start()
-        assets.install(Cluster(self.engine.url), "opensearch")
-        port = free_port()
-        self.proxy_url = f"http://127.0.0.1:{port}"
-        self.procs.append(
-            spawn([sys.executable, "-m", "tests.support.es_compat_proxy", self.engine.url, str(port)], {})
-        )
-        wait_http(self.proxy_url)
-        self.key = KeyStore(self.work / "keys.json").create("bench", scopes=SCOPES)
-        self.backend, self.backend_proc = self.backend_on(self.proxy_url, self.work / "volume")
-        return self
-
-    def backend_on(self, elasticsearch_url: str, volume: Path) -> tuple[str, Any]:
-        port = free_port()
-        env = {
-            "LOGPLATFORM_ELASTICSEARCH_URL": elasticsearch_url,
-            "LOGPLATFORM_DATA_STREAM": DATA_STREAM,
-            "LOGPLATFORM_LOG_DIR": str(volume),
-            "LOGPLATFORM_API_KEYS_FILE": str(self.work / "keys.json"),
-            "LOGPLATFORM_LOG_LEVEL": "WARNING",
-            "LOGPLATFORM_HOST": "127.0.0.1",
-            "LOGPLATFORM_PORT": str(port),
-            "LOGPLATFORM_DISK_WATCH_S": "0",
-        }
-        proc = spawn([sys.executable, "-m", "backend"], env)
-        self.procs.append(proc)
-        url = f"http://127.0.0.1:{port}"
-        wait_http(f"{url}/healthz")
-        return url, proc
-
-    def stop(self) -> None:
-        for p in self.procs:
-            p.terminate()
-        for p in self.procs:
-            p.wait(timeout=60)
-        self.engine.cleanup()
-
-    def count(self, data_stream: str, query: dict[str, Any] | None = None) -> int:
-        cluster = Cluster(self.engine.url)
-        if cluster.request("POST", f"/{data_stream}/_refresh")[0] != 200:
-            return 0
-        return int(cluster.ok("POST", f"/{data_stream}/_count", {"query": query or {"match_all": {}}})["count"])
-
-
-def ingest_pair(stack: Stack, traffic: Traffic, batch: int, seconds: float) -> dict[str, Any]:
+def ingest_pair(stack: BenchStack, backend: str, traffic: Traffic, batch: int, seconds: float) -> dict[str, Any]:
     headers = {"Content-Type": "application/x-ndjson"}
     ours = asyncio.run(
         drive(
-            f"{stack.backend}/logs/ndjson",
+            f"{backend}/logs/ndjson",
             lambda: traffic.ndjson(batch),
             {**headers, "X-API-Key": stack.key},
             batch,
@@ -149,7 +92,7 @@ def ingest_pair(stack: Stack, traffic: Traffic, batch: int, seconds: float) -> d
     return {"ours": ours, "raw_bulk_via_proxy": raw, "of_raw": round(ours["events_per_s"] / raw["events_per_s"], 3)}
 
 
-def load(stack: Stack, traffic: Traffic, events: int) -> None:
+def load(stack: BenchStack, traffic: Traffic, events: int) -> None:
     """`events` more events into the data stream by raw _bulk through the pipeline (the fastest way in)."""
     done = 0
     with httpx.Client(timeout=300) as http:
@@ -164,11 +107,10 @@ def load(stack: Stack, traffic: Traffic, events: int) -> None:
             done += n
 
 
-def read_latency(stack: Stack, rounds: int = 40) -> dict[str, Any]:
+def read_latency(stack: BenchStack, backend: str, rounds: int = 40) -> dict[str, Any]:
     """p50/p99 of GET /logs (50 events a page) for each kind of search, `rounds` times each, one at a time."""
-    cluster = Cluster(stack.engine.url)
-    cluster.request("POST", f"/{DATA_STREAM}/_refresh")
-    span = cluster.ok(
+    stack.cluster.request("POST", f"/{DATA_STREAM}/_refresh")
+    span = stack.cluster.ok(
         "POST",
         f"/{DATA_STREAM}/_search",
         {"size": 0, "aggs": {"last": {"max": {"field": "@timestamp"}}, "first": {"min": {"field": "@timestamp"}}}},
@@ -189,7 +131,7 @@ def read_latency(stack: Stack, rounds: int = 40) -> dict[str, Any]:
             timings = []
             for i in range(rounds + 3):
                 t0 = time.perf_counter()
-                r = http.get(f"{stack.backend}/logs", params={**params, "size": 50})
+                r = http.get(f"{backend}/logs", params={**params, "size": 50})
                 r.raise_for_status()
                 if i >= 3:  # the first answers warm the engine's caches
                     timings.append(time.perf_counter() - t0)
@@ -203,9 +145,9 @@ def read_latency(stack: Stack, rounds: int = 40) -> dict[str, Any]:
     return out
 
 
-def spool_replay(stack: Stack, traffic: Traffic, events: int) -> dict[str, Any]:
+def spool_replay(stack: BenchStack, traffic: Traffic, events: int) -> dict[str, Any]:
     volume = stack.work / "spool-volume"
-    url, proc = stack.backend_on(unreachable_url(), volume)
+    url, proc = stack.backend(volume, elasticsearch_url=unreachable_url())
     batch = 500
     started = time.monotonic()
     with httpx.Client(timeout=120, headers={"X-API-Key": stack.key, "Content-Type": "application/x-ndjson"}) as http:
@@ -216,8 +158,7 @@ def spool_replay(stack: Stack, traffic: Traffic, events: int) -> dict[str, Any]:
     proc.terminate()
     proc.wait(timeout=60)
     spool_bytes = sum(p.stat().st_size for p in (volume / "spool").glob("*"))
-    engine = SearchEngine(Cluster(stack.engine.url), "opensearch", stack.proxy_url, stack.engine)
-    filebeat = Filebeat(engine, volume, stack.work / "filebeat")
+    filebeat = Filebeat(stack.search_engine(), volume, stack.work / "filebeat")
     query = {"prefix": {"log.file.path": str(volume / "spool")}}
     filebeat.start()
     try:
@@ -245,16 +186,18 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="lp-bench-growth-"))
     corpora = {name: http_corpus(name, 20_000, work) for name in ("toy", "loggers", "generator")}
     generator = Traffic(corpora["generator"])
-    stack = Stack(work).start()
-    rss = PeakRss({"backend": stack.backend_proc.pid})
+    stack = BenchStack(work, DATA_STREAM).start()
+    rss: PeakRss | None = None
     results: dict[str, Any] = {}
     try:
+        backend, backend_proc = stack.backend(work / "volume")
+        rss = PeakRss({"backend": backend_proc.pid})
         load(stack, generator, 50_000)  # warm-up: the engine's first events run well below its pace
         print("== ingest against batch size (generator events, NDJSON, 4 clients)", flush=True)
         results["batch_size"] = {}
         for batch in BATCH_SIZES if "batch" in parts else ():
             rss.take()
-            row = ingest_pair(stack, generator, batch, args.seconds)
+            row = ingest_pair(stack, backend, generator, batch, args.seconds)
             row["backend_peak_rss_mb"] = rss.take()["backend"]
             results["batch_size"][str(batch)] = row
             print(f"  {batch:5} {row}", flush=True)
@@ -265,7 +208,7 @@ def main() -> None:
         results["event_size"] = {}
         for traffic in sized:
             rss.take()
-            row = ingest_pair(stack, traffic, SIZE_BATCH, args.seconds)
+            row = ingest_pair(stack, backend, traffic, SIZE_BATCH, args.seconds)
             row["backend_peak_rss_mb"] = rss.take()["backend"]
             row["mb_per_s"] = round(row["ours"]["events_per_s"] * traffic.mean_bytes / 2**20, 2)
             results["event_size"][str(traffic.mean_bytes)] = row
@@ -273,19 +216,20 @@ def main() -> None:
         print("== GET /logs against stored events", flush=True)
         results["read_latency"] = {}
         # the ingest rows above left about a million events: start from none
-        Cluster(stack.engine.url).request("DELETE", f"/_data_stream/{DATA_STREAM}")
+        stack.cluster.request("DELETE", f"/_data_stream/{DATA_STREAM}")
         stored = 0
         for target in sorted({100_000, args.stored}) if "reads" in parts else ():
             load(stack, generator, max(0, target - stored))
             stored = stack.count(DATA_STREAM)
             print(f"  {stored:,} stored", flush=True)
-            results["read_latency"][str(target)] = {"stored": stored, "searches": read_latency(stack)}
+            results["read_latency"][str(target)] = {"stored": stored, "searches": read_latency(stack, backend)}
         if "spool" in parts:
             print(f"== spool replay ({args.spooled:,} events)", flush=True)
             results["spool_replay"] = spool_replay(stack, generator, args.spooled)
             print(f"  {results['spool_replay']}", flush=True)
     finally:
-        rss.stop()
+        if rss is not None:
+            rss.stop()
         stack.stop()
     # a run of some parts is kept beside the full run, not over it (growth-reads-<date>.json and the like)
     name = "growth" if parts >= ALL_PARTS else "_".join(["growth", *sorted(parts)])
