@@ -3,7 +3,6 @@ the test Filebeat and run with bench/peer/filebeat-peer.yml in front of the same
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import subprocess
 import tempfile
@@ -12,27 +11,15 @@ from pathlib import Path
 
 import httpx
 
-from tests.filebeat.build import go_env
+from tests.filebeat.build import build_module
 
 HERE = Path(__file__).resolve().parent / "peer"
 BINARY = HERE / "bin" / "filebeat-peer"
-STAMP = HERE / "bin" / "build.stamp"
-DATA_STREAM = "logs-logplatform-peer"
-
-
-def _digest() -> str:
-    return hashlib.sha256(b"".join((HERE / n).read_bytes() for n in ("go.mod", "go.sum", "main.go"))).hexdigest()
 
 
 def build() -> Path:
     """The peer's binary, built once per change of its Go module (about as long as the test Filebeat's build)."""
-    if BINARY.exists() and STAMP.exists() and STAMP.read_text() == _digest():
-        return BINARY
-    go = shutil.which("go") or "/usr/local/go/bin/go"
-    print("peer: building Filebeat with http_endpoint from its Go module", flush=True)
-    subprocess.run([go, "build", "-trimpath", "-o", str(BINARY), "."], cwd=HERE, env=go_env(), check=True)
-    STAMP.write_text(_digest())
-    return BINARY
+    return build_module(HERE, BINARY, "peer (Filebeat with http_endpoint)")
 
 
 class HttpPeer:

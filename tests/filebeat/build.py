@@ -12,20 +12,20 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BINARY = HERE / "bin" / "filebeat"
-STAMP = HERE / "bin" / "build.stamp"
 BEATS = "github.com/elastic/beats/v7"
 # The checksum database does not list these beats pseudo-versions; go.sum (committed) pins their hashes.
 GONOSUMDB = "github.com/elastic,go.elastic.co,github.com/poy,github.com/tommyers-elastic"
 
 
-def _digest() -> str:
+def _digest(module: Path) -> str:
     h = hashlib.sha256()
     for name in ("go.mod", "go.sum", "main.go"):
-        h.update((HERE / name).read_bytes())
+        h.update((module / name).read_bytes())
     return h.hexdigest()
 
 
@@ -33,22 +33,31 @@ def go_env() -> dict[str, str]:
     return {**os.environ, "CGO_ENABLED": "0", "GONOSUMDB": GONOSUMDB, "GOFLAGS": "-mod=readonly"}
 
 
-def build(quiet: bool = False) -> Path:
-    if BINARY.exists() and STAMP.exists() and STAMP.read_text() == _digest():
-        return BINARY
+def build_module(
+    module: Path, binary: Path, what: str, quiet: bool = False, built: Callable[[], str] = lambda: ""
+) -> Path:
+    """`binary` built from the Go module in `module` (go.mod, go.sum, main.go), again only when one of them changed;
+    `built` adds to the line saying it was built."""
+    stamp = binary.parent / "build.stamp"
+    if binary.exists() and stamp.exists() and stamp.read_text() == _digest(module):
+        return binary
     go = shutil.which("go") or "/usr/local/go/bin/go"
     started = time.monotonic()
     if not quiet:
-        print("filebeat: building from its Go module (first build downloads beats' dependencies)", flush=True)
+        print(f"{what}: building from its Go module (first build downloads beats' dependencies)", flush=True)
     proc = subprocess.run(
-        [go, "build", "-trimpath", "-o", str(BINARY), "."], cwd=HERE, env=go_env(), capture_output=True, text=True
+        [go, "build", "-trimpath", "-o", str(binary), "."], cwd=module, env=go_env(), capture_output=True, text=True
     )
     if proc.returncode != 0:
-        raise RuntimeError(f"filebeat build failed:\n{proc.stderr[-4000:]}")
-    STAMP.write_text(_digest())
+        raise RuntimeError(f"{what} build failed:\n{proc.stderr[-4000:]}")
+    stamp.write_text(_digest(module))
     if not quiet:
-        print(f"filebeat: built in {time.monotonic() - started:.0f}s: {version()}", flush=True)
-    return BINARY
+        print(f"{what}: built in {time.monotonic() - started:.0f}s{built()}", flush=True)
+    return binary
+
+
+def build(quiet: bool = False) -> Path:
+    return build_module(HERE, BINARY, "filebeat", quiet, lambda: f": {version()}")
 
 
 def version() -> str:
