@@ -166,9 +166,7 @@ def sync(containers_dir: Path, inputs_dir: Path, filebeat_containers_dir: Path |
     for name, text in wanted.items():
         path = inputs_dir / name
         if not path.exists() or path.read_text(encoding="utf-8") != text:
-            tmp = inputs_dir / f".{name}.tmp"  # Filebeat reads *.yml: a half-written file is never seen
-            tmp.write_text(text, encoding="utf-8")
-            os.replace(tmp, path)
+            _write_whole(path, text)  # Filebeat reads *.yml: a half-written file is never seen
             written.append(name)
     removed = []
     for path in inputs_dir.glob(f"{INPUT_PREFIX}*.yml"):
@@ -176,6 +174,12 @@ def sync(containers_dir: Path, inputs_dir: Path, filebeat_containers_dir: Path |
             path.unlink(missing_ok=True)
             removed.append(path.name)
     return SyncResult(sorted(written), sorted(removed), len(wanted), sorted(skipped))
+
+
+def _write_whole(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def watch(
@@ -198,7 +202,7 @@ def watch(
             log.warning("not collected: %s; only json-file logs can be read (docs/container-logs.md)", what)
         warned |= set(result.skipped)
         status = {"time": time.time(), "collected": result.collected, "skipped": result.skipped}
-        (inputs_dir / STATUS_FILE).write_text(json.dumps(status), encoding="utf-8")
+        _write_whole(inputs_dir / STATUS_FILE, json.dumps(status))  # the healthcheck never reads half of it
         done += 1
         if passes is None or done < passes:
             time.sleep(interval)

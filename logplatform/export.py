@@ -27,6 +27,20 @@ def state_file(output: Path) -> Path:
     return output.with_name(output.name + ".cursor")
 
 
+def _draft(state: Path) -> Path:
+    return state.with_name(state.name + ".new")
+
+
+def _save_state(state: Path, cursor: str, size: int) -> None:
+    """Replaces the state file whole: a kill while it is written leaves the previous one, never half of one."""
+    draft = _draft(state)
+    with draft.open("w", encoding="utf-8") as f:
+        f.write(json.dumps({"cursor": cursor, "bytes": size}))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(draft, state)
+
+
 def export(
     url: str,
     api_key: str,
@@ -65,9 +79,10 @@ def export(
                 cursor = page.get("next_cursor")
                 if not cursor:
                     break
-                state.write_text(json.dumps({"cursor": cursor, "bytes": f.tell()}))
+                _save_state(state, cursor, f.tell())
                 progress(written, written + page["total"] - len(page["hits"]))
         state.unlink(missing_ok=True)
+        _draft(state).unlink(missing_ok=True)  # left by a kill while a state was written
     finally:
         if client is None:
             http.close()
