@@ -124,6 +124,20 @@ def logger_lines(volume: Path, source: list[Path]) -> list[Path]:
     return sorted((volume / "services").glob("*.log"))
 
 
+def loggers_volume(generated: Path, volume: Path) -> Path:
+    """A volume with the events of a generated one as the five loggers write them, and nothing else."""
+    (volume / "services").mkdir(parents=True)
+    logger_lines(volume, sorted((generated / "services").glob("*.log")))
+    return volume
+
+
+def mean_line_bytes(volume: Path) -> float:
+    """The mean size of the lines Filebeat's paths cover on a volume, newline included."""
+    files = [*volume.glob("*.log*"), *volume.glob("services/*.log*")]
+    sizes = [len(line) + 1 for f in files for line in f.read_bytes().splitlines() if line]
+    return sum(sizes) / len(sizes)
+
+
 # --- as events sent over HTTP -------------------------------------------------------------------------------
 
 TOY_EVENT = {

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.corpus import logger_lines
+from bench.corpus import loggers_volume, mean_line_bytes
 from bench.engine import installed_engine
 from bench.queue_path import count, fresh, until
 from bench.record import record
@@ -79,7 +79,7 @@ def main() -> None:
     generate(volume, "--count", str(args.events), "--seed", "9", "--max-file-bytes", str(2**40))
     lines = lines_on_volume(volume)
     docs = volume_lines(volume)
-    mean_bytes = sum(len(str(d["message"])) + 1 for d in docs) / len(docs)
+    mean_bytes = mean_line_bytes(volume)
     rows: list[tuple[str, float]] = []  # (Filebeat variant, seconds)
     raws: list[float] = []
     with installed_engine() as engine:
@@ -97,7 +97,7 @@ def main() -> None:
             print(f"{label:40} {lines / took:8,.0f} events/s", flush=True)
         raws.append(raw_bulk(engine, docs))  # again at the end: how much the engine drifted meanwhile
         fresh(engine)
-        loggers = loggers_corpus(volume, work / "loggers-volume")
+        loggers = loggers_volume(volume, work / "loggers-volume")
         logger_raw = raw_bulk(engine, volume_lines(loggers))
         fresh(engine)
         fb = Filebeat(engine, loggers, work / "filebeat-loggers")
@@ -110,7 +110,7 @@ def main() -> None:
     for label, took in rows:
         print(f"{label:40} {lines / took:8,.0f} events/s = {lines / took / raw_rate:.0%} of raw _bulk")
     logger_lines_n = lines_on_volume(loggers)
-    logger_bytes = sum(len(str(d["message"])) + 1 for d in volume_lines(loggers)) / logger_lines_n
+    logger_bytes = mean_line_bytes(loggers)
     print(f"loggers' shapes: {logger_lines_n:,} lines, mean {logger_bytes:.0f} bytes; raw _bulk "
           f"{logger_lines_n / logger_raw:,.0f} events/s, ours {logger_lines_n / logger_took:,.0f} events/s = "
           f"{logger_raw / logger_took:.0%} of raw _bulk")  # fmt: skip
@@ -137,13 +137,6 @@ def main() -> None:
             "of_raw": round(logger_raw / logger_took, 3),
         },
     )
-
-
-def loggers_corpus(generated: Path, volume: Path) -> Path:
-    """A volume with the same events as five popular loggers write them (bench/corpus.py), and nothing else."""
-    (volume / "services").mkdir(parents=True)
-    logger_lines(volume, sorted((generated / "services").glob("*.log")))
-    return volume
 
 
 if __name__ == "__main__":
