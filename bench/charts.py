@@ -22,8 +22,9 @@ OURS, RAW, PEER = "#1f77b4", "#7f7f7f", "#ff7f0e"
 
 
 def newest(name: str) -> dict[str, Any]:
-    """The newest run of a benchmark (its files are <name>-<date>.json)."""
-    return json.loads(sorted(RESULTS.glob(f"{name}-[0-9]*.json"))[-1].read_text())
+    """The newest run of a benchmark (its files are <name>-<date>[-run<n>].json), by the time it was recorded."""
+    runs = [json.loads(path.read_text()) for path in RESULTS.glob(f"{name}-[0-9]*.json")]
+    return max(runs, key=lambda run: str(run["date"]))
 
 
 def save(fig: Any, name: str) -> None:

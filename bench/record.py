@@ -1,4 +1,5 @@
-"""Writes one benchmark run to bench/results/<name>-<date>.json with the machine, date and command."""
+"""Writes one benchmark run to bench/results/<name>-<date>.json (a later run that day: <name>-<date>-run2.json,
+...) with the machine, date and command."""
 
 from __future__ import annotations
 
@@ -22,7 +23,11 @@ def record(name: str, module: str, **fields: Any) -> Path:
         "command": f"python -m {module} " + " ".join(sys.argv[1:]),
         **fields,
     }
-    path = RESULTS / f"{name.replace('_', '-')}-{now:%Y-%m-%d}.json"
+    stem = f"{name.replace('_', '-')}-{now:%Y-%m-%d}"
+    path, run = RESULTS / f"{stem}.json", 1
+    while path.exists():  # a second run the same day is kept beside the first
+        run += 1
+        path = RESULTS / f"{stem}-run{run}.json"
     path.write_text(json.dumps(out, indent=2) + "\n")
     print(f"wrote {path}")
     return path
