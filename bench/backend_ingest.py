@@ -14,7 +14,8 @@ Every client waits for its answer, which comes once Elasticsearch acknowledged t
 for it too). Then, on the generator's events: ours with a sink that acknowledges at once (the HTTP layer's ceiling),
 and single events paced at half of the maximum rate measured above, open loop (latency from the moment a request was
 due, so a slow answer does not hide the requests queued behind it), ours and the peer's. The backend's and the
-peer's peak memory (RSS) is sampled through every row.
+peer's peak memory (RSS) is sampled through every row, and the CPU time each process spent for an event (the
+backend, the peer, the naive design, the proxy, the engine, and the load generator: "clients") is counted per row.
 
 Usage: .venv/bin/python -m bench.backend_ingest [--seconds 10] [--events 50000]
 Writes bench/results/backend-ingest-<date>.json and prints the tables for docs/benchmarks.md.
@@ -26,6 +27,7 @@ import argparse
 import asyncio
 import itertools
 import json
+import os
 import sys
 import tempfile
 import threading
@@ -148,6 +150,7 @@ def otlp_body(events: list[dict[str, Any]]) -> bytes:
 def _summary(latencies: list[float], sent: int, errors: int, elapsed: float) -> dict[str, Any]:
     latencies.sort()
     return {
+        "events": sent,
         "events_per_s": round(sent / elapsed),
         "requests": len(latencies),
         "errors": errors,
@@ -213,6 +216,16 @@ async def paced(
         return {"rate": round(rate), **_summary(latencies, sent, errors, time.perf_counter() - started)}
 
 
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """User and system CPU time each process has used so far (/proc/<pid>/stat, fields 14 and 15)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for name, pid in pids.items():
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        out[name] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
 class PeakRss:
     """The highest resident memory of some processes, sampled every 0.2 s, reset per row."""
 
@@ -255,13 +268,18 @@ def main() -> None:
         backend, backend_proc = stack.backend(work / "logs")
         naive_port = free_port()
         naive_args = ["-m", "uvicorn", "bench.naive_backend:app", "--port", str(naive_port), "--log-level", "warning"]
-        stack.spawn([sys.executable, *naive_args], {"NAIVE_ES_URL": stack.proxy_url, "NAIVE_DATA_STREAM": NAIVE_STREAM})
+        naive_env = {"NAIVE_ES_URL": stack.proxy_url, "NAIVE_DATA_STREAM": NAIVE_STREAM}
+        naive_proc = stack.spawn([sys.executable, *naive_args], naive_env)
         naive = f"http://127.0.0.1:{naive_port}/logs"
         wait_http(f"http://127.0.0.1:{naive_port}/docs")
         peer = HttpPeer(stack.proxy_url, free_port()).start()
         assert peer.proc is not None
         peer_url = peer.url
         rss = PeakRss({"backend": backend_proc.pid, "peer": peer.proc.pid})
+        assert stack.engine.proc is not None
+        # CPU per event of each process a row's events pass through: which design spends what beside the engine
+        busy = {"backend": backend_proc.pid, "peer": peer.proc.pid, "naive": naive_proc.pid, "proxy": stack.proxy.pid}
+        busy |= {"engine": stack.engine.proc.pid, "clients": os.getpid()}
         auth = {"X-API-Key": stack.key}
         json_h = {"Content-Type": "application/json"}
         ndjson_h = {"Content-Type": "application/x-ndjson"}
@@ -298,8 +316,12 @@ def main() -> None:
 
         def measured(rows: dict[str, Any], name: str, run: Callable[[], Coroutine[Any, Any, dict[str, Any]]]) -> None:
             rss.take()
+            before = cpu_seconds(busy)
             row = asyncio.run(run())
+            after = cpu_seconds(busy)
             row["peak_rss_mb"] = rss.take()
+            used = {who: (after[who] - before[who]) * 1e6 / max(row["events"], 1) for who in busy}
+            row["cpu_us_per_event"] = {who: round(micros, 1) for who, micros in used.items() if micros >= 0.5}
             rows[name] = row
             print(f"  {name:28} {row}", flush=True)
 

@@ -61,7 +61,7 @@ class BenchStack:
         assets.install(self.cluster, "opensearch")
         port = free_port()
         self.proxy_url = f"http://127.0.0.1:{port}"
-        self.spawn([sys.executable, "-m", "tests.support.es_compat_proxy", self.engine.url, str(port)], {})
+        self.proxy = self.spawn([sys.executable, "-m", "tests.support.es_compat_proxy", self.engine.url, str(port)], {})
         wait_http(self.proxy_url)
         self.key = KeyStore(self.work / "keys.json").create("bench", scopes=SCOPES)
 
