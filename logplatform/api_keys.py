@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
 import threading
 import time
@@ -20,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+
+from logplatform.files import replace_whole
 
 PREFIX = "lp"
 SCOPES = ("ingest", "read")  # ingest: POST /logs, /logs/ndjson, /v1/logs; read: GET /logs
@@ -94,14 +95,8 @@ class KeyStore:
     # -- writing (the CLI) ---------------------------------------------------------------------
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
         data = json.dumps({"keys": [asdict(k) for k in self._keys.values()]}, indent=2)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
+        replace_whole(self.path, data, mode=0o600, durable=True)
         self._mtime = None
 
     def create(self, name: str, rate_limit_per_s: float | None = None, scopes: tuple[str, ...] = DEFAULT_SCOPES) -> str:

@@ -23,6 +23,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from logplatform.files import replace_whole
+
 VALID_DAYS = 3 * 365  # certutil's default
 
 
@@ -46,10 +48,7 @@ def _key() -> rsa.RSAPrivateKey:
 
 def _write(path: Path, data: bytes, mode: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_bytes(data)
-    os.chmod(tmp, mode)
-    tmp.replace(path)  # a crash never leaves half a certificate behind
+    replace_whole(path, data, mode=mode)  # a crash never leaves half a certificate behind
 
 
 def _pem_key(key: rsa.RSAPrivateKey) -> bytes:

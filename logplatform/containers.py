@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from logplatform.files import replace_whole
 
 LABEL = "logplatform.collect"
 TRUE_VALUES = frozenset({"true", "yes", "1", "on"})
@@ -166,7 +167,7 @@ def sync(containers_dir: Path, inputs_dir: Path, filebeat_containers_dir: Path |
     for name, text in wanted.items():
         path = inputs_dir / name
         if not path.exists() or path.read_text(encoding="utf-8") != text:
-            _write_whole(path, text)  # Filebeat reads *.yml: a half-written file is never seen
+            replace_whole(path, text)  # Filebeat reads *.yml: a half-written file is never seen
             written.append(name)
     removed = []
     for path in inputs_dir.glob(f"{INPUT_PREFIX}*.yml"):
@@ -174,12 +175,6 @@ def sync(containers_dir: Path, inputs_dir: Path, filebeat_containers_dir: Path |
             path.unlink(missing_ok=True)
             removed.append(path.name)
     return SyncResult(sorted(written), sorted(removed), len(wanted), sorted(skipped))
-
-
-def _write_whole(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def watch(
@@ -202,7 +197,7 @@ def watch(
             log.warning("not collected: %s; only json-file logs can be read (docs/container-logs.md)", what)
         warned |= set(result.skipped)
         status = {"time": time.time(), "collected": result.collected, "skipped": result.skipped}
-        _write_whole(inputs_dir / STATUS_FILE, json.dumps(status))  # the healthcheck never reads half of it
+        replace_whole(inputs_dir / STATUS_FILE, json.dumps(status))  # the healthcheck never reads half of it
         done += 1
         if passes is None or done < passes:
             time.sleep(interval)

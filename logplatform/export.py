@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from logplatform.event_rows import CSV_HEADER, csv_row, ndjson_line
+from logplatform.files import draft_of, replace_whole
 from logplatform.reading import get
 
 PAGE = 500
@@ -25,20 +26,6 @@ PAGE = 500
 
 def state_file(output: Path) -> Path:
     return output.with_name(output.name + ".cursor")
-
-
-def _draft(state: Path) -> Path:
-    return state.with_name(state.name + ".new")
-
-
-def _save_state(state: Path, cursor: str, size: int) -> None:
-    """Replaces the state file whole: a kill while it is written leaves the previous one, never half of one."""
-    draft = _draft(state)
-    with draft.open("w", encoding="utf-8") as f:
-        f.write(json.dumps({"cursor": cursor, "bytes": size}))
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(draft, state)
 
 
 def export(
@@ -79,10 +66,11 @@ def export(
                 cursor = page.get("next_cursor")
                 if not cursor:
                     break
-                _save_state(state, cursor, f.tell())
+                # whole or not at all: a kill while it is written leaves the previous one
+                replace_whole(state, json.dumps({"cursor": cursor, "bytes": f.tell()}), durable=True)
                 progress(written, written + page["total"] - len(page["hits"]))
         state.unlink(missing_ok=True)
-        _draft(state).unlink(missing_ok=True)  # left by a kill while a state was written
+        draft_of(state).unlink(missing_ok=True)  # left by a kill while a state was written
     finally:
         if client is None:
             http.close()

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from logplatform import api_keys
+from logplatform.files import replace_whole
 
 
 class SecretError(ValueError):
@@ -75,10 +76,7 @@ def validate(spec: Spec, value: str) -> None:
 
 
 def _write(path: Path, value: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(value)
-    os.chmod(tmp, 0o600)  # Elasticsearch insists on 400 or 600 for ELASTIC_PASSWORD_FILE
-    tmp.replace(path)
+    replace_whole(path, value, mode=0o600)  # Elasticsearch insists on 400 or 600 for ELASTIC_PASSWORD_FILE
 
 
 def decryption_only_keys(directory: Path) -> list[str]:
