@@ -39,7 +39,7 @@ STAGES = [
 PAINLESS = "org/opensearch/painless/PainlessScript$Script."
 
 
-def record(corpus: str, seconds: float, out: Path) -> float:
+def profile(corpus: str, seconds: float, out: Path) -> float:
     """Records while ingesting for `seconds`; returns microseconds an event over the recording."""
     work = Path(tempfile.mkdtemp(prefix="bench-profile-"))
     raw = shipped_docs(lines(20_000, work, corpus))
@@ -98,7 +98,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     args = parser.parse_args()
     out = Path(__file__).resolve().parent / "results" / f"pipeline-profile-{args.corpus}.jfr"
-    micros = record(args.corpus, args.seconds, out)
+    micros = profile(args.corpus, args.seconds, out)
     print(f"{args.corpus}: {micros:.1f} us an event over the recording (a profiled engine runs a little slower)")
 
 

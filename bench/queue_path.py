@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.corpus import loggers_volume, mean_line_bytes
-from bench.engine import installed_engine
+from bench.engine import documents, installed_engine
 from bench.record import record
 from logplatform import names, queue
 from tests.kafka.broker import TestBroker
@@ -26,10 +26,7 @@ from tests.support.search_engine import SearchEngine
 
 
 def count(engine: SearchEngine) -> int:
-    status, _ = engine.cluster.request("POST", f"/{names.DATA_STREAM}/_refresh")
-    if status != 200:
-        return 0
-    return int(engine.cluster.ok("POST", f"/{names.DATA_STREAM}/_count", {"query": {"match_all": {}}})["count"])
+    return documents(engine.cluster, names.DATA_STREAM)
 
 
 def until(check: int, measure: Callable[[], int], timeout: float = 3600) -> float:

@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from bench.engine import documents
 from logplatform import assets
 from logplatform.api_keys import SCOPES, KeyStore
 from logplatform.cluster import Cluster
@@ -96,9 +97,7 @@ class BenchStack:
         return SearchEngine(self.cluster, "opensearch", self.proxy_url, self.engine)
 
     def count(self, data_stream: str, query: dict[str, Any] | None = None) -> int:
-        if self.cluster.request("POST", f"/{data_stream}/_refresh")[0] != 200:
-            return 0
-        return int(self.cluster.ok("POST", f"/{data_stream}/_count", {"query": query or {"match_all": {}}})["count"])
+        return documents(self.cluster, data_stream, query)
 
     def stop(self) -> None:
         for p in self.procs:
