@@ -133,6 +133,8 @@ def create_app(
         log.info("backend stopped")
 
     app = FastAPI(
+        # FastAPI's own OpenTelemetry asks the providers on every request; the backend logs and counts itself
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         title="Log-Platform backend",
         version="0.1.0",
         lifespan=lifespan,

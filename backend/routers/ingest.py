@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.requests import ClientDisconnect
 
@@ -15,7 +16,7 @@ from backend.delivery import FAILED, INDEXED, QUEUED, REJECTED, Result
 from backend.errors import described, error_response
 from backend.events import SEED_EXAMPLE, Accepted, FieldError, Limits, Rejected, check_events
 from backend.security import key_errors, require_scope
-from backend.state import AppState, get_state
+from backend.state import AppState, state_of
 from logplatform.api_keys import ApiKey
 
 router = APIRouter(tags=["ingest"])
@@ -96,7 +97,7 @@ def _error(status: int, reason: str, field: str = "body", headers: dict[str, str
     return error_response(status, reason, field, headers)
 
 
-async def _ingest(request: Request, state: AppState, key: ApiKey | None, force_ndjson: bool) -> JSONResponse:
+async def _ingest(request: Request, state: AppState, key: ApiKey | None, force_ndjson: bool) -> Response:
     """Read the body, refuse what is wrong with the request as a whole, then judge and deliver each event."""
     events = await _read_events(request, state, force_ndjson)
     if isinstance(events, JSONResponse):
@@ -167,7 +168,7 @@ def over_the_limits(events: list[Any], state: AppState, key: ApiKey | None) -> J
 
 def _answer(
     state: AppState, rejected: dict[int, Rejected], accepted: list[Accepted], results: list[Result]
-) -> JSONResponse:
+) -> Response:
     """Each event's outcome, in the order sent, and the one status for the request (_status)."""
     # plain dicts (the IngestResponse model documents the shape): this is the hot path of every request
     items: list[dict[str, Any]] = [
@@ -196,7 +197,7 @@ def _answer(
     }
     if status >= 400:
         state.metrics.requests_rejected.labels(str(status)).inc()
-    return JSONResponse(response, status_code=status, headers=headers)
+    return Response(orjson.dumps(response), status_code=status, headers=headers, media_type="application/json")
 
 
 @router.post(
@@ -224,16 +225,15 @@ def _answer(
 )
 async def post_logs(
     request: Request,
-    state: Annotated[AppState, Depends(get_state)],
     key: Annotated[ApiKey | None, Depends(require_scope("ingest"))],
-) -> JSONResponse:
+) -> Response:
     """Events as JSON (one object or an array) or NDJSON (`Content-Type: application/x-ndjson`).
 
     Each event needs `service` and `message`; everything else is free (see docs/event-schema.md).
     The answer has one item per event: `indexed`, `queued` (in the spool, indexed later),
     `rejected` (with field and reason) or `failed` (not durable: send it again).
     """
-    return await _ingest(request, state, key, force_ndjson=False)
+    return await _ingest(request, state_of(request), key, force_ndjson=False)
 
 
 @router.post(
@@ -250,8 +250,7 @@ async def post_logs(
 )
 async def post_ndjson(
     request: Request,
-    state: Annotated[AppState, Depends(get_state)],
     key: Annotated[ApiKey | None, Depends(require_scope("ingest"))],
-) -> JSONResponse:
+) -> Response:
     """One event per line, the way log shippers batch. A line that is not JSON is rejected alone."""
-    return await _ingest(request, state, key, force_ndjson=True)
+    return await _ingest(request, state_of(request), key, force_ndjson=True)

@@ -15,7 +15,7 @@ from backend.errors import described, error_response
 from backend.events import Limits, check_events
 from backend.routers.ingest import over_the_limits
 from backend.security import key_errors, require_scope
-from backend.state import AppState, get_state
+from backend.state import state_of
 from logplatform.api_keys import ApiKey
 
 router = APIRouter(tags=["ingest"])
@@ -42,12 +42,12 @@ router = APIRouter(tags=["ingest"])
 )
 async def otlp_logs(
     request: Request,
-    state: Annotated[AppState, Depends(get_state)],
     key: Annotated[ApiKey | None, Depends(require_scope("ingest"))],
 ) -> Response:
     """Point an OpenTelemetry SDK's log exporter at `http://<backend>:8000/v1/logs` with the API key in a header.
     Each record becomes the event a JSON logger would write (docs/event-schema.md, "OpenTelemetry") and is indexed
     through the same pipeline, spool and checks as `POST /logs`; gzip bodies too."""
+    state = state_of(request)
     s = state.settings
     content_type = media_type(request.headers.get("content-type"))
     if content_type not in (otlp.PROTOBUF, otlp.JSON):

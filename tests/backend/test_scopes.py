@@ -47,3 +47,12 @@ def test_the_api_document_says_which_routes_answer_403(memory_backend: Backend) 
     for path, method in (("/logs", "post"), ("/logs/ndjson", "post"), ("/v1/logs", "post"), ("/logs", "get"),
                          ("/logs/{event_id}/context", "get")):  # fmt: skip
         assert "403" in paths[path][method]["responses"], (path, method)
+
+
+def test_the_api_document_says_every_logs_route_takes_the_api_key_header(memory_backend: Backend) -> None:
+    document = memory_backend.client.get("/openapi.json").json()
+    scheme = document["components"]["securitySchemes"]["APIKeyHeader"]
+    assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "X-API-Key")
+    for path, method in (("/logs", "post"), ("/logs/ndjson", "post"), ("/v1/logs", "post"), ("/logs", "get"),
+                         ("/logs/{event_id}/context", "get")):  # fmt: skip
+        assert document["paths"][path][method]["security"] == [{"APIKeyHeader": []}], (path, method)
