@@ -107,6 +107,7 @@ def create_app(
         max_bytes=settings.batch_max_bytes,
         max_wait_s=settings.batch_max_wait_ms / 1000,
         concurrency=settings.bulk_concurrency,
+        parallel_min_events=settings.bulk_parallel_min_events,
         retry_budget_s=settings.retry_budget_s,
         outage_probe_s=settings.outage_probe_s,
     )

@@ -37,10 +37,12 @@ class Settings(BaseSettings):
     # delivery
     batch_max_events: int = 1000
     batch_max_bytes: int = 8 * 1024 * 1024
-    # 0: send what is queued at once; batches grow by themselves while bulk_concurrency requests are in flight.
-    # One bulk in flight (bench/backend_ingest.py, 2 cores): single events +26% (bigger bulks), batches the same.
+    # 0: send what is queued at once; batches grow by themselves while a bulk is in flight.
     batch_max_wait_ms: float = 0.0
-    bulk_concurrency: int = 1
+    # bulks in flight at most; a second goes out only for a backlog of bulk_parallel_min_events (backend/delivery.py:
+    # a few events wait for the bulk in flight and go together, hundreds go at once)
+    bulk_concurrency: int = 2
+    bulk_parallel_min_events: int = 100
     retry_budget_s: float = 2.0
     outage_probe_s: float = 2.0
     spool_max_bytes: int = 1024 * 1024 * 1024
