@@ -15,11 +15,12 @@ from backend.body import NDJSON_TYPES, BadLine, BodyError, decode, media_type, r
 from backend.delivery import FAILED, INDEXED, QUEUED, REJECTED, Result
 from backend.errors import described, error_response
 from backend.events import SEED_EXAMPLE, Accepted, FieldError, Limits, Rejected, check_events
+from backend.request_route import RequestOnlyRoute
 from backend.security import key_errors, require_scope
 from backend.state import AppState, state_of
 from logplatform.api_keys import ApiKey
 
-router = APIRouter(tags=["ingest"])
+router = APIRouter(tags=["ingest"], route_class=RequestOnlyRoute)
 log = logging.getLogger("backend.ingest")
 
 

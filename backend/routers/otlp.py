@@ -13,12 +13,13 @@ from backend.body import BodyError, media_type, read_limited
 from backend.delivery import FAILED, REJECTED
 from backend.errors import described, error_response
 from backend.events import Limits, check_events
+from backend.request_route import RequestOnlyRoute
 from backend.routers.ingest import over_the_limits
 from backend.security import key_errors, require_scope
 from backend.state import state_of
 from logplatform.api_keys import ApiKey
 
-router = APIRouter(tags=["ingest"])
+router = APIRouter(tags=["ingest"], route_class=RequestOnlyRoute)
 
 
 @router.post(
