@@ -24,6 +24,7 @@ def serve(app: FastAPI, settings: Settings) -> None:
         port=int(os.environ.get("LOGPLATFORM_PORT", "8000")),
         log_config=None,
         proxy_headers=True,
+        server_header=False,  # no "server: uvicorn" telling a scanner what to try
         timeout_graceful_shutdown=20,
         limit_concurrency=settings.max_connections,
     )

@@ -80,6 +80,13 @@ def test_a_body_that_never_arrives_gets_408_and_the_connection_closes(backend: B
     assert BODY_TIMEOUT_S - 0.5 <= took <= BODY_TIMEOUT_S + 5
 
 
+def test_the_server_as_it_runs_sends_the_security_headers_and_does_not_name_itself(backend: BackendProcess) -> None:
+    answer = httpx.post(f"{backend.url}/logs", json=SEED_EXAMPLE, headers={"X-API-Key": backend.key}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert "server" not in answer.headers, answer.headers
+
+
 def test_200_slow_clients_do_not_slow_down_the_others(backend: BackendProcess) -> None:
     client = httpx.Client(base_url=backend.url, headers={"X-API-Key": backend.key}, timeout=10)
 
