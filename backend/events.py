@@ -259,9 +259,23 @@ def check_event(index: int, raw: Any, limits: Limits, now: datetime | None = Non
     if event_id is None:
         event_id = str(uuid.uuid4())
         event["event"] = {**event_obj, "id": event_id}
-    if event.get("@timestamp") is None:
+    if not has_own_time(event):
         event["@timestamp"] = (now or datetime.now(UTC)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     return Accepted(index, event_id, compact_json(event))
+
+
+# Where the pipeline finds an event's own time (logs-logplatform-normalize.painless: takeTimestamp, log4j2's instant,
+# loguru's record.time; tests/contract/test_timestamp_fields.py keeps them equal). An event with one keeps it as
+# written to a file would; only one without gets the receive time, which a spooled event must carry.
+OWN_TIME_FIELDS = ("@timestamp", "timestamp", "time", "ts", "asctime", "datetime", "timeMillis", "instant")
+
+
+def has_own_time(event: dict[str, Any]) -> bool:
+    if any(event.get(name) is not None for name in OWN_TIME_FIELDS):
+        return True
+    record = event.get("record")  # loguru's serialize=True: {"text": ..., "record": {"time": {...}}}
+    time = record.get("time") if isinstance(record, dict) and "text" in event else None
+    return isinstance(time, dict) and time.get("timestamp") is not None
 
 
 def compact_json(value: Any) -> str:

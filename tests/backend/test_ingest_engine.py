@@ -81,19 +81,36 @@ def test_posted_event_and_written_line_become_the_same_document(
             "message": "slow",
             "meta": {"duration_ms": 812, "path": "/pay", "method": "post", "order": "o-1"},
         },
+        # an event's own time in the loggers' fields, not @timestamp: it stays the event's time on both paths
+        {"time": 1770091509000, "level": 30, "service": "pino-svc", "message": "pino's epoch millis"},
+        {"ts": 1770091510.25, "level": "info", "service": "zap-svc", "message": "zap's epoch seconds"},
+        {"asctime": "2026-02-03 04:05:11,123", "levelname": "INFO", "service": "py-svc", "message": "asctime"},
+        {"timestamp": "2026-02-03T05:05:12+01:00", "service": "logback-svc", "message": "offset"},
+        {"instant": {"epochSecond": 1770091513, "nanoOfSecond": 0}, "service": "log4j-svc", "message": "instant"},
     ]
-    assert backend.post(events).json()["indexed"] == 2
+    for e in events[2:]:
+        e["event.id"] = str(uuid.uuid4())
+    assert backend.post(events).json()["indexed"] == len(events)
     volume = tmp_path / "volume"
     volume.mkdir()
     log_file = volume / "service.log"
     log_file.write_text("".join(json.dumps(e) + "\n" for e in events))
     line_stream = data_stream + "-file"
     try:
-        assert ship_files(installed.cluster, [log_file], line_stream)["created"] == 2
+        assert ship_files(installed.cluster, [log_file], line_stream)["created"] == len(events)
         posted = sorted(docs(installed, data_stream), key=lambda d: d["@timestamp"])
         written = sorted(docs(installed, line_stream), key=lambda d: d["@timestamp"])
     finally:
         installed.cluster.request("DELETE", f"/_data_stream/{line_stream}")
+    assert [d["@timestamp"] for d in posted] == [
+        "2026-02-03T04:05:06.789Z",
+        "2026-02-03T04:05:07.000Z",
+        "2026-02-03T04:05:09.000Z",
+        "2026-02-03T04:05:10.250Z",
+        "2026-02-03T04:05:11.123Z",
+        "2026-02-03T04:05:12.000Z",
+        "2026-02-03T04:05:13.000Z",
+    ]
     for p, w in zip(posted, written, strict=True):
         assert p["_id"] == w["_id"]
         assert without(p, SHIPPER_FIELDS) == without(w, SHIPPER_FIELDS)
