@@ -21,9 +21,10 @@ CHARTS = Path(__file__).resolve().parent.parent / "docs" / "charts"
 OURS, RAW, PEER = "#1f77b4", "#7f7f7f", "#ff7f0e"
 
 
-def newest(name: str) -> dict[str, Any]:
-    """The newest run of a benchmark (its files are <name>-<date>[-run<n>].json), by the time it was recorded."""
-    runs = [json.loads(path.read_text()) for path in RESULTS.glob(f"{name}-[0-9]*.json")]
+def newest(*names: str) -> dict[str, Any]:
+    """The newest run of a benchmark (its files are <name>-<date>[-run<n>].json), by the time it was recorded; with
+    several names, the newest of them all (a part run alone, bench.growth --parts, beside the full runs)."""
+    runs = [json.loads(path.read_text()) for name in names for path in RESULTS.glob(f"{name}-[0-9]*.json")]
     return max(runs, key=lambda run: str(run["date"]))
 
 
@@ -110,11 +111,9 @@ def read_latency(growth: dict[str, Any]) -> None:
 
 def main() -> None:
     ingest_designs(newest("backend-ingest"))
-    growth = newest("growth")
-    against_batch_size(growth)
-    against_event_size(growth)
-    # the reads may have been run alone (bench.growth --parts reads)
-    read_latency(newest("growth-reads") if list(RESULTS.glob("growth-reads-*.json")) else growth)
+    against_batch_size(newest("growth", "growth-batch-size"))
+    against_event_size(newest("growth", "growth-batch-size"))
+    read_latency(newest("growth", "growth-reads"))
 
 
 if __name__ == "__main__":
