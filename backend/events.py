@@ -199,34 +199,48 @@ def _structure_errors(value: Any, limits: Limits) -> list[FieldError]:
 def _plainly_within(value: Any, limits: Limits) -> bool:
     """True when the event certainly passes _structure_errors: within the depth and key limits, every key and string
     printable, every float finite. Builds no paths, so it is the hot path; anything else (a tab, a newline, a limit
-    reached) goes to _structure_errors, which says exactly what and where, or finds it allowed."""
+    reached) goes to _structure_errors, which says exactly what and where, or finds it allowed.
+
+    One loop over the containers, their scalars checked in place: most of an event's values are scalars, and a call
+    for each was a third of the backend's CPU for a batch."""
+    kind = type(value)
+    if kind is not dict and kind is not list:
+        return _plain_scalar(value)
     keys = 0
-
-    def walk(v: Any, depth: int) -> bool:
-        nonlocal keys
-        kind = type(v)
-        if kind is str:
-            return bool(v.isprintable())
-        if kind is dict:
-            if depth >= limits.max_depth:
-                return False
-            keys += len(v)
-            if keys > limits.max_keys:
-                return False
-            for k, child in v.items():
-                if len(k) > 256 or not k.isprintable() or not walk(child, depth + 1):
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        container, depth = stack.pop()
+        if depth >= limits.max_depth:
+            return False
+        keys += len(container)
+        if keys > limits.max_keys:
+            return False
+        if type(container) is dict:
+            for k in container:
+                if len(k) > 256 or not k.isprintable():
                     return False
-            return True
-        if kind is list:
-            if depth >= limits.max_depth:
+            children = container.values()
+        else:
+            children = container
+        for child in children:
+            kind = type(child)
+            if kind is str:
+                if not child.isprintable():
+                    return False
+            elif kind is dict or kind is list:
+                stack.append((child, depth + 1))
+            elif not _plain_scalar(child):
                 return False
-            keys += len(v)
-            return keys <= limits.max_keys and all(walk(item, depth + 1) for item in v)
-        if kind is float:
-            return math.isfinite(v)
-        return kind is int or kind is bool or v is None
+    return True
 
-    return walk(value, 0)
+
+def _plain_scalar(v: Any) -> bool:
+    kind = type(v)
+    if kind is str:
+        return bool(v.isprintable())
+    if kind is float:
+        return math.isfinite(v)
+    return kind is int or kind is bool or v is None
 
 
 def _path(parent: str, key: str | int | None) -> str:
@@ -271,8 +285,9 @@ OWN_TIME_FIELDS = ("@timestamp", "timestamp", "time", "ts", "asctime", "datetime
 
 
 def has_own_time(event: dict[str, Any]) -> bool:
-    if any(event.get(name) is not None for name in OWN_TIME_FIELDS):
-        return True
+    for name in OWN_TIME_FIELDS:  # a plain loop: a tenth of the time of a set intersection or any()
+        if event.get(name) is not None:
+            return True
     record = event.get("record")  # loguru's serialize=True: {"text": ..., "record": {"time": {...}}}
     time = record.get("time") if isinstance(record, dict) and "text" in event else None
     return isinstance(time, dict) and time.get("timestamp") is not None
