@@ -94,16 +94,26 @@ def containers(containers_dir: Path) -> Iterator[Container]:
                 yield found
 
 
-def filebeat_input(container: Container, containers_dir: Path) -> dict[str, Any]:
-    """The Filebeat input for one container's log file (as Filebeat sees the containers directory)."""
+STREAMS = ("stdout", "stderr")
+
+
+def filebeat_inputs(container: Container, containers_dir: Path) -> list[dict[str, Any]]:
+    """The Filebeat inputs for one container's log file (as Filebeat sees the containers directory), one for each
+    stream: Docker writes both into the file in the order its readers got them, so a line printed on stdout can fall
+    between two lines of a traceback on stderr; read apart, each stream's lines are joined with their own."""
+    return [filebeat_input(container, containers_dir, stream) for stream in STREAMS]
+
+
+def filebeat_input(container: Container, containers_dir: Path, stream: str) -> dict[str, Any]:
+    """The Filebeat input for one stream of one container's log file."""
     fields: dict[str, Any] = {"id": container.id, "name": container.name, "image": {"name": container.image}}
     labels = {k.replace(".", "_"): container.labels[k] for k in KEPT_LABELS if k in container.labels}
     if labels:
         fields["labels"] = labels
     return {
         "type": "filestream",
-        # stable per container: Filebeat keys what it has read by the id
-        "id": f"{INPUT_PREFIX}{container.id}",
+        # stable per container and stream: Filebeat keys what it has read by the id
+        "id": f"{INPUT_PREFIX}{container.id}-{stream}",
         # one file named exactly: Filebeat, non-root, may open it (group 0) but not list Docker's directories
         "paths": [str(containers_dir / container.id / f"{container.id}-json.log")],
         "file_identity.fingerprint": None,
@@ -113,7 +123,7 @@ def filebeat_input(container: Container, containers_dir: Path) -> dict[str, Any]
         "close.on_state_change.inactive": "5m",
         "clean_removed": True,
         "parsers": [
-            {"container": {"stream": "all", "format": "docker"}},
+            {"container": {"stream": stream, "format": "docker"}},
             {
                 "multiline": {
                     "type": "pattern",
@@ -139,7 +149,7 @@ def render(container: Container, containers_dir: Path) -> str:
         f"# Written by `logplatform containers watch` for container {container.name} ({container.image});\n"
         "# removed when the container is. Do not edit: the next pass writes it again.\n"
     )
-    return header + yaml.safe_dump([filebeat_input(container, containers_dir)], sort_keys=False)
+    return header + yaml.safe_dump(filebeat_inputs(container, containers_dir), sort_keys=False)
 
 
 @dataclass

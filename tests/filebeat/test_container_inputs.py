@@ -16,6 +16,7 @@ COMPOSE = {"com.docker.compose.project": "shop", "com.docker.compose.service": "
 
 
 def _inputs(inputs_dir: Path) -> dict[str, dict]:
+    """Each input file's first input (stdout); the file holds one for each stream."""
     return {p.name: yaml.safe_load(p.read_text())[0] for p in sorted(inputs_dir.glob("*.yml"))}
 
 
@@ -31,7 +32,14 @@ def test_only_marked_containers_get_an_input_with_their_identity(tmp_path: Path)
     got = _inputs(inputs)
     assert list(got) == [f"container-{marked}.yml"]
     one = got[f"container-{marked}.yml"]
-    assert one["id"] == f"container-{marked}"
+    assert one["id"] == f"container-{marked}-stdout"
+    both = yaml.safe_load((inputs / f"container-{marked}.yml").read_text())
+    # one input a stream, so that a stream's lines are joined only with their own
+    assert [(i["id"], i["parsers"][0]["container"]["stream"]) for i in both] == [
+        (f"container-{marked}-stdout", "stdout"),
+        (f"container-{marked}-stderr", "stderr"),
+    ]
+    assert both[0]["paths"] == both[1]["paths"] and both[0]["fields"] == both[1]["fields"]
     assert one["paths"] == [str(docker / marked / f"{marked}-json.log")]  # that file only: no glob
     assert one["fields"]["container"] == {
         "id": marked,
