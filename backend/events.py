@@ -202,7 +202,7 @@ def _plainly_within(value: Any, limits: Limits) -> bool:
     reached) goes to _structure_errors, which says exactly what and where, or finds it allowed.
 
     One loop over the containers, their scalars checked in place: most of an event's values are scalars, and a call
-    for each was a third of the backend's CPU for a batch."""
+    for each was a third of the time to read, check and write a batch's events."""
     kind = type(value)
     if kind is not dict and kind is not list:
         return _plain_scalar(value)
@@ -285,7 +285,7 @@ OWN_TIME_FIELDS = ("@timestamp", "timestamp", "time", "ts", "asctime", "datetime
 
 
 def has_own_time(event: dict[str, Any]) -> bool:
-    for name in OWN_TIME_FIELDS:  # a plain loop: a tenth of the time of a set intersection or any()
+    for name in OWN_TIME_FIELDS:  # a plain loop: a sixth of the time of a set intersection or any()
         if event.get(name) is not None:
             return True
     record = event.get("record")  # loguru's serialize=True: {"text": ..., "record": {"time": {...}}}
