@@ -59,7 +59,7 @@ class ScopedApiKey(APIKeyHeader):
         self.scope = scope
 
     async def __call__(self, request: Request) -> ApiKey | None:  # type: ignore[override]
-        key = _verified_key(request, request.headers.get("x-api-key"))
+        key = _verified_key(request, request.headers.get(self.model.name))
         if key is not None and not key.allows(self.scope):
             raise ApiError(
                 403,
