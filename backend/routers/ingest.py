@@ -98,8 +98,9 @@ def _error(status: int, reason: str, field: str = "body", headers: dict[str, str
     return error_response(status, reason, field, headers)
 
 
-async def _ingest(request: Request, state: AppState, key: ApiKey | None, force_ndjson: bool) -> Response:
+async def _ingest(request: Request, key: ApiKey | None, force_ndjson: bool) -> Response:
     """Read the body, refuse what is wrong with the request as a whole, then judge and deliver each event."""
+    state = state_of(request)
     events = await _read_events(request, state, force_ndjson)
     if isinstance(events, JSONResponse):
         return events
@@ -234,7 +235,7 @@ async def post_logs(
     The answer has one item per event: `indexed`, `queued` (in the spool, indexed later),
     `rejected` (with field and reason) or `failed` (not durable: send it again).
     """
-    return await _ingest(request, state_of(request), key, force_ndjson=False)
+    return await _ingest(request, key, force_ndjson=False)
 
 
 @router.post(
@@ -254,4 +255,4 @@ async def post_ndjson(
     key: Annotated[ApiKey | None, Depends(require_scope("ingest"))],
 ) -> Response:
     """One event per line, the way log shippers batch. A line that is not JSON is rejected alone."""
-    return await _ingest(request, state_of(request), key, force_ndjson=True)
+    return await _ingest(request, key, force_ndjson=True)
