@@ -9,6 +9,9 @@ from logplatform.api_keys import KeyStore
 from tests.support.backend_app import Backend
 
 EVENT = {"service": "scoped", "message": "hello"}
+# every route that takes an API key: (path, method) in the OpenAPI document
+KEYED_ROUTES = [("/logs", "post"), ("/logs/ndjson", "post"), ("/v1/logs", "post"), ("/logs", "get"),
+                ("/logs/{event_id}/context", "get")]  # fmt: skip
 
 
 def test_an_ingest_key_sends_but_cannot_read(memory_backend: Backend) -> None:
@@ -44,8 +47,7 @@ def test_a_key_stored_before_scopes_keeps_what_it_could_do(tmp_path: Path) -> No
 
 def test_the_api_document_says_which_routes_answer_403(memory_backend: Backend) -> None:
     paths = memory_backend.client.get("/openapi.json").json()["paths"]
-    for path, method in (("/logs", "post"), ("/logs/ndjson", "post"), ("/v1/logs", "post"), ("/logs", "get"),
-                         ("/logs/{event_id}/context", "get")):  # fmt: skip
+    for path, method in KEYED_ROUTES:
         assert "403" in paths[path][method]["responses"], (path, method)
 
 
@@ -53,6 +55,5 @@ def test_the_api_document_says_every_logs_route_takes_the_api_key_header(memory_
     document = memory_backend.client.get("/openapi.json").json()
     scheme = document["components"]["securitySchemes"]["APIKeyHeader"]
     assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "X-API-Key")
-    for path, method in (("/logs", "post"), ("/logs/ndjson", "post"), ("/v1/logs", "post"), ("/logs", "get"),
-                         ("/logs/{event_id}/context", "get")):  # fmt: skip
+    for path, method in KEYED_ROUTES:
         assert document["paths"][path][method]["security"] == [{"APIKeyHeader": []}], (path, method)
