@@ -3,12 +3,15 @@ both through _simulate and when really indexed into the data stream (mappings ap
 
 from __future__ import annotations
 
+import base64
 import json
+import uuid
 from typing import Any
 
 import pytest
 
 from logplatform import assets, names
+from logplatform.event_ids import new_event_id
 from tests.support.pipeline_cases import GENERATE, Case, all_cases, comparable, simulate
 from tests.support.search_engine import SearchEngine
 
@@ -121,6 +124,28 @@ def test_ingest_time_is_kept_to_the_millisecond(installed: SearchEngine, clock: 
         "POST", "/_scripts/painless/_execute", {"script": {"source": script, "params": {"t": clock}}}
     )
     assert out["result"] == stored
+
+
+@pytest.mark.engine
+def test_a_version_7_event_id_is_the_document_id_as_its_bytes(installed: SearchEngine) -> None:
+    """The ids our producers make (logplatform/event_ids.py) become document ids that keep their time order (the
+    engine compares the bytes a base64url id stands for), in either case; anything else is not taken as one (the
+    pipeline then hashes it, as the case file test-ordered-event-ids.log shows)."""
+    ids = [new_event_id() for _ in range(300)]
+    not_ordered = [str(uuid.uuid4()), ids[0].replace("-", ""), ids[0][:19] + "c" + ids[0][20:], ids[0][:-1] + "\u0669"]
+    script = _painless_function("orderedId") + (
+        "List out = []; for (String i : params.ids) { out.add(String.valueOf(orderedId(i))); }"
+        " return String.join(' ', out);"
+    )
+    sent = ids + [i.upper() for i in ids] + not_ordered
+    out = installed.cluster.ok(
+        "POST", "/_scripts/painless/_execute", {"script": {"source": script, "params": {"ids": sent}}}
+    )
+    got = [None if d == "null" else d for d in out["result"].split(" ")]
+    expected = [base64.urlsafe_b64encode(uuid.UUID(i).bytes).decode().rstrip("=") for i in ids]
+    assert got[: len(ids)] == expected and got[len(ids) : 2 * len(ids)] == expected
+    assert got[2 * len(ids) :] == [None] * len(not_ordered)
+    assert [base64.urlsafe_b64decode(d + "==") for d in expected] == sorted(uuid.UUID(i).bytes for i in ids)
 
 
 def _patterns(installed: SearchEngine, events: list[dict[str, str]]) -> list[dict[str, str]]:
