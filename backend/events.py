@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import math
 import re
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from logplatform.event_ids import new_event_id
 
 
 @dataclass(frozen=True)
@@ -271,7 +272,7 @@ def check_event(index: int, raw: Any, limits: Limits, now: datetime | None = Non
     if event_id is not None and (not isinstance(event_id, str) or not 0 < len(event_id) <= 256):
         return Rejected(index, [FieldError("event.id", "must be a string of 1 to 256 characters")])
     if event_id is None:
-        event_id = str(uuid.uuid4())
+        event_id = new_event_id()
         event["event"] = {**event_obj, "id": event_id}
     if not has_own_time(event):
         event["@timestamp"] = (now or datetime.now(UTC)).isoformat(timespec="milliseconds").replace("+00:00", "Z")

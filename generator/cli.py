@@ -28,6 +28,10 @@ def _iso(ts: datetime) -> str:
     return ts.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _millis(ts: datetime) -> int:
+    return int(ts.timestamp() * 1000)
+
+
 @click.command(
     context_settings={
         "help_option_names": ["-h", "--help"],
@@ -200,7 +204,8 @@ class Run:
     def batch(self, n: int) -> list[dict[str, Any]]:
         """n events; one clock reading per batch (a batch is made within a millisecond or two)."""
         now = self.pacer.elapsed()
-        wall = _iso(datetime.now(UTC)) if self.virtual_start is None else ""
+        clock = datetime.now(UTC)
+        wall, wall_millis = (_iso(clock), _millis(clock)) if self.virtual_start is None else ("", 0)
         events = []
         for _ in range(n):
             if self.count is not None:
@@ -209,9 +214,13 @@ class Run:
                 progress = min(now / self.duration, 1.0)
             else:
                 progress = (now % self.period) / self.period
-            ts = _iso(self.virtual_start + self.step * self.generated) if self.virtual_start else wall
+            if self.virtual_start:
+                moment = self.virtual_start + self.step * self.generated
+                ts, millis = _iso(moment), _millis(moment)
+            else:
+                ts, millis = wall, wall_millis
             self.generated += 1
-            event = self.model.event(ts, progress)
+            event = self.model.event(ts, progress, millis)
             if event is not None:
                 events.append(event)
         return events

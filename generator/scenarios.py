@@ -8,6 +8,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from logplatform.event_ids import event_id_at
+
 DEFAULT_SERVICES = (
     "auth-service",
     "payment-service",
@@ -133,14 +135,15 @@ class TrafficModel:
     def _in(self, window: tuple[float, float], progress: float) -> bool:
         return window[0] <= progress < window[1]
 
-    def event(self, timestamp: str, progress: float) -> dict[str, Any] | None:
-        """One event at `timestamp`; None when the scenario says nothing happens (a silent service)."""
+    def event(self, timestamp: str, progress: float, millis: int) -> dict[str, Any] | None:
+        """One event at `timestamp` (`millis`, the same moment in Unix milliseconds, starts its event.id); None
+        when the scenario says nothing happens (a silent service)."""
         rng = self.rng
         service = self.services[rng.getrandbits(20) % len(self.services)]
         if self.scenario == "silence" and service == self.target and progress >= self.phases.silence_from:
             return None
         if self.scenario == "attack" and self._in(self.phases.attack, progress) and rng.random() < 0.7:
-            return self._failed_login(timestamp)
+            return self._failed_login(timestamp, millis)
         table = self._tables[service]
         latency_factor = 1.0
         if self.scenario == "incident" and service == self.target and self._in(self.phases.incident, progress):
@@ -155,7 +158,7 @@ class TrafficModel:
             message = message.format(duration=round(duration), order=10000 + (bits >> 3) % 90000)
         event: dict[str, Any] = {
             "@timestamp": timestamp,
-            "event": {"id": _uuid4(rng.getrandbits(128)), "action": action, "outcome": outcome},
+            "event": {"id": event_id_at(millis, rng.getrandbits(128)), "action": action, "outcome": outcome},
             "service": service,
             "level": level,
             "message": message,
@@ -175,7 +178,7 @@ class TrafficModel:
             event["meta"]["username"] = f"user{user_id}"
         return event
 
-    def _failed_login(self, timestamp: str) -> dict[str, Any]:
+    def _failed_login(self, timestamp: str, millis: int) -> dict[str, Any]:
         rng = self.rng
         user = rng.randint(1, self.users)
         username, ip = f"user{user}", self.attacker_ip
@@ -184,7 +187,7 @@ class TrafficModel:
         return {
             "@timestamp": timestamp,
             "event": {
-                "id": _uuid4(rng.getrandbits(128)),
+                "id": event_id_at(millis, rng.getrandbits(128)),
                 "action": "user-login",
                 "outcome": "failure",
                 "category": ["authentication"],
@@ -210,13 +213,6 @@ class TrafficModel:
 
 Row = tuple[str, str, str, str, str, str, int]
 _FIRST_OCTETS = (10, 172, 192, 198)
-
-
-def _uuid4(bits: int) -> str:
-    """A version-4 UUID string from 128 random bits (str(uuid.UUID(int=..., version=4)) without its cost)."""
-    bits = (bits & ~(0xF000 << 64) | (0x4000 << 64)) & ~(0xC000 << 48) | (0x8000 << 48)
-    h = f"{bits:032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _expand(table: list[tuple[int, str, str, str, str, str, str, int]]) -> list[Row]:

@@ -6,13 +6,13 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import sys
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
 
+from logplatform.event_ids import new_event_id
 from logplatform.names import ECS_VERSION
 
 
@@ -34,7 +34,7 @@ class EcsJsonFormatter(JsonFormatter):
         log_record["log.logger"] = record.name
         log_record["service.name"] = self.service
         log_record["ecs.version"] = ECS_VERSION
-        log_record["event.id"] = str(uuid.uuid4())
+        log_record["event.id"] = new_event_id()
         if record.exc_info and "exc_info" in log_record:
             log_record["error.stack_trace"] = log_record.pop("exc_info")
 

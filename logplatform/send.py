@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import httpx
+
+from logplatform.event_ids import new_event_id
 
 RETRYABLE = {429, 502, 503, 504}
 
@@ -57,7 +58,7 @@ def events(lines: Iterable[str], service: str) -> Iterator[tuple[int, str]]:
         event.setdefault("service", service)
         meta = event.get("event")
         if not isinstance(meta, dict) or "id" not in meta:
-            event["event"] = {**(meta if isinstance(meta, dict) else {}), "id": str(uuid.uuid4())}
+            event["event"] = {**(meta if isinstance(meta, dict) else {}), "id": new_event_id()}
         yield number, json.dumps(event, ensure_ascii=False)
 
 

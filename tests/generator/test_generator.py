@@ -105,7 +105,7 @@ def test_rotation_by_rename_loses_no_line(tmp_path: Path) -> None:
 
 def test_scenarios_tell_their_story() -> None:
     def levels(model: TrafficModel, lo: float, hi: float, n: int = 6000) -> list[dict]:
-        return [e for i in range(n) if (e := model.event("t", lo + (hi - lo) * i / n)) is not None]
+        return [e for i in range(n) if (e := model.event("t", lo + (hi - lo) * i / n, 0)) is not None]
 
     steady = levels(TrafficModel("steady", seed=1), 0, 1)
     steady_errors = sum(e["level"] == "ERROR" for e in steady) / len(steady)
@@ -193,7 +193,7 @@ def test_http_mode_retries_then_delivers() -> None:
         stats = Stats()
         out = HttpOutput(f"http://127.0.0.1:{server.server_address[1]}", "lp_x_y", stats, batch_size=50)
         model = TrafficModel(seed=2)
-        out.write([model.event("2026-01-01T00:00:00Z", 0.1) for _ in range(120)])
+        out.write([model.event("2026-01-01T00:00:00Z", 0.1, 1_767_225_600_000) for _ in range(120)])
         out.close()
     finally:
         server.shutdown()

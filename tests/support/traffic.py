@@ -14,8 +14,9 @@ def story(model: TrafficModel, count: int, start: datetime, end: datetime) -> li
     step = (end - start) / count
     out = []
     for i in range(count):
-        at = (start + step * i).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        if (event := model.event(at, i / count)) is not None:
+        moment = start + step * i
+        at = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        if (event := model.event(at, i / count, int(moment.timestamp() * 1000))) is not None:
             out.append(event)
     return out
 
