@@ -8,12 +8,16 @@ seed's toy event as a secondary table. For each corpus:
   (c) ours, batches of --batch: JSON arrays, NDJSON, and OTLP/HTTP protobuf (POST /v1/logs, the events as an
       OpenTelemetry SDK's exporter sends them); the peer with the same JSON arrays
   (d) the ceiling: raw _bulk of the same lines into the engine with the same pipeline (directly, and through the
-      test compatibility proxy the backend and the peer have to use here)
+      test compatibility proxy the backend and the peer have to use here); and through the proxy with an event.id
+      in each line that has none, as our backend gives it (the engine's cost of exactly-once: the loggers' lines
+      have no id, so their raw _bulk and the peer's are indexed under the engine's own ids)
 
 Every client waits for its answer, which comes once Elasticsearch acknowledged the events (the peer is asked to wait
 for it too). Then, on the generator's events: ours with a sink that acknowledges at once (the HTTP layer's ceiling),
 and single events paced at half of the maximum rate measured above, open loop (latency from the moment a request was
-due, so a slow answer does not hide the requests queued behind it), ours and the peer's. The backend's and the
+due, so a slow answer does not hide the requests queued behind it), ours and the peer's, each once the engine has
+settled (no merge running, under a tenth of a core busy: the rows before leave it millions of documents to merge,
+which is their load, not this row's). The backend's and the
 peer's peak memory (RSS) is sampled through every row, and the CPU time each process spent for an event (the
 backend, the peer, the naive design, the proxy, the engine, and the load generator: "clients") is counted per row.
 
@@ -32,7 +36,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Coroutine, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -45,6 +48,8 @@ from bench.http_peer import HttpPeer
 from bench.record import record
 from bench.stack import BenchStack, wait_http
 from logplatform import names
+from logplatform.cluster import Cluster
+from logplatform.event_ids import new_event_id
 from tests.engine.engine import free_port
 
 SINGLE_CLIENTS = 32
@@ -70,7 +75,7 @@ class Traffic:
         if at < 0:
             return line
         at += len(_ID)
-        return line[:at] + str(uuid.uuid4()) + line[line.index('"', at) :]
+        return line[:at] + new_event_id() + line[line.index('"', at) :]
 
     def single(self) -> bytes:
         return self.line().encode()
@@ -81,9 +86,14 @@ class Traffic:
     def ndjson(self, n: int) -> bytes:
         return "\n".join(self.line() for _ in range(n)).encode()
 
-    def bulk(self, n: int, data_stream: str) -> bytes:
+    def bulk(self, n: int, data_stream: str, ids: bool = False) -> bytes:
+        """n lines as a raw `_bulk`; `ids`: each line without an event.id given one, as our backend does (what
+        exactly-once costs the engine: it looks every explicit id up, bench/document_ids.py)."""
         action = json.dumps({"create": {"_index": data_stream}})
-        return "".join(f"{action}\n{json.dumps({'message': self.line()})}\n" for _ in range(n)).encode()
+        lines = (self.line() for _ in range(n))
+        if ids:
+            lines = (line if _ID in line else '{"event.id":"' + new_event_id() + '",' + line[1:] for line in lines)
+        return "".join(f"{action}\n{json.dumps({'message': line})}\n" for line in lines).encode()
 
     def otlp_pool(self, n: int, bodies: int = 16) -> Iterator[bytes]:
         """OTLP bodies of n events (built ahead: protobuf in Python is slower than the backend decoding it); the
@@ -226,6 +236,20 @@ def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
     return out
 
 
+def settle(cluster: Cluster, engine_pid: int, timeout: float = 180) -> float:
+    """Waits until the engine has no merge running and spent under a tenth of a core over the last second (the
+    rows before a latency row leave it millions of documents to merge, on the cores the row needs); the wait."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        before = cpu_seconds({"engine": engine_pid})["engine"]
+        time.sleep(1)
+        idle = cpu_seconds({"engine": engine_pid})["engine"] - before < 0.1
+        nodes = cluster.ok("GET", "/_nodes/stats/indices/merge")["nodes"].values()
+        if idle and all(node["indices"]["merges"]["current"] == 0 for node in nodes):
+            break
+    return round(time.monotonic() - started, 1)
+
+
 class PeakRss:
     """The highest resident memory of some processes, sampled every 0.2 s, reset per row."""
 
@@ -286,9 +310,9 @@ def main() -> None:
         n, s = args.batch, args.seconds
         bulk_urls = {"direct": stack.engine.url, "via_proxy": stack.proxy_url}
 
-        def raw_bulk(t: Traffic, base: str, seconds: float) -> Coroutine[Any, Any, dict[str, Any]]:
+        def raw_bulk(t: Traffic, base: str, seconds: float, ids: bool = False) -> Coroutine[Any, Any, dict[str, Any]]:
             return drive(
-                f"{base}/_bulk?pipeline={names.PIPELINE}", lambda: t.bulk(n, RAW_STREAM), ndjson_h, n, seconds, 4
+                f"{base}/_bulk?pipeline={names.PIPELINE}", lambda: t.bulk(n, RAW_STREAM, ids), ndjson_h, n, seconds, 4
             )
 
         def rows(t: Traffic, full: bool) -> dict[str, Callable[[], Coroutine[Any, Any, dict[str, Any]]]]:
@@ -312,6 +336,7 @@ def main() -> None:
                 )
             for where, base in bulk_urls.items():
                 out[f"d_raw_bulk_{where}"] = lambda base=base: raw_bulk(t, base, s)  # type: ignore[misc]
+            out["d_raw_bulk_via_proxy_with_event_ids"] = lambda: raw_bulk(t, stack.proxy_url, s, ids=True)
             return out
 
         def measured(rows: dict[str, Any], name: str, run: Callable[[], Coroutine[Any, Any, dict[str, Any]]]) -> None:
@@ -357,6 +382,8 @@ def main() -> None:
             ),
         }
         for name, run in extra.items():
+            if "half" in name:  # a latency row measures its own load, not the merges the rows before left behind
+                print(f"  the engine settled in {settle(stack.cluster, stack.engine.proc.pid)} s", flush=True)
             measured(rows_g, name, run)
         rss.stop()
 
@@ -369,6 +396,9 @@ def main() -> None:
                     eps["c_ours_ndjson_batch"] / eps["d_raw_bulk_via_proxy"], 3
                 ),
                 "ndjson_batch_vs_raw_bulk_direct": round(eps["c_ours_ndjson_batch"] / eps["d_raw_bulk_direct"], 3),
+                "ndjson_batch_vs_raw_bulk_with_event_ids_via_proxy": round(
+                    eps["c_ours_ndjson_batch"] / eps["d_raw_bulk_via_proxy_with_event_ids"], 3
+                ),
                 "json_batch_vs_peer_batch": round(eps["c_ours_json_batch"] / eps["c_peer_json_batch"], 3),
                 "ndjson_batch_vs_peer_batch": round(eps["c_ours_ndjson_batch"] / eps["c_peer_json_batch"], 3),
                 "single_vs_peer_single": round(eps["b_ours_single"] / eps["b_peer_single"], 3),
