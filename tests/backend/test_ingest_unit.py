@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import uuid
 
 import pytest
 
@@ -22,7 +23,7 @@ def test_seed_example_is_indexed_with_an_id_and_a_timestamp(memory_backend: Back
     assert item["status"] == "indexed" and len(item["id"]) == 36
     [line] = memory_backend.sink.lines
     event = json.loads(line)
-    assert event["event"]["id"] == item["id"]
+    assert event["event"]["id"] == item["id"] and uuid.UUID(item["id"]).version == 7  # time-ordered: event_ids.py
     assert event["@timestamp"].endswith("Z")
     assert {k: event[k] for k in SEED_EXAMPLE} == SEED_EXAMPLE
 

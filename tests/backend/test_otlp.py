@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import shutil
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,8 @@ def test_a_record_becomes_the_event_a_json_logger_would_write(memory_backend: Ba
     assert (event["trace.id"], event["span.id"]) == (TRACE.hex(), SPAN.hex())
     assert (event["error.type"], event["error.message"]) == ("ValueError", "bad amount")
     assert event["error.stack_trace"] == "Traceback..."
+    made = uuid.UUID(event["event"]["id"])  # time-ordered, from the record's own time (logplatform/event_ids.py)
+    assert made.version == 7 and int.from_bytes(made.bytes[:6], "big") == T // 1_000_000
 
 
 def test_otlp_json_with_hex_ids_and_a_structured_body(memory_backend: Backend) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from collections import Counter
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
@@ -101,6 +103,9 @@ def test_rotation_by_rename_loses_no_line(tmp_path: Path) -> None:
     assert all(f.stat().st_size <= 50000 for f in files)
     ids = [e["event"]["id"] for e in events]
     assert len(ids) == 3000 and len(set(ids)) == 3000
+    for event in events:  # time-ordered ids (logplatform/event_ids.py) that start with the event's own millisecond
+        made, at = uuid.UUID(event["event"]["id"]), datetime.fromisoformat(event["@timestamp"])
+        assert made.version == 7 and int.from_bytes(made.bytes[:6], "big") == int(at.timestamp() * 1000)
 
 
 def test_scenarios_tell_their_story() -> None:
