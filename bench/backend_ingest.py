@@ -15,9 +15,9 @@ seed's toy event as a secondary table. For each corpus:
 Every client waits for its answer, which comes once Elasticsearch acknowledged the events (the peer is asked to wait
 for it too). Then, on the generator's events: ours with a sink that acknowledges at once (the HTTP layer's ceiling),
 and single events paced at half of the maximum rate measured above, open loop (latency from the moment a request was
-due, so a slow answer does not hide the requests queued behind it), ours and the peer's, each once the engine has
-settled (no merge running, under a tenth of a core busy: the rows before leave it millions of documents to merge,
-which is their load, not this row's). The backend's and the
+due, so a slow answer does not hide the requests queued behind it), ours and the peer's. Every row starts once the
+engine has settled (no merge running, under a tenth of a core busy: the rows before leave it millions of documents
+to merge, which is their load, not this row's). The backend's and the
 peer's peak memory (RSS) is sampled through every row, and the CPU time each process spent for an event (the
 backend, the peer, the naive design, the proxy, the engine, and the load generator: "clients") is counted per row.
 
@@ -340,6 +340,9 @@ def main() -> None:
             return out
 
         def measured(rows: dict[str, Any], name: str, run: Callable[[], Coroutine[Any, Any, dict[str, Any]]]) -> None:
+            # every row starts on a settled engine: it measures its own load, not the merges the rows before it
+            # left behind (which, in a fixed order, would weigh on the same rows in every run)
+            settled = settle(stack.cluster, stack.engine.proc.pid)
             rss.take()
             before = cpu_seconds(busy)
             row = asyncio.run(run())
@@ -347,6 +350,7 @@ def main() -> None:
             row["peak_rss_mb"] = rss.take()
             used = {who: (after[who] - before[who]) * 1e6 / max(row["events"], 1) for who in busy}
             row["cpu_us_per_event"] = {who: round(micros, 1) for who, micros in used.items() if micros >= 0.5}
+            row["engine_settled_s"] = settled
             rows[name] = row
             print(f"  {name:28} {row}", flush=True)
 
@@ -382,8 +386,6 @@ def main() -> None:
             ),
         }
         for name, run in extra.items():
-            if "half" in name:  # a latency row measures its own load, not the merges the rows before left behind
-                print(f"  the engine settled in {settle(stack.cluster, stack.engine.proc.pid)} s", flush=True)
             measured(rows_g, name, run)
         rss.stop()
 
