@@ -46,6 +46,7 @@ def ingest_designs(run: dict[str, Any]) -> None:
         "c_ours_otlp_protobuf_batch": "ours, OTLP protobuf",
         "c_peer_json_batch": "peer, JSON arrays",
         "d_raw_bulk_via_proxy": "raw _bulk (proxy)",
+        "d_raw_bulk_via_proxy_with_event_ids": "raw _bulk (proxy, an id each)",
         "d_raw_bulk_direct": "raw _bulk (direct)",
     }
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
