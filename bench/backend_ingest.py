@@ -43,7 +43,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.corpus import http_corpus
+from bench.corpus import http_corpus, with_event_id
 from bench.http_peer import HttpPeer
 from bench.record import record
 from bench.stack import BenchStack, wait_http
@@ -92,7 +92,7 @@ class Traffic:
         action = json.dumps({"create": {"_index": data_stream}})
         lines = (self.line() for _ in range(n))
         if ids:
-            lines = (line if _ID in line else '{"event.id":"' + new_event_id() + '",' + line[1:] for line in lines)
+            lines = (line if _ID in line else with_event_id(line, new_event_id()) for line in lines)
         return "".join(f"{action}\n{json.dumps({'message': line})}\n" for line in lines).encode()
 
     def otlp_pool(self, n: int, bodies: int = 16) -> Iterator[bytes]:
@@ -238,7 +238,7 @@ def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
 
 def settle(cluster: Cluster, engine_pid: int, timeout: float = 180) -> float:
     """Waits until the engine has no merge running and spent under a tenth of a core over the last second (the
-    rows before a latency row leave it millions of documents to merge, on the cores the row needs); the wait."""
+    rows before leave it documents to merge, on the cores the next row needs); the seconds it waited."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         before = cpu_seconds({"engine": engine_pid})["engine"]

@@ -177,3 +177,8 @@ def http_corpus(name: str, events: int, workdir: Path) -> list[str]:
         logger = LOGGERS[list(LOGGERS)[i % len(LOGGERS)]]
         shaped.append(json.dumps(_http_ready(logger(event, event.get("meta") or {}), event["service"])))
     return shaped
+
+
+def with_event_id(line: str, event_id: str) -> str:
+    """A JSON object line with `event.id` put first (dotted: the pipeline merges it into the event's own `event`)."""
+    return '{"event.id":"' + event_id + '",' + line[1:]

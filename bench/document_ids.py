@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.backend_ingest import Traffic, cpu_seconds, drive
-from bench.corpus import http_corpus
+from bench.corpus import http_corpus, with_event_id
 from bench.engine import installed_engine
 from bench.record import record
 from logplatform import names
@@ -59,18 +59,17 @@ def without_ids(lines: list[str]) -> list[str]:
     return out
 
 
-def with_event_id(line: str, kind: str) -> str:
+def of_kind(line: str, kind: str) -> str:
     """The line with an event.id of the kind (none for engine-ids)."""
     if kind == "engine-ids":
         return line
-    event_id = str(uuid.uuid4()) if kind == "random" else new_event_id()
-    return '{"event.id":"' + event_id + '",' + line[1:]
+    return with_event_id(line, str(uuid.uuid4()) if kind == "random" else new_event_id())
 
 
 def bulk(traffic: Traffic, kind: str) -> bytes:
     action = json.dumps({"create": {"_index": STREAM}})
     return "".join(
-        f"{action}\n{json.dumps({'message': with_event_id(traffic.line(), kind)})}\n" for _ in range(PER_BULK)
+        f"{action}\n{json.dumps({'message': of_kind(traffic.line(), kind)})}\n" for _ in range(PER_BULK)
     ).encode()
 
 
