@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from generator.cli import main
@@ -20,6 +21,7 @@ from generator.outputs import HttpOutput, Stats
 from generator.pacing import Pacer
 from generator.scenarios import TrafficModel
 from logplatform import names
+from tests.support.reference import REPO
 from tests.support.search_engine import SearchEngine
 from tests.support.shipper import FILEBEAT, filebeat_doc
 
@@ -106,6 +108,19 @@ def test_rotation_by_rename_loses_no_line(tmp_path: Path) -> None:
     for event in events:  # time-ordered ids (logplatform/event_ids.py) that start with the event's own millisecond
         made, at = uuid.UUID(event["event"]["id"]), datetime.fromisoformat(event["@timestamp"])
         assert made.version == 7 and int.from_bytes(made.bytes[:6], "big") == int(at.timestamp() * 1000)
+
+
+def test_filebeat_tells_every_file_apart_even_those_begun_in_one_millisecond(tmp_path: Path) -> None:
+    """Filebeat knows a file by a fingerprint of its first bytes (filebeat/filebeat.yml): two files with the same
+    first bytes are one file to it, and the second is never read. Six services' files and their rotations, all begun
+    within a millisecond or two, must differ there (time-ordered ids start alike)."""
+    config = yaml.safe_load((REPO / "filebeat" / "filebeat.yml").read_text())
+    (volume_input,) = [i for i in config["filebeat.inputs"] if i.get("id") == "logplatform-log-volume"]
+    length = volume_input["prospector.scanner.fingerprint.length"]
+    run(tmp_path, "--count", "600", "--seed", "5", "--max-file-bytes", "20000", "--backups", "100")
+    files = sorted((tmp_path / "services").glob("*.log*"))
+    assert len(files) > 12
+    assert len({f.read_bytes()[:length] for f in files}) == len(files)
 
 
 def test_scenarios_tell_their_story() -> None:
