@@ -18,18 +18,10 @@ import click
 from generator.outputs import FileOutput, HttpOutput, Output, Stats
 from generator.pacing import Pacer
 from generator.progress import Progress
-from generator.scenarios import DEFAULT_SERVICES, SCENARIOS, TrafficModel, daily_rhythm
+from generator.scenarios import DEFAULT_SERVICES, SCENARIOS, TrafficModel, daily_rhythm, moment
 from logplatform.ecs_logging import setup_logging
 
 log = logging.getLogger("generator")
-
-
-def _iso(ts: datetime) -> str:
-    return ts.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _millis(ts: datetime) -> int:
-    return int(ts.timestamp() * 1000)
 
 
 @click.command(
@@ -204,8 +196,7 @@ class Run:
     def batch(self, n: int) -> list[dict[str, Any]]:
         """n events; one clock reading per batch (a batch is made within a millisecond or two)."""
         now = self.pacer.elapsed()
-        clock = datetime.now(UTC)
-        wall, wall_millis = (_iso(clock), _millis(clock)) if self.virtual_start is None else ("", 0)
+        wall, wall_millis = moment(datetime.now(UTC)) if self.virtual_start is None else ("", 0)
         events = []
         for _ in range(n):
             if self.count is not None:
@@ -215,8 +206,7 @@ class Run:
             else:
                 progress = (now % self.period) / self.period
             if self.virtual_start:
-                moment = self.virtual_start + self.step * self.generated
-                ts, millis = _iso(moment), _millis(moment)
+                ts, millis = moment(self.virtual_start + self.step * self.generated)
             else:
                 ts, millis = wall, wall_millis
             self.generated += 1

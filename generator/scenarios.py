@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, cast
 
 from logplatform.event_ids import event_id_at
@@ -215,6 +216,11 @@ class TrafficModel:
 
 Row = tuple[str, str, str, str, str, str, int]
 _FIRST_OCTETS = (10, 172, 192, 198)
+
+
+def moment(at: datetime) -> tuple[str, int]:
+    """A moment in the two forms TrafficModel.event takes it: ISO 8601 to the millisecond, and Unix milliseconds."""
+    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z"), int(at.timestamp() * 1000)
 
 
 def _expand(table: list[tuple[int, str, str, str, str, str, str, int]]) -> list[Row]:

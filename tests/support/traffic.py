@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from generator.scenarios import TrafficModel
+from generator.scenarios import TrafficModel, moment
 
 
 def story(model: TrafficModel, count: int, start: datetime, end: datetime) -> list[dict[str, Any]]:
@@ -14,9 +14,8 @@ def story(model: TrafficModel, count: int, start: datetime, end: datetime) -> li
     step = (end - start) / count
     out = []
     for i in range(count):
-        moment = start + step * i
-        at = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        if (event := model.event(at, i / count, int(moment.timestamp() * 1000))) is not None:
+        at, millis = moment(start + step * i)
+        if (event := model.event(at, i / count, millis)) is not None:
             out.append(event)
     return out
 
