@@ -26,6 +26,28 @@ COMPOSE_MODULE = "github.com/docker/compose/v2"
 BRIDGE = "lprehearse0"
 BRIDGE_CIDR = "10.213.255.1/24"
 ADDRESS_POOL = "base=10.214.0.0/16,size=24"
+# What the rehearsal keeps between runs to start faster: the images it builds and at most this much build cache.
+# Everything else (stopped containers, unused volumes and networks, dangling images) goes after each run, and a
+# data root above MAX_DATA_BYTES fails the run: repeated runs grew it to 44 GB once, past the test engine's
+# disk watermark.
+KEEP_BUILD_CACHE = "4GB"
+MAX_DATA_BYTES = int(float(os.environ.get("LOGPLATFORM_REHEARSAL_MAX_DATA_GB", "20")) * 1024**3)
+
+
+def _size(path: Path) -> int:
+    """Bytes the files under path take on disk (overlay2's layers are hard links: each counted once)."""
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    for directory, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                st = os.lstat(os.path.join(directory, name))
+            except OSError:
+                continue
+            if (st.st_dev, st.st_ino) not in seen:
+                seen.add((st.st_dev, st.st_ino))
+                total += st.st_blocks * 512
+    return total
 
 
 class CannotRun(RuntimeError):
@@ -180,6 +202,25 @@ class Daemon:
                 self.proc.wait()
         self.proc = None
         self._bridge_down()
+
+    def prune(self) -> str:
+        """Leaves the data root bounded for the next run; raises when it is still above MAX_DATA_BYTES."""
+        if self.proc is None or self.proc.poll() is not None:
+            return "no dockerd running, nothing to prune"
+        before = _size(self.root / "data")
+        for command in (
+            ["docker", "container", "prune", "--force"],
+            ["docker", "volume", "prune", "--all", "--force"],
+            ["docker", "network", "prune", "--force"],
+            ["docker", "image", "prune", "--force"],
+            ["docker", "builder", "prune", "--force", "--keep-storage", KEEP_BUILD_CACHE],
+        ):
+            run(command, env=self.env, timeout=600)
+        after = _size(self.root / "data")
+        said = f"Docker data {before / 1024**3:.1f} GB -> {after / 1024**3:.1f} GB after pruning"
+        if after > MAX_DATA_BYTES:
+            raise AssertionError(f"{said}, above the bound of {MAX_DATA_BYTES / 1024**3:.0f} GB")
+        return said
 
     def _stop_leftover(self) -> None:
         """A daemon left by an interrupted run of ours (same pidfile) is stopped first."""
