@@ -240,10 +240,16 @@ def es_restart_loses_and_duplicates_nothing(stack: Stack) -> str:
         service,
         "--quiet",
     )
-    wait_until("the generator's first lines indexed", lambda: stack.count({"term": {"service.name": service}}), 120)
+    of_service = {"term": {"service.name": service}}
+    wait_until("the generator's first lines indexed", lambda: stack.count(of_service), 120)
+    before = stack.count(of_service)
+    running = stack.compose("ps", "--format", "{{.Name}}", check=False).stdout.split()
+    if before >= count or f"{service}-generator" not in running:
+        raise AssertionError(f"the generator had finished ({before} of {count} lines) before es01 restarted")
     stack.compose("restart", "es01", timeout=600)
     stack.reset_clients()
     wait_until("es01 healthy again", lambda: stack.services()["es01"].get("Health") == "healthy", 300)
+    back = int(time.time() * 1000)
 
     def all_in() -> int | None:
         n = stack.count({"term": {"service.name": service}})
@@ -253,10 +259,16 @@ def es_restart_loses_and_duplicates_nothing(stack: Stack) -> str:
 
     n = wait_until(f"all {count} lines indexed after the restart", all_in, 300, every=5)
     time.sleep(5)  # a late duplicate would show up now
-    final = stack.count({"term": {"service.name": service}})
+    final = stack.count(of_service)
     if final != count:
         raise AssertionError(f"{final} documents for {count} lines")
-    return f"es01 restarted mid-run: {n} of {count} lines indexed, none twice"
+    after = stack.count({"bool": {"filter": [of_service, {"range": {"event.ingested": {"gte": back}}}]}})
+    if after == 0:
+        raise AssertionError("no line was indexed after es01 came back: the restart was not mid-run")
+    return (
+        f"es01 restarted mid-run ({before} of {count} lines in before it, {after} after it was back): "
+        f"{n} of {count} lines indexed, none twice"
+    )
 
 
 def readme_commands_run_as_printed(stack: Stack) -> str:
@@ -355,7 +367,7 @@ def secrets_and_keys_are_guarded(stack: Stack) -> str:
 
 def passwords_changed_in_env_reach_every_service(stack: Stack) -> str:
     """Every password set anew in .env: after `up -d`, Kibana is ready, Filebeat still ships, POST /logs still
-    indexes (not spools), and doctor logs in with the new elastic password."""
+    indexes (not spools), alerting runs its rules, and doctor logs in with the new elastic password."""
     new = {
         var: f"rehearsal-{var.lower().replace('_', '-')}-{uuid.uuid4().hex[:8]}"
         for var in (
@@ -371,6 +383,7 @@ def passwords_changed_in_env_reach_every_service(stack: Stack) -> str:
     if up.returncode != 0:
         logs = stack.compose("logs", "--no-color", "--tail", "15", "setup", "kibana", "filebeat", check=False).stdout
         raise AssertionError(f"up -d with new passwords failed: {up.stderr[-800:]}\n{logs[-3000:]}")
+    up_done = time.time()
     stack.reset_clients()
     if stack.secret("elastic_password") != new["ELASTIC_PASSWORD"]:
         raise AssertionError("the elastic password in the secrets volume is not the one from .env")
@@ -403,9 +416,26 @@ def passwords_changed_in_env_reach_every_service(stack: Stack) -> str:
     )
     if doctor.returncode != 0:
         raise AssertionError(f"doctor after the change: {doctor.stdout[-1500:]}")
+    runs = wait_until(
+        "ElastAlert2 runs its rules with its new password",
+        lambda: _alerting_runs_since(stack, up_done) or None,
+        240,
+        every=10,
+    )
     # back to no .env values: the services read the secret files, which now hold the new passwords
     stack.compose("up", "-d", "--wait", "--wait-timeout", "600", timeout=900)
-    return f"5 passwords changed: Kibana ready, {shipped} lines shipped since, POST indexed, doctor all ok"
+    return (
+        f"5 passwords changed: Kibana ready, {shipped} lines shipped since, POST indexed, {runs} rule runs "
+        "recorded by alerting, doctor all ok"
+    )
+
+
+def _alerting_runs_since(stack: Stack, since: float) -> int:
+    """Rule runs ElastAlert2 recorded in its status index after `since`: it logged in and queried."""
+    index = yaml.safe_load((REPO / "alerting" / "config.yaml").read_text())["writeback_index"] + "_status"
+    recent = {"range": {"@timestamp": {"gte": int(since * 1000), "format": "epoch_millis"}}}
+    r = stack.es().post(f"/{index}/_count", json={"query": recent})
+    return int(r.json()["count"]) if r.status_code == 200 else 0
 
 
 def three_node_switch_resolves_in_compose(stack: Stack) -> str:
@@ -537,6 +567,8 @@ def readme_generator_stories_run_as_printed(stack: Stack) -> str:
         "bool": {"filter": [{"term": {"event.action": "user-login"}}, {"term": {"event.outcome": "failure"}}]}
     }
     logins_before = stack.count(failed_logins)
+    rule = yaml.safe_load((REPO / "alerting" / "rules" / "failed-logins-by-ip.yaml").read_text())["name"]
+    alerts_before = _alerts_sent(stack, rule)
     said = []
     for command in (attack, load):
         started = time.time()
@@ -544,20 +576,36 @@ def readme_generator_stories_run_as_printed(stack: Stack) -> str:
         if result.returncode != 0:
             raise AssertionError(f"`{command}` exited {result.returncode}: {result.stderr[-800:]}")
         said.append(f"`{command}` {time.time() - started:.0f}s")
-    load_began = {"range": {"event.ingested": {"gte": int(started * 1000)}}}  # the load ran last
+    # the load ran last, and nothing else POSTs meanwhile: the backend's documents since it began are the load's,
+    # indexed by the backend (no log.file.path) or from its spool by Filebeat; every other writer ships files
+    through_backend = {
+        "bool": {
+            "filter": [{"range": {"event.ingested": {"gte": int(started * 1000)}}}],
+            "should": [
+                {"bool": {"must_not": [{"exists": {"field": "log.file.path"}}]}},
+                {"prefix": {"log.file.path": "/var/log/logplatform/spool/"}},
+            ],
+            "minimum_should_match": 1,
+        }
+    }
     logins = wait_until(
         "the attack's failed logins indexed", _reaching(1000, lambda: stack.count(failed_logins) - logins_before), 180
     )
     loaded = wait_until(
-        "100,000 events through the backend", _reaching(100_000, lambda: stack.count(load_began)), 300, every=5
+        "100,000 events through the backend", _reaching(100_000, lambda: stack.count(through_backend)), 300, every=5
     )
-    rule = yaml.safe_load((REPO / "alerting" / "rules" / "failed-logins-by-ip.yaml").read_text())["name"]
+    time.sleep(5)  # a late duplicate would show up now
+    if loaded != 100_000 or stack.count(through_backend) != 100_000:
+        raise AssertionError(f"{stack.count(through_backend)} documents through the backend for 100,000 events sent")
     alerts = wait_until(
-        f"ElastAlert2 alerts '{rule}' on the attack", _reaching(1, lambda: _alerts_sent(stack, rule)), 300, every=10
+        f"ElastAlert2 alerts '{rule}' on the attack",
+        _reaching(1, lambda: _alerts_sent(stack, rule) - alerts_before),
+        300,
+        every=10,
     )
     return (
-        f"{'; '.join(said)}: {logins} failed logins via Filebeat, {loaded} events indexed since the load began; "
-        f"{alerts} '{rule}' alert(s) sent by the alerting service"
+        f"{'; '.join(said)}: {logins} failed logins via Filebeat, {loaded} events through the backend, each once; "
+        f"{alerts} new '{rule}' alert(s) sent by the alerting service"
     )
 
 
@@ -677,8 +725,25 @@ def queue_switch_runs_end_to_end(stack: Stack) -> str:
         raise AssertionError(f"POST /logs with the queue on answered {statuses[:3]}, not queued")
     of_marker = {"term": {"service.name": f"queue-{marker}"}}
     wait_until("the posted events indexed through Kafka", _reaching(20, lambda: stack.count(of_marker)), 120)
-    through_kafka = {"bool": {"filter": [{"term": {"input.type": "kafka"}}, {"exists": {"field": "log.file.path"}}]}}
-    shipped = wait_until("the volume's lines indexed through Kafka", lambda: stack.count(through_kafka), 120)
+    # lines of our own on the volume, as a service writes them: each indexed through Kafka, once
+    lines = 300
+    stack.compose("run", "--rm", "--no-deps", "generator", "--rate", "100", "--count", str(lines),
+                  "--services", f"queue-file-{marker}", "--quiet", dotenv=dotenv, timeout=300)  # fmt: skip
+    file_lines = {
+        "bool": {
+            "filter": [
+                {"term": {"service.name": f"queue-file-{marker}"}},
+                {"term": {"input.type": "kafka"}},
+                {"exists": {"field": "log.file.path"}},
+            ]
+        }
+    }
+    shipped = wait_until(
+        "the volume's lines indexed through Kafka", _reaching(lines, lambda: stack.count(file_lines)), 180
+    )
+    time.sleep(5)  # a late duplicate would show up now
+    if shipped != lines or stack.count(file_lines) != lines:
+        raise AssertionError(f"{stack.count(file_lines)} documents through Kafka for {lines} lines written")
     doctor = stack.compose("run", "--rm", "--no-deps", "setup", "logplatform", "doctor", dotenv=dotenv,
                            check=False, timeout=300).stdout  # fmt: skip
     queue_hops = [ln for ln in doctor.splitlines() if "queue " in ln[:20]]
