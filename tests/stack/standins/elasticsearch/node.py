@@ -18,10 +18,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from es_compat_proxy import CompatProxy  # beside this file in the image
+import bootstrap_checks  # beside this file in the image
+from es_compat_proxy import CompatProxy
 from security import Security
 
-HOME = Path("/usr/share/elasticsearch")
+HOME = Path(os.environ.get("ES_HOME", "/usr/share/elasticsearch"))
 CONFIG = HOME / "config"
 ENGINE_PORT = 9250
 READY_MARK = "LOGPLATFORM-ENGINE-READY"
@@ -63,17 +64,19 @@ def apply_disk_watermarks() -> None:
 
 
 def main() -> None:
-    if (setting("discovery.type") or "") != "single-node":
-        sys.exit(
-            "ERROR (stand-in): only discovery.type=single-node is supported; "
-            "the three-node cluster needs the real image"
-        )
     if (setting("xpack.security.enabled") or "true") != "true" or setting("xpack.security.http.ssl.enabled") != "true":
         sys.exit("ERROR (stand-in): runs with security and HTTP TLS on only, as our compose file sets them")
+    certificate = config_file("xpack.security.http.ssl.certificate")
+    key = config_file("xpack.security.http.ssl.key")
+    # as Elasticsearch: enforced (exit 78) in a cluster bound beyond loopback, warnings only on a single node
+    bootstrap_checks.check(setting, bootstrap_checks.Host.read())
+    if (setting("discovery.type") or "multi-node") != "single-node":
+        sys.exit(
+            "ERROR (stand-in): the bootstrap checks passed, but a cluster of several nodes is not emulated: "
+            "the stand-in runs discovery.type=single-node only (tests/stack/standins.md)"
+        )
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(
-        config_file("xpack.security.http.ssl.certificate"), config_file("xpack.security.http.ssl.key")
-    )
+    context.load_cert_chain(certificate, key)
     password_file = os.environ.get("ELASTIC_PASSWORD_FILE")
     bootstrap = Path(password_file).read_text().strip() if password_file else os.environ.get("ELASTIC_PASSWORD")
 
