@@ -61,12 +61,20 @@ async def _read(stream: AsyncIterator[bytes], encoding: str | None, max_bytes: i
         if inflater is None:
             out += chunk
             continue
-        try:
-            out += inflater.decompress(chunk, max_bytes + 1 - len(out))
-        except zlib.error as exc:
-            raise BodyError(400, f"body is not valid {encoding}: {exc}", "content-encoding") from None
-        if len(out) > max_bytes or inflater.unconsumed_tail:
-            raise BodyError(413, f"decompressed body larger than {max_bytes} bytes")
+        while chunk:
+            try:
+                out += inflater.decompress(chunk, max_bytes + 1 - len(out))
+            except zlib.error as exc:
+                raise BodyError(400, f"body is not valid {encoding}: {exc}", "content-encoding") from None
+            if len(out) > max_bytes or inflater.unconsumed_tail:
+                raise BodyError(413, f"decompressed body larger than {max_bytes} bytes")
+            chunk = b""
+            if inflater.eof and inflater.unused_data:
+                if encoding != "gzip":
+                    raise BodyError(400, "bytes after the end of the deflate stream", "content-encoding")
+                # gzip members back to back are one file (RFC 1952 2.2), as `gzip -d` reads them: the bytes after
+                # a member's end start the next one, within the same decompressed limit
+                chunk, inflater = inflater.unused_data, zlib.decompressobj(16 + zlib.MAX_WBITS)
     if inflater is not None:
         if not inflater.eof:
             raise BodyError(400, f"body is not valid {encoding}: truncated", "content-encoding")
@@ -127,7 +135,9 @@ def decode(body: bytes, content_type: str | None) -> list[Any]:
             return [value]
         raise BodyError(400, "body must be an event object or an array of events")
     events: list[Any] = []
-    for line in text.splitlines():
+    # only LF (and CR LF) ends a line: str.splitlines would also split at U+2028, U+2029, U+0085 and others,
+    # which JSON allows raw inside a string
+    for line in text.split("\n"):
         if not line.strip():
             continue
         try:
