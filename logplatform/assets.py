@@ -16,8 +16,9 @@ from logplatform import names, packaged
 ES_DIR = packaged.ES_DIR
 
 # The one place where the two engines differ (see assets_for):
-# - es/lifecycle/ is installed on Elasticsearch only: ILM (OpenSearch has none), the logsdb index mode and
-#   the data stream's failure store (Elasticsearch 9.1+; docs/storage.md);
+# - es/lifecycle/ is installed on Elasticsearch only: ILM (OpenSearch has none), the index modes (logsdb for the
+#   logs, standard for the dead-letter stream) and the data stream's failure store (Elasticsearch 9.1+;
+#   docs/storage.md);
 # - Elasticsearch's `flattened` type (labels: any number of keys, one mapped field) is `flat_object` there;
 # - a `constant_keyword` without a value (data_stream.namespace: set by the first document, as in Elastic's
 #   logs template) is a plain keyword there, where constant_keyword requires its value up front.
@@ -217,6 +218,11 @@ def assets_for(engine: str, retention: Retention | None = None, options: Pipelin
         ]
         composed_of += [names.LIFECYCLE_COMPONENT, names.INDEX_MODE_COMPONENT]
         dead_letter_template["composed_of"] = [names.LIFECYCLE_COMPONENT]
+        # its name matches logs-*-*, so unsaid, Elasticsearch 9 would make it logsdb: the refused lines it keeps stay
+        # standard, stored as they were sent (docs/storage.md)
+        dead_letter_template["template"]["settings"]["index"].update(
+            load_json("lifecycle/deadletter-index-mode.json")["settings"]["index"]
+        )
         # data stream options are applied once, when the data stream is created (Elastic's failure store docs)
         index_template["template"] = load_json("lifecycle/failure-store.json")
     index_template["composed_of"] = composed_of
