@@ -117,6 +117,19 @@ def test_every_variable_has_a_default_or_is_in_env_example() -> None:
         assert name in documented, f"{name} is not in .env.example"
 
 
+def test_every_service_rotates_its_container_output() -> None:
+    """Docker's json-file driver keeps a container's output forever unless told to rotate: a chatty service fills
+    the host's disk. Every service of both compose files logs to json-file (what container-logs ships) with a
+    bounded size and count, settable in .env."""
+    queue = yaml.safe_load((REPO / "kafka" / "queue.compose.yml").read_text())["services"]
+    for name, service in [*services().items(), *((n, s) for n, s in queue.items() if "image" in s)]:
+        logging = service.get("logging") or {}
+        options = logging.get("options") or {}
+        assert logging.get("driver") == "json-file", f"{name} does not log to json-file"
+        assert options.get("max-size") == "${DOCKER_LOG_MAX_SIZE:-10m}", f"{name} has no rotation size"
+        assert options.get("max-file") == "${DOCKER_LOG_MAX_FILE:-3}", f"{name} keeps every rotated file"
+
+
 def test_one_pinned_elastic_version_everywhere() -> None:
     images = {n: s["image"] for n, s in services().items() if "image" in s}
     elastic = {n: i for n, i in images.items() if i.startswith("docker.elastic.co/")}
