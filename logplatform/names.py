@@ -18,6 +18,10 @@ ILM_POLICY = "logs-logplatform"
 DEAD_LETTER_STREAM = "logs-logplatform.deadletter-default"
 DEAD_LETTER_PATTERN = "logs-logplatform.deadletter-*"
 DEAD_LETTER_TEMPLATE = "logs-logplatform.deadletter"
+# Elasticsearch 9.1+: what the pipeline or the mapping refused, kept in the data streams' failure stores (the
+# `::failures` selector; es/lifecycle/failure-store.json). The writer gets a success, so nothing reaches the
+# dead-letter stream: Kibana reads these through a data view of their own.
+FAILURE_STORE_PATTERN = f"{INDEX_PATTERN}::failures"
 # The queue (kafka/queue.compose.yml): the topic the shippers write and the indexer's consumer group
 QUEUE_TOPIC = "logs-logplatform"
 QUEUE_GROUP = "logplatform-indexer"

@@ -5,7 +5,10 @@ What each panel shows on real data is tested in test_dashboards_on_engine.py."""
 
 from __future__ import annotations
 
+import base64
+import importlib
 import json
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +21,28 @@ from logplatform.assets import mappings_body
 from logplatform.setup import SetupError, setup_kibana
 from tests.support import kql
 from tests.support.lens import formula_parts, lens_layers
+from tests.support.shipper import filebeat_doc
 
 KIBANA = Path(__file__).resolve().parents[2] / "kibana"
 DEAD_LETTER_VIEW = "logplatform-dead-letters"
+FAILURE_STORE_VIEW = "logplatform-failure-store"
+# A failure document's mapping, the same in every failure store (elastic/elasticsearch
+# server/src/main/java/org/elasticsearch/cluster/metadata/DataStreamFailureStoreDefinition.java; Elastic's "Failure
+# store" docs, "Failure document structure"): dynamic false, and `document.source`, the refused document, unmapped
+# (in _source only, which Discover shows: it asks for every field, unmapped ones included)
+FAILURE_DOCUMENT = {
+    "@timestamp": "date",
+    "document.id": "keyword",
+    "document.routing": "keyword",
+    "document.index": "keyword",
+    "error.message": "match_only_text",
+    "error.stack_trace": "text",
+    "error.type": "keyword",
+    "error.pipeline": "keyword",
+    "error.pipeline_trace": "keyword",
+    "error.processor_tag": "keyword",
+    "error.processor_type": "keyword",
+}
 AGGREGATABLE = {"keyword", "ip", "long", "integer", "short", "byte", "double", "float", "date", "boolean"}
 
 
@@ -198,6 +220,9 @@ def test_every_field_is_mapped_with_a_type_that_suits_its_use() -> None:
         assets.load_json(f"index-templates/{names.DEAD_LETTER_TEMPLATE}.json")["template"]["mappings"]["properties"]
     )
     for search in by_type("search"):
+        if search["references"][0]["id"] == FAILURE_STORE_VIEW:
+            problems += _failure_store_problems(search, types)
+            continue
         if search["references"][0]["id"] == DEAD_LETTER_VIEW:
             problems += [
                 f"search {search['id']}: column {c} is not mapped in the dead-letter stream"
@@ -216,6 +241,102 @@ def test_every_field_is_mapped_with_a_type_that_suits_its_use() -> None:
             if types.get(field) not in AGGREGATABLE:
                 problems.append(f"search {search['id']}: query on {field}, a {types.get(field)}")
     assert not problems, problems
+
+
+def _flat(doc: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in doc.items():
+        if isinstance(value, dict):
+            out |= _flat(value, f"{prefix}{key}.")
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _failure_store_problems(search: dict[str, Any], types: dict[str, str]) -> list[str]:
+    """A column of the failure store's search is a field of every failure document, or one of the refused document
+    (`document.source.*`) that it holds whichever step refused it: the line as Filebeat sent it when the pipeline
+    failed, the document the pipeline made (our mapping) when the mapping did."""
+    sent = _flat(filebeat_doc("a refused line", "/var/log/app/app.log", 0))
+    problems = []
+    for column in search["attributes"]["columns"]:
+        field = column.removeprefix("document.source.")
+        if column == field and column not in FAILURE_DOCUMENT:
+            problems.append(f"search {search['id']}: column {column} is not a field of a failure document")
+        elif column != field and (field not in sent or field not in types):
+            problems.append(f"search {search['id']}: column {column} is not in every refused document")
+    source = json.loads(search["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])
+    for field in kql.parse(source["query"]["query"]).fields():
+        if FAILURE_DOCUMENT.get(field) not in AGGREGATABLE:
+            problems.append(f"search {search['id']}: query on {field}, a {FAILURE_DOCUMENT.get(field)}")
+    return problems
+
+
+def test_refused_documents_in_the_failure_store_have_a_data_view_and_a_saved_search() -> None:
+    """On Elasticsearch 9.1+ a document the pipeline or the mapping refuses is kept in the data stream's failure
+    store and its writer gets a success: none reaches the dead-letter stream. Kibana reads the failure store through
+    a data view whose index pattern carries the `::failures` selector (Elastic's "Failure store" docs, "Create a
+    failure store data view")."""
+    views = {v["id"]: v["attributes"] for v in by_type("index-pattern")}
+    view = views[FAILURE_STORE_VIEW]
+    assert view["title"] == names.FAILURE_STORE_PATTERN == "logs-logplatform-*::failures"
+    pattern, selector = view["title"].split("::")
+    assert selector == "failures" and pattern == names.INDEX_PATTERN
+    # the failure store of every namespace of the logs (the place doctor counts among them), none of the
+    # dead-letter stream's (that one's refusals are not ours to show twice)
+    assert fnmatchcase(names.DATA_STREAM, pattern) and not fnmatchcase(names.DEAD_LETTER_STREAM, pattern)
+    assert view["timeFieldName"] == "@timestamp" and FAILURE_DOCUMENT["@timestamp"] == "date"  # when it failed
+    assert view["allowNoIndex"] is True  # failure indices are made at the first failure: none until then
+    search = next(s for s in by_type("search") if s["references"][0]["id"] == FAILURE_STORE_VIEW)
+    assert search["attributes"]["sort"] == [["@timestamp", "desc"]]
+    assert search["attributes"]["columns"][:2] == ["error.type", "error.message"]
+    assert "document.source.message" in search["attributes"]["columns"]  # what was refused
+
+
+def _stand_in(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[Any, Any]:
+    """The rehearsal's Elasticsearch stand-in hooks (tests/stack/standins/elasticsearch/security.py), imported as its
+    image runs them, beside es_compat_proxy: the hooks, and the proxy's Request."""
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.syspath_prepend(str(root / "support"))
+    monkeypatch.syspath_prepend(str(root / "stack" / "standins" / "elasticsearch"))
+    security = importlib.import_module("security")
+    request = importlib.import_module("es_compat_proxy").Request
+    return security.Security(tmp_path / "security.json", "bootstrap-pw", "logplatform", "es01"), request
+
+
+def test_the_failure_store_search_as_discover_sends_it_gets_an_answer_discover_reads(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The test engine has no failure store; the stand-in answers a search of `<pattern>::failures` as an empty
+    failure store does. The saved search's query, sent as Discover sends it (time range, sort, every field, the
+    unmapped `document.source.*` included), gets that answer, and the query selects a failure document as Elastic
+    documents it."""
+    search = next(s for s in by_type("search") if s["references"][0]["id"] == FAILURE_STORE_VIEW)
+    query = kql.parse(json.loads(search["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])["query"]["query"])
+    title = next(v for v in by_type("index-pattern") if v["id"] == FAILURE_STORE_VIEW)["attributes"]["title"]
+    body = {
+        "size": 500,
+        "track_total_hits": True,
+        "sort": [{"@timestamp": {"order": "desc", "unmapped_type": "boolean"}}],
+        "fields": [{"field": "*", "include_unmapped": True}],
+        "query": {"bool": {"filter": [kql.to_dsl(query), {"range": {"@timestamp": {"gte": "now-24h", "lte": "now"}}}]}},
+    }
+    security, request = _stand_in(monkeypatch, tmp_path)
+    auth = base64.b64encode(b"elastic:bootstrap-pw").decode()
+    reply = security.before(
+        request("POST", f"/{title}/_search", {"Authorization": f"Basic {auth}"}, json.dumps(body).encode())
+    )
+    assert reply is not None and reply.status == 200  # answered by the stand-in, never sent to the test engine
+    answer = json.loads(reply.body)
+    assert answer["timed_out"] is False
+    assert answer["hits"]["total"] == {"value": 0, "relation": "eq"} and answer["hits"]["hits"] == []
+    # a mapping failure as Elastic's docs show one, of a line Filebeat sent
+    failure = {
+        "@timestamp": "2026-05-01T12:00:00.000Z",
+        "document": {"index": names.DATA_STREAM, "source": filebeat_doc("a refused line", "/var/log/app/app.log", 0)},
+        "error": {"type": "document_parsing_exception", "message": "failed to parse field [x] of type [long]"},
+    }
+    assert kql.matches(query, _flat(failure))
 
 
 def _shape(layer: Any) -> tuple[str, ...]:
@@ -271,7 +392,14 @@ def test_security_dashboard_shows_failed_logins_by_time_ip_and_account() -> None
 
 def test_saved_searches_show_the_seed_columns_newest_first() -> None:
     searches = {s["attributes"]["title"]: s for s in by_type("search")}
-    assert set(searches) == {"All logs", "Errors", "Security events", "Alerts sent", "Lines set aside"}
+    assert set(searches) == {
+        "All logs",
+        "Errors",
+        "Security events",
+        "Alerts sent",
+        "Lines set aside",
+        "Lines set aside (failure store)",
+    }
     for s in (searches["All logs"], searches["Errors"], searches["Security events"]):
         assert s["attributes"]["columns"][:3] == ["service.name", "log.level", "message"]
         assert s["attributes"]["sort"] == [["@timestamp", "desc"]]
