@@ -360,8 +360,21 @@ def setup() -> None:
     default=None,
     help="The `snapshots` volume: Elasticsearch's (uid 1000) snapshot repository",
 )
+@click.option(
+    "--renew-days",
+    envvar="LOGPLATFORM_CERT_RENEW_DAYS",
+    type=click.IntRange(1),
+    default=30,
+    show_default=True,
+    help="Renew a certificate that expires within this many days (CERT_RENEW_DAYS in .env)",
+)
 def setup_certs_cmd(
-    certs_dir: Path, secrets_dir: Path, logs_dir: Path | None, keys_dir: Path | None, snapshots_dir: Path | None
+    certs_dir: Path,
+    secrets_dir: Path,
+    logs_dir: Path | None,
+    keys_dir: Path | None,
+    snapshots_dir: Path | None,
+    renew_days: int,
 ) -> None:
     """First in the start order, as root: CA and node certificates, secrets (.env or generated), volume owners."""
     from logplatform import certificates, secret_store
@@ -370,7 +383,7 @@ def setup_certs_cmd(
         done = secret_store.ensure(secrets_dir, os.environ, owner=SERVICE_OWNER if os.geteuid() == 0 else None)
     except secret_store.SecretError as exc:
         raise click.ClickException(f"{exc}. Fix it in .env, then docker compose up -d") from exc
-    done += certificates.ensure(certs_dir)
+    done += certificates.ensure(certs_dir, renew_days=renew_days)
     # a fresh named volume is root's; the services run as uid 1000 (Elasticsearch too)
     for directory, mode in ((logs_dir, 0o2775), (keys_dir, 0o700), (snapshots_dir, 0o2770)):
         if directory is None:
@@ -549,6 +562,21 @@ def _admin_options(command: F) -> F:
     default=None,
     help="The queue's broker (set in the setup and backend containers when the queue is on): checks its hops too",
 )
+@click.option(
+    "--certs-dir",
+    envvar="LOGPLATFORM_CERTS_DIR",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The `certs` volume, to show each certificate's expiry (default: two levels above --ca-certs' ca/ca.crt)",
+)
+@click.option(
+    "--cert-renew-days",
+    envvar="LOGPLATFORM_CERT_RENEW_DAYS",
+    type=click.IntRange(1),
+    default=30,
+    show_default=True,
+    help="Warn about a certificate that expires within this many days (setup-certs renews it on the next up)",
+)
 def doctor(
     url: str,
     ca_certs: str | None,
@@ -556,15 +584,26 @@ def doctor(
     backend_url: str | None,
     kibana_url: str | None,
     kafka_bootstrap: str | None,
+    certs_dir: Path | None,
+    cert_renew_days: int,
 ) -> None:
-    """Check every hop (Elasticsearch, pipeline, template, data stream, the queue, Filebeat, alerting, backend,
-    Kibana)."""
+    """Check every hop (certificates, Elasticsearch, pipeline, template, data stream, the queue, Filebeat,
+    alerting, backend, Kibana)."""
     from logplatform.doctor import run_checks
 
     password = _elastic_password(secrets_dir)
     cluster = _admin(url, ca_certs, password, timeout=30)
     kibana = (kibana_url, "elastic", password or "") if kibana_url else None
-    checks = run_checks(cluster, backend_url, kibana, kafka_bootstrap=kafka_bootstrap or None)
+    if certs_dir is None and ca_certs and Path(ca_certs).parent.name == "ca":  # the layout setup-certs makes
+        certs_dir = Path(ca_certs).parent.parent
+    checks = run_checks(
+        cluster,
+        backend_url,
+        kibana,
+        kafka_bootstrap=kafka_bootstrap or None,
+        certs_dir=certs_dir,
+        renew_days=cert_renew_days,
+    )
     for c in checks:
         click.echo(f"{'ok  ' if c.ok else 'FAIL'} {c.hop:15} {c.detail}")
         if not c.ok:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -96,8 +98,10 @@ class Context:
     backend_url: str | None
     kibana: tuple[str, str, str] | None  # url, user, password
     alerts_index: str
-    engine: str = "elasticsearch"  # set by the first hop
+    engine: str = "elasticsearch"  # set by the elasticsearch hop
     kafka_bootstrap: str | None = None  # the queue is on (kafka/queue.compose.yml)
+    certs_dir: Path | None = None  # the `certs` volume, where doctor runs beside it
+    renew_days: int = 30  # setup-certs' renewal window (CERT_RENEW_DAYS)
     _queue: Any = None  # the queue's status, read once by its first hop
 
     def queue(self) -> Any:
@@ -107,6 +111,24 @@ class Context:
             assert self.kafka_bootstrap is not None
             self._queue = queue.status(self.kafka_bootstrap)
         return self._queue
+
+
+def _certificates(ctx: Context) -> str:
+    from logplatform import certificates
+
+    assert ctx.certs_dir is not None
+    now = datetime.datetime.now(datetime.UTC)
+    found = certificates.expiries(ctx.certs_dir)
+    due = [e for e in found if e.not_after - now < datetime.timedelta(days=ctx.renew_days)]
+    # the ones due first: a long line is cut at 300 characters
+    said = "; ".join(
+        f"{e.subject} until {e.not_after:%Y-%m-%d} "
+        + (f"({e.days_left} days left)" if e.not_after > now else "(EXPIRED)")
+        for e in [*due, *(e for e in found if e not in due)]
+    )
+    if due:
+        raise RuntimeError(f"{len(due)} within the renewal window of {ctx.renew_days} days: {said}")
+    return said
 
 
 def _elasticsearch(ctx: Context) -> str:
@@ -245,8 +267,15 @@ class Hop:
 
 
 SETUP = "docker compose run --rm setup"
-# from a log line to Kibana, in the order a line travels; nothing after the first is checked if it fails
+# from a log line to Kibana, in the order a line travels, after the certificates every hop's TLS rests on;
+# nothing after elasticsearch is checked if it fails
 HOPS = (
+    Hop(
+        "certificates",
+        _certificates,
+        "docker compose up -d (setup-certs renews them, Elasticsearch reloads them by itself; README, Operating it)",
+        wanted=lambda ctx: ctx.certs_dir is not None,
+    ),
     Hop("elasticsearch", _elasticsearch, "docker compose ps es01; docker compose logs es01 (credentials: README)"),
     Hop("pipeline", _pipeline, SETUP),
     Hop("index template", _template, SETUP),
@@ -301,9 +330,19 @@ def run_checks(
     kibana: tuple[str, str, str] | None,
     alerts_index: str = names.ALERTS_INDEX,
     kafka_bootstrap: str | None = None,
+    certs_dir: Path | None = None,
+    renew_days: int = 30,
 ) -> list[Check]:
-    """Every hop's check, each reported and never raised; when Elasticsearch does not answer, only that."""
-    ctx = Context(cluster, backend_url, kibana, alerts_index, kafka_bootstrap=kafka_bootstrap)
+    """Every hop's check, each reported and never raised; when Elasticsearch does not answer, nothing after it."""
+    ctx = Context(
+        cluster,
+        backend_url,
+        kibana,
+        alerts_index,
+        kafka_bootstrap=kafka_bootstrap,
+        certs_dir=certs_dir,
+        renew_days=renew_days,
+    )
     checks: list[Check] = []
     for hop in HOPS:
         if not hop.wanted(ctx):
@@ -312,6 +351,6 @@ def run_checks(
             checks.append(Check(hop.name, True, hop.check(ctx)))
         except Exception as exc:  # a failed check is reported, never raised
             checks.append(Check(hop.name, False, f"{type(exc).__name__}: {exc}"[:300], hop.fix))
-            if hop is HOPS[0]:
+            if hop.name == "elasticsearch":
                 break
     return checks
