@@ -279,9 +279,9 @@ def check_event(index: int, raw: Any, limits: Limits, now: datetime | None = Non
     return Accepted(index, event_id, compact_json(event))
 
 
-# Where the pipeline finds an event's own time (logs-logplatform-normalize.painless: takeTimestamp, log4j2's instant,
-# loguru's record.time; tests/contract/test_timestamp_fields.py keeps them equal). An event with one keeps it as
-# written to a file would; only one without gets the receive time, which a spooled event must carry.
+# Where the pipeline finds an event's own time (es/ingest-pipelines/event/fields.painless: takeTimestamp, log4j2's
+# instant, loguru's record.time; tests/contract/test_timestamp_fields.py keeps them equal). An event with one keeps it
+# as written to a file would; only one without gets the receive time, which a spooled event must carry.
 OWN_TIME_FIELDS = ("@timestamp", "timestamp", "time", "ts", "asctime", "datetime", "timeMillis", "instant")
 
 

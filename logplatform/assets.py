@@ -50,16 +50,27 @@ def script_source(file_name: str) -> str:
     return (packaged.require(ES_DIR) / "ingest-pipelines" / file_name).read_text(encoding="utf-8")
 
 
-def _inline_scripts(processors: list[dict[str, Any]]) -> None:
-    """A script processor names its painless file (`source_file`, a key no engine knows, so that the JSON is never
-    PUT as it is); the file's text goes in as the processor's inline `source`. Inline, not stored: the engine
+def script_text(source_file: str | list[str]) -> str:
+    """A script processor's inline source: its painless file, or its files one after the other (the pipeline's
+    shared functions first, then the step's own: es/ingest-pipelines/event/)."""
+    files = [source_file] if isinstance(source_file, str) else source_file
+    return "\n".join(script_source(f) for f in files)
+
+
+def _inline_scripts(processors: list[dict[str, Any]], script_params: dict[str, Any]) -> None:
+    """A script processor names its painless file or files (`source_file`, a key no engine knows, so that the JSON is
+    never PUT as it is); their text goes in as the processor's inline `source`. Inline, not stored: the engine
     compiles an inline script once, when the pipeline is put, while a stored script is looked up in the script
-    cache for every document (its whole source hashed each time: bench/pipeline_cost.py measured it)."""
+    cache for every document (its whole source hashed each time: bench/pipeline_cost.py measured it). A script's
+    `params` may be a list of names: the values of the pipeline file's `script_params` (one table that several
+    steps read, written once)."""
     for processor in processors:
         for kind, spec in processor.items():
             if kind == "script" and "source_file" in spec:
-                spec["source"] = script_source(spec.pop("source_file"))
-            _inline_scripts(spec.get("on_failure", []))
+                spec["source"] = script_text(spec.pop("source_file"))
+                if isinstance(spec.get("params"), list):
+                    spec["params"] = {name: script_params[name] for name in spec["params"]}
+            _inline_scripts(spec.get("on_failure", []), script_params)
 
 
 # What the pipeline can mask (docs/event-schema.md, "Masking"); user_email is the explicit user.email field, which
@@ -106,15 +117,23 @@ class PipelineOptions:
 
 
 def pipeline_body(name: str = names.PIPELINE, options: PipelineOptions | None = None) -> dict[str, Any]:
-    """A pipeline as installed; the event pipeline's script gets the options' parameters."""
+    """A pipeline as installed; the event pipeline's scripts get the options' parameters, and its masking step is
+    left out when nothing is to be masked."""
     options = options or PipelineOptions()
     body = load_json(f"ingest-pipelines/{name}.json")
-    _inline_scripts(body["processors"])
+    script_params: dict[str, Any] = body.pop("script_params", {})
     if name == names.EVENT_PIPELINE:
-        normalize = next(p["script"] for p in body["processors"] if p.get("script", {}).get("tag") == "normalize")
-        normalize["params"]["keep_original"] = options.keep_original
-        normalize["params"]["mask"] = [c for c in PII_CATEGORIES if c in options.mask]
+        script_params["keep_original"] = options.keep_original
+        script_params["mask"] = [c for c in PII_CATEGORIES if c in options.mask]
+        if not script_params["mask"]:
+            body["processors"] = [p for p in body["processors"] if p.get("script", {}).get("tag") != "mask"]
+    _inline_scripts(body["processors"], script_params)
     return body
+
+
+def script_processors(name: str = names.EVENT_PIPELINE, options: PipelineOptions | None = None) -> dict[str, Any]:
+    """The script processors of a pipeline as installed, by tag."""
+    return {p["script"]["tag"]: p["script"] for p in pipeline_body(name, options)["processors"] if "script" in p}
 
 
 def mappings_body() -> dict[str, Any]:

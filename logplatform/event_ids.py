@@ -5,7 +5,7 @@ indexed once. An explicit document id costs the engine a lookup for each event (
 random one touches a random place of every segment's terms: the cost grows with the index
 (`bench/document_ids.py`). A version 7 UUID starts with its millisecond, so the ids of one moment sit together, and
 a new one lies past every older segment's last id, which the lookup sees at once. The pipeline takes such an id's
-16 bytes as the document id (es/ingest-pipelines/logs-logplatform-normalize.painless, `orderedId`); any other
+16 bytes as the document id (es/ingest-pipelines/event/document-id.painless, `orderedId`); any other
 event.id is hashed.
 """
 

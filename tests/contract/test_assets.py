@@ -11,13 +11,16 @@ from tests.support.search_engine import SearchEngine
 
 
 def test_pipeline_type_table_equals_the_mapping() -> None:
-    script = next(p["script"] for p in assets.pipeline_body(names.EVENT_PIPELINE)["processors"] if "script" in p)
-    assert script["source"] == assets.script_source("logs-logplatform-normalize.painless")
-    assert script["params"]["fields"] == assets.mapped_field_types(), (
-        "the pipeline's params.fields must be regenerated from the mapping: "
-        "python -m logplatform.assets --print-field-table"
-    )
-    assert script["params"]["ecs_version"] == names.ECS_VERSION
+    scripts = assets.script_processors()
+    guard = scripts["type-guard"]
+    shared = assets.script_source("event/common.painless")
+    assert guard["source"] == shared + "\n" + assets.script_source("event/type-guard.painless")
+    for step in ("fields", "type-guard"):  # the two steps that read the table
+        assert scripts[step]["params"]["fields"] == assets.mapped_field_types(), (
+            "the pipeline's script_params.fields must be regenerated from the mapping: "
+            "python -m logplatform.assets --print-field-table"
+        )
+    assert guard["params"]["ecs_version"] == names.ECS_VERSION
 
 
 def test_index_template_outranks_elasticsearch_builtin_logs_template() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from logplatform import assets, names
+from logplatform import assets
 from logplatform.assets import mapped_field_types
 from tests.support.pipeline_cases import all_cases
 from tests.support.reference import CUSTOM_NAMESPACE, FILEBEAT_FIELDS, ecs_fields
@@ -66,7 +66,7 @@ def test_levels_are_normalized_to_a_small_set() -> None:
     assert levels == LEVELS | {"custom-level"}  # every level, and a custom one kept as it is
 
 
-# what each kind of alias writes (es/ingest-pipelines/logs-logplatform-normalize.painless, aliasValue)
+# what each kind of alias writes (es/ingest-pipelines/event/fields.painless, aliasValue)
 ALIAS_KIND_TYPES = {
     "text": {"keyword", "wildcard", "match_only_text"},
     "ip": {"ip"},
@@ -78,15 +78,11 @@ ALIAS_KIND_TYPES = {
 
 
 def test_the_pipeline_tables_land_in_ecs_fields_and_levels() -> None:
-    """The normalize script's tables are data (its params): each alias a lower-case name the loggers use whose
+    """The pipeline's tables are data (its scripts' params): each alias a lower-case name the loggers use whose
     target is a mapped ECS field of a type that holds what the alias's kind writes; each level word one of six."""
-    normalize = next(
-        p["script"]
-        for p in assets.pipeline_body(names.EVENT_PIPELINE)["processors"]
-        if p.get("script", {}).get("tag") == "normalize"
-    )
-    aliases = normalize["params"]["aliases"]
-    levels = normalize["params"]["levels"]  # the level words of the loggers, the other table
+    fields = assets.script_processors()["fields"]
+    aliases = fields["params"]["aliases"]
+    levels = fields["params"]["levels"]  # the level words of the loggers, the other table
     assert set(levels.values()) == LEVELS and all(word == word.lower() for word in levels), levels
     ecs, mapped = ecs_fields(), mapped_field_types()
     assert len(aliases) >= 60

@@ -10,7 +10,7 @@ from logplatform import assets
 
 
 def normalize_script() -> str:
-    return (assets.ES_DIR / "ingest-pipelines" / "logs-logplatform-normalize.painless").read_text()
+    return assets.script_source("event/fields.painless")
 
 
 def test_the_backend_knows_every_field_the_pipeline_takes_an_events_time_from() -> None:

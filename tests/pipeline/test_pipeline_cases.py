@@ -16,6 +16,7 @@ from tests.support.pipeline_cases import GENERATE, Case, all_cases, comparable, 
 from tests.support.search_engine import SearchEngine
 
 CASES = all_cases()
+STEP_FILES = assets.ES_DIR / "ingest-pipelines" / "event"
 
 
 def test_there_are_enough_cases() -> None:
@@ -97,8 +98,9 @@ def test_a_failing_processor_is_named_in_the_kept_document(installed: SearchEngi
 
 
 def _painless_function(name: str) -> str:
-    """One function of the normalize script, as its text (from its signature to the closing brace at column 0)."""
-    source = assets.script_source("logs-logplatform-normalize.painless")
+    """One function of the event pipeline's scripts, as its text (from its signature to the closing brace at column
+    0)."""
+    source = "\n".join(assets.script_source(f"event/{p.name}") for p in sorted(STEP_FILES.glob("*.painless")))
     start = source.index(f" {name}(")
     start = source.rindex("\n", 0, start) + 1
     return source[start : source.index("\n}\n", start) + 3]
