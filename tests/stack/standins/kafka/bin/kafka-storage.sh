@@ -1,2 +1,3 @@
 #!/usr/bin/env bash
-KAFKA_HEAP_OPTS="-Xmx128m" exec /opt/kafka/bin/kafka-class kafka.tools.StorageTool "$@"
+# As the official one: kafka-run-class.sh's JVM options, from the environment (tests/stack/standins/kafka/bin/kafka-class)
+exec /opt/kafka/bin/kafka-class kafka.tools.StorageTool "$@"
