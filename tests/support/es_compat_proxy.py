@@ -11,7 +11,10 @@ suite runs against OpenSearch. Elastic's own clients refuse it:
   cluster state is recovered, so its ingest pipelines are there; OpenSearch answers "pipeline with id
   [...] does not exist" for a moment instead, and Filebeat drops such events as non-retryable. Until a
   one-document probe `_bulk` through the named pipeline succeeds after the engine (re)started, the proxy
-  answers that `_bulk` with 503, which every client retries, as Elasticsearch's waiting amounts to.
+  answers that `_bulk` with 503, which every client retries, as Elasticsearch's waiting amounts to. A pipeline
+  the cluster does not have at all (`GET /_ingest/pipeline/<id>` answers 404) is no such window: the bulk goes
+  through and every item is refused for good, 400 `illegal_argument_exception` "pipeline with id [<id>] does
+  not exist", as Elasticsearch's IngestService refuses it.
 - Elasticsearch opens and closes a point in time at `POST /<index>/_pit` and `DELETE /_pit` (`id`); OpenSearch at
   `/<index>/_search/point_in_time` and `DELETE /_search/point_in_time` (`pit_id`). The proxy translates those two.
 This proxy rewrites those headers, adds the product header, answers `GET /` with an Elasticsearch
@@ -25,13 +28,14 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import socket
 import ssl
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 from logplatform.stack_version import ELASTIC_STACK_VERSION
 
@@ -214,12 +218,12 @@ class CompatProxy:
                         {"error": {"type": "proxy_upstream_unavailable", "reason": str(exc)}, "status": 503}
                     ).encode()
                     return Reply(503, msg, {"Content-Type": "application/json"})
-                if (
-                    bare.endswith("/_bulk")
-                    and status == 200
-                    and b"pipeline with id [" in data
-                    and b"does not exist" in data
-                ):
+                missing = (
+                    set(re.findall(rb"pipeline with id \[([^\]]*)\] does not exist", data))
+                    if bare.endswith("/_bulk") and status == 200 and b"does not exist" in data
+                    else set()
+                )
+                if missing and not all(self._pipeline_absent(name.decode()) for name in missing):
                     # the same window seen from inside the answer: retryable as a whole; items that did get
                     # in are refused as duplicates (409) on the retry, by their document id
                     proxy.ready_pipelines.clear()
@@ -281,7 +285,17 @@ class CompatProxy:
                 if status == 200 and not json.loads(data).get("errors"):
                     proxy.ready_pipelines.add(pipeline)
                     return True
-                return False
+                # a pipeline the cluster does not have is not a window to wait out: the engine refuses each item
+                return self._pipeline_absent(pipeline)
+
+            def _pipeline_absent(self, pipeline: str) -> bool:
+                """The cluster state has no such pipeline (GET answers 404; during recovery it answers 503)."""
+                try:
+                    status, _, _ = self._forward("GET", f"/_ingest/pipeline/{quote(pipeline, safe='')}", None, {})
+                except OSError:
+                    local.conn = None
+                    return False
+                return status == 404
 
             def _forward(
                 self, method: str, path: str, body: bytes | None, headers: dict[str, str]
