@@ -9,6 +9,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,6 +17,8 @@ import yaml
 
 from tests.stack.rehearsal.docker_host import run
 from tests.stack.rehearsal.stack import ONE_SHOTS, OVERRIDE, QUEUE_OVERRIDE, REPO, Stack, wait_until
+
+CLUSTER_OVERRIDE = REPO / "tests" / "stack" / "compose.rehearsal-cluster.yml"  # with es/node/cluster.compose.yml
 
 GENERATOR_SERVICES = {
     "auth-service",
@@ -473,6 +476,102 @@ def three_node_switch_resolves_in_compose(stack: Stack) -> str:
     return f"Compose resolves the switch: {', '.join(nodes)}; {len(hosts)} clients know every node"
 
 
+def _node_refusal(stack: Stack, node: str, dotenv: dict[str, str]) -> str:
+    """The last `node validation exception` a node logged (Elasticsearch's console line, ECS JSON)."""
+    logs = stack.compose("logs", "--no-color", "--no-log-prefix", node, dotenv=dotenv, check=False).stdout
+    found = [
+        json.loads(ln)["message"]
+        for ln in logs.splitlines()
+        if ln.startswith("{") and "node validation exception" in ln
+    ]
+    return found[-1] if found else ""
+
+
+def three_node_profile_on_a_default_host(stack: Stack) -> str:
+    """The three-node profile switched on as on a default Linux host (vm.max_map_count 65530): `up` fails at once
+    on es-host-check, which prints the fix; a node started past it exits 78 with Elasticsearch's bootstrap-check
+    message. Then the fix as docs/scaling.md prints it: the nodes get past vm.max_map_count and exit 78 on the
+    file-descriptor check, for real (this machine caps open files at 20000, below 65535). The host's
+    vm.max_map_count is put back as it was, and the single node started again."""
+    line = next(ln for ln in (REPO / ".env.example").read_text().splitlines() if "es/node/cluster.compose" in ln)
+    files = [*(str(REPO / f) for f in line.split("=", 1)[1].split(":")), str(OVERRIDE), str(CLUSTER_OVERRIDE)]
+    dotenv = {"COMPOSE_FILE": ":".join(files)}
+    nofile = int(stack.env["LOGPLATFORM_REHEARSAL_NOFILE"])
+    docs = "https://www.elastic.co/guide/en/elasticsearch/reference/9.3/"
+    fd = (
+        f"max file descriptors [{nofile}] for elasticsearch process is too low, increase to at least [65535]; "
+        f"for more information see [{docs}bootstrap-checks-file-descriptor.html]"
+    )
+    map_count = (
+        "max virtual memory areas vm.max_map_count [65530] is too low, increase to at least [262144]; "
+        f"for more information see [{docs}bootstrap-checks-max-map-count.html]"
+    )
+
+    def refusal(*failures: str) -> list[str]:
+        n = len(failures)
+        return [
+            "node validation exception",
+            f"[{n}] bootstrap checks failed. You must address the points described in the following [{n}] lines "
+            f"before starting Elasticsearch. For more information see [{docs}bootstrap-checks.html]",
+            *(f"bootstrap check failure [{i}] of [{n}]: {f}" for i, f in enumerate(failures, 1)),
+        ]
+
+    def exit_code(node: str) -> str:
+        cid = stack.compose("ps", "-a", "-q", node, dotenv=dotenv).stdout.strip()
+        return run(["docker", "inspect", "-f", "{{.State.ExitCode}}", cid], env=stack.docker_env).stdout.strip()
+
+    sysctl = Path("/proc/sys/vm/max_map_count")
+    before = sysctl.read_text().strip()
+    if nofile >= 65535:
+        raise AssertionError(f"this machine allows {nofile} open files: the scenario expects the 20000 cap")
+    try:
+        run(["sysctl", "-w", "vm.max_map_count=65530"])
+        up = stack.compose("up", "-d", dotenv=dotenv, check=False, timeout=600)
+        check_log = stack.compose("logs", "--no-color", "es-host-check", dotenv=dotenv, check=False).stdout
+        if up.returncode == 0 or "es-host-check" not in up.stderr or "exit 78" not in up.stderr:
+            raise AssertionError(f"up on a default host did not stop at es-host-check: {up.stderr[-1500:]}")
+        if "vm.max_map_count is 65530 on this Docker host" not in check_log or (
+            "sudo sysctl -w vm.max_map_count=262144" not in check_log
+        ):
+            raise AssertionError(f"es-host-check did not print the value and the fix: {check_log[-1500:]}")
+        states = stack.compose("ps", "-a", "--format", "{{.Service}} {{.State}}", dotenv=dotenv).stdout
+        running = {ln.split()[0] for ln in states.splitlines() if ln.endswith(" running")}
+        if {"es01", "es02", "es03"} & running:
+            raise AssertionError(f"nodes started although the host check failed: {sorted(running)}")
+        # what a node says without the check in front of it (Elasticsearch's own refusal)
+        stack.compose("up", "-d", "--no-deps", "es02", dotenv=dotenv, timeout=300)
+        wait_until("es02 refusing on its bootstrap checks", lambda: _node_refusal(stack, "es02", dotenv), 120)
+        default_host = _node_refusal(stack, "es02", dotenv).splitlines()
+        if default_host != refusal(fd, map_count) or exit_code("es02") != "78":
+            raise AssertionError(f"es02 on a default host: exit {exit_code('es02')}, {default_host}")
+
+        run(["sysctl", "-w", "vm.max_map_count=262144"])  # the fix, as docs/scaling.md prints it
+        fixed = stack.compose("up", "-d", "es01", "es02", "es03", dotenv=dotenv, check=False, timeout=600)
+        if fixed.returncode != 0:
+            raise AssertionError(f"with the fix, es-host-check still stopped up: {fixed.stderr[-1500:]}")
+        refused = {}
+        for node in ("es01", "es02", "es03"):
+
+            def on_fd_only(node: str = node) -> bool:
+                return _node_refusal(stack, node, dotenv).splitlines() == refusal(fd)
+
+            wait_until(f"{node} refusing on file descriptors only", on_fd_only, 120)
+            refused[node] = exit_code(node)
+        if set(refused.values()) != {"78"}:
+            raise AssertionError(f"exit codes with the fix: {refused}")
+    finally:
+        run(["sysctl", "-w", f"vm.max_map_count={before}"], check=False)
+        stack.compose("rm", "-fsv", "es02", "es03", "es-host-check", dotenv=dotenv, check=False)
+        stack.compose("up", "-d", "--wait", "--wait-timeout", "600", "--remove-orphans", timeout=900)
+    if sysctl.read_text().strip() != before:
+        raise AssertionError(f"vm.max_map_count not restored to {before}")
+    return (
+        f"default host: up stopped by es-host-check with the fix; es02 exited 78 on [fd {nofile}, max_map_count "
+        f"65530]; fixed: es01-es03 exited 78 on the file-descriptor check only (machine cap {nofile}); "
+        f"vm.max_map_count back to {before}, single node up again"
+    )
+
+
 def readme_backup_and_restore_run_as_printed(stack: Stack) -> str:
     """*Backup and restore*, line by line as printed: an event indexed before the snapshot is back after the
     restore, one indexed after it is gone, and every service is healthy again at the end."""
@@ -783,6 +882,7 @@ SCENARIOS = [
     passwords_changed_in_env_reach_every_service,
     kibana_key_rotation_keeps_every_old_key,
     three_node_switch_resolves_in_compose,
+    three_node_profile_on_a_default_host,
     readme_backup_and_restore_run_as_printed,
     readme_commands_run_as_printed,
     readme_generator_stories_run_as_printed,
