@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import re
+import ssl
 import time
 import uuid
 from collections.abc import Callable
@@ -366,6 +367,66 @@ def secrets_and_keys_are_guarded(stack: Stack) -> str:
         raise AssertionError(f"a short KIBANA_ENCRYPTION_KEY was not refused: {bad.stderr[-500:]}\n{said[-800:]}")
     stack.compose("up", "-d", "--wait", "--wait-timeout", "600", timeout=900)  # back to the kept secrets
     return "CA key unreadable in 5 services, CA certificate readable; a short KIBANA_ENCRYPTION_KEY stopped the start"
+
+
+def certificates_renewed_by_up_are_served_without_a_restart(stack: Stack) -> str:
+    """A CERT_RENEW_DAYS wider than the certificates' 3 years makes every one due: the next `up -d` renews them in
+    the certs volume (modes and owners as on the first start, the node's key kept), es01 serves its new
+    certificate without a restart, the backend, which read the CA when it started, goes on indexing, and with the
+    default window again nothing more is renewed and doctor's certificates hop is ok."""
+    certs = "/usr/share/elasticsearch/config/certs"
+    listing = f"cd {certs} && stat -c '%n %a %u:%g' . ca ca/* es01 es01/* && sha256sum ca/ca.crt es01/es01.*"
+
+    def volume() -> tuple[list[str], dict[str, str]]:
+        out = stack.compose("exec", "-T", "es01", "sh", "-c", listing).stdout.splitlines()
+        modes = [line for line in out if not re.match(r"[0-9a-f]{64} ", line)]
+        return modes, {line.split()[1]: line.split()[0] for line in out if line not in modes}
+
+    def served_is_file() -> bool:
+        on_file = ssl.PEM_cert_to_DER_cert(stack.file("es01", f"{certs}/es01/es01.crt"))
+        return ssl.PEM_cert_to_DER_cert(ssl.get_server_certificate(("127.0.0.1", 9200))) == on_file
+
+    if not served_is_file():
+        raise AssertionError("es01 does not serve the certificate in the certs volume")
+    started = stack.started_at("es01")
+    modes, sums = volume()
+    up = stack.compose(
+        "up", "-d", "--wait", "--wait-timeout", "600", check=False, timeout=900, dotenv={"CERT_RENEW_DAYS": "5000"}
+    )
+    said = stack.compose("logs", "--no-color", "setup-certs", check=False).stdout
+    renewed = [line for line in said.splitlines() if "certs-and-secrets: renewed" in line]
+    if up.returncode != 0 or not any("renewed certificate es01 (expires in" in line for line in renewed):
+        raise AssertionError(f"up -d with CERT_RENEW_DAYS=5000 renewed nothing: {up.stderr[-800:]}\n{said[-1500:]}")
+    if not any("renewed the certificate authority" in line for line in renewed):
+        raise AssertionError(f"the CA was not renewed:\n{said[-1500:]}")
+    modes_after, sums_after = volume()
+    if modes_after != modes:
+        raise AssertionError(f"renewal changed modes or owners: {modes} -> {modes_after}")
+    if sums_after["es01/es01.crt"] == sums["es01/es01.crt"] or sums_after["es01/es01.key"] != sums["es01/es01.key"]:
+        raise AssertionError(f"es01's certificate not renewed, or its key not kept: {sums} -> {sums_after}")
+    wait_until("es01 serves its renewed certificate", served_is_file, 60)
+    if stack.started_at("es01") != started:
+        raise AssertionError("es01 was restarted: the renewal was to be picked up without one")
+    r = httpx.post(
+        "http://127.0.0.1:8000/logs",
+        headers={"X-API-Key": stack.secret("generator_api_key")},
+        json={"service": "rehearsal-certificates", "message": "after the renewal"},
+        timeout=30,
+    )
+    if r.status_code != 200 or r.json()["items"][0]["status"] != "indexed":
+        raise AssertionError(f"the backend does not index after the renewal: {r.status_code} {r.text[:300]}")
+    stack.compose("up", "-d", "--wait", "--wait-timeout", "600", timeout=900)  # the default window again
+    again = stack.compose("logs", "--no-color", "setup-certs", check=False).stdout
+    if "renewed" in again:
+        raise AssertionError(f"the default window renewed again:\n{again[-1000:]}")
+    doctor = stack.compose("run", "--rm", "--no-deps", "setup", "logplatform", "doctor", check=False, timeout=300)
+    hop = next((ln for ln in doctor.stdout.splitlines() if ln[5:20].strip() == "certificates"), "")
+    if not hop.startswith("ok") or "days left" not in hop:
+        raise AssertionError(f"doctor's certificates hop after the renewal: {doctor.stdout[-1500:]}")
+    return (
+        f"{len(renewed)} certificates renewed by up -d (CERT_RENEW_DAYS=5000), modes and owners kept, es01 serves "
+        f"the new one without a restart, POST /logs indexed; doctor: {hop[20:].strip()[:120]}"
+    )
 
 
 def passwords_changed_in_env_reach_every_service(stack: Stack) -> str:
@@ -879,6 +940,7 @@ SCENARIOS = [
     es_restart_loses_and_duplicates_nothing,
     restart_es01_then_up_five_times,
     secrets_and_keys_are_guarded,
+    certificates_renewed_by_up_are_served_without_a_restart,
     passwords_changed_in_env_reach_every_service,
     kibana_key_rotation_keeps_every_old_key,
     three_node_switch_resolves_in_compose,

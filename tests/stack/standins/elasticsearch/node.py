@@ -13,8 +13,10 @@ import ssl
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -45,6 +47,36 @@ def config_file(name: str) -> Path:
     if not path.is_file():
         sys.exit(f"ERROR: [{name}] cannot read {path}")
     return path
+
+
+def reload_certificates(server: Any, certificate: Path, key: Path, every: float = 5.0) -> None:
+    """As Elasticsearch's SSLConfigurationReloader: the HTTP layer's certificate and key files are polled (a
+    FileWatcher each, at resource.reload.interval.high, 5 s); when one changes, the next handshakes use the
+    files as they are now, without a restart. A pair that does not load is said, and the old one kept."""
+
+    def seen() -> list[tuple[int, int] | None]:
+        stamps: list[tuple[int, int] | None] = []
+        for f in (certificate, key):
+            try:
+                stamps.append((f.stat().st_mtime_ns, f.stat().st_size))
+            except OSError:  # gone for now: a change as well
+                stamps.append(None)
+        return stamps
+
+    last = seen()
+    while True:
+        time.sleep(every)
+        if (now := seen()) == last:
+            continue
+        last = now
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        try:
+            context.load_cert_chain(certificate, key)
+        except (ssl.SSLError, OSError) as exc:
+            print(f"stand-in: failed to reload the ssl configuration, the old one is kept: {exc}", flush=True)
+            continue
+        server.context = context  # each new connection's handshake reads it (_TLSServer.finish_request)
+        print(f"stand-in: updated the ssl context of xpack.security.http.ssl using [{certificate}]", flush=True)
 
 
 def apply_disk_watermarks() -> None:
@@ -124,6 +156,7 @@ def main() -> None:
             )
             apply_disk_watermarks()
             threading.Thread(target=proxy.server.serve_forever, daemon=True).start()
+            threading.Thread(target=reload_certificates, args=(proxy.server, certificate, key), daemon=True).start()
             print("stand-in: Elasticsearch API on https://0.0.0.0:9200 (security on)", flush=True)
     code = engine.wait()
     if proxy is not None:
