@@ -19,11 +19,12 @@ from typing import Any
 import pytest
 
 from generator.scenarios import TrafficModel
-from tests.contract.test_kibana import by_type, dashboard
+from logplatform import names
+from tests.contract.test_kibana import FAILURE_STORE_VIEW, by_type, dashboard
 from tests.support import kql, lens
 from tests.support.documents import every_document
 from tests.support.search_engine import SearchEngine
-from tests.support.shipper import ship_files
+from tests.support.shipper import filebeat_doc, ship_files
 from tests.support.traffic import flat, story
 
 pytestmark = pytest.mark.engine
@@ -169,6 +170,26 @@ def _get(doc: dict[str, Any], dotted: str) -> Any:
             return None
         doc = doc.get(part)  # type: ignore[assignment]
     return doc
+
+
+@pytest.mark.parametrize(
+    "line",
+    ['{"service": "payment-service", "level": "ERROR", "message": "card declined"}', "plain text, not JSON"],
+)
+def test_failure_store_columns_hold_the_refused_document_whichever_step_refused_it(
+    installed: SearchEngine, line: str
+) -> None:
+    """On Elasticsearch 9.1+ a refused line is kept in the failure store, `document.source` being the document as
+    Filebeat sent it when the pipeline failed, or as our pipeline made it when the mapping refused it. Every
+    `document.source.*` column of *Lines set aside (failure store)* shows something in both."""
+    saved = next(s for s in by_type("search") if s["references"][0]["id"] == FAILURE_STORE_VIEW)
+    columns = [c.removeprefix("document.source.") for c in saved["attributes"]["columns"] if c.startswith("document.")]
+    sent = filebeat_doc(line, "/var/log/app/app.log", 42)
+    simulate = f"/_ingest/pipeline/{names.PIPELINE}/_simulate"
+    simulated = installed.cluster.ok("POST", simulate, {"docs": [{"_source": sent}]})
+    made = simulated["docs"][0]["doc"]["_source"]
+    for source in (sent, made):
+        assert columns and all(_get(source, column) not in (None, "") for column in columns), (columns, source)
 
 
 def test_a_long_error_message_is_counted_in_top_error_messages(installed: SearchEngine, tmp_path) -> None:
