@@ -436,6 +436,9 @@ def test_setup_imports_every_object_in_one_request_with_overwrite() -> None:
     assert 'filename="logplatform.ndjson"' in body
     sent = [json.loads(line) for line in body.split("\r\n\r\n", 1)[1].rsplit("\r\n--", 1)[0].splitlines()]
     assert [(o["type"], o["id"]) for o in sent] == [(o["type"], o["id"]) for o in saved_objects()]
+    # the failure store's data view and saved search go with the rest, in the same request
+    sent_ids = {(o["type"], o["id"]) for o in sent}
+    assert {("index-pattern", FAILURE_STORE_VIEW), ("search", FAILURE_STORE_VIEW)} <= sent_ids
     assert any("imported" in line for line in said)
 
 
