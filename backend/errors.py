@@ -37,9 +37,11 @@ def error_response(status: int, reason: str, field: str = "", headers: dict[str,
 
 
 @contextmanager
-def engine_errors() -> Iterator[None]:
+def engine_errors(refused_field: str | None = None) -> Iterator[None]:
     """Elasticsearch's failures as a reading route answers them: unreachable is 503 with Retry-After (a retry can
-    fix it), a refusal 502. A caller that expects a status (a 404: no data stream yet) catches it inside."""
+    fix it). A query it refuses (4xx: a type mismatch, a runaway wildcard, a value out of range) is the client's to
+    fix when `refused_field` names the parameter it came from: 400 with the engine's reason; otherwise 502. A caller
+    that expects a status (a 404: no data stream yet) catches it inside."""
     from elasticsearch import ApiError as EngineError
     from elasticsearch import TransportError
 
@@ -48,7 +50,23 @@ def engine_errors() -> Iterator[None]:
     except TransportError as exc:
         raise ApiError(503, "Elasticsearch is unreachable", headers={"Retry-After": "5"}) from exc
     except EngineError as exc:
-        raise ApiError(502, f"Elasticsearch answered {exc.meta.status}") from exc
+        status = exc.meta.status
+        if refused_field is not None and 400 <= status < 500 and status not in (408, 429):
+            raise ApiError(400, f"Elasticsearch refused the query: {engine_reason(exc)}", refused_field) from exc
+        raise ApiError(502, f"Elasticsearch answered {status}") from exc
+
+
+def engine_reason(exc: Exception) -> str:
+    """The engine's own words for a refusal (its root cause), short."""
+    body = getattr(exc, "body", None)
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        causes = error.get("root_cause")
+        first = causes[0] if isinstance(causes, list) and causes and isinstance(causes[0], dict) else error
+        reason = first.get("reason") or error.get("reason") or error.get("type")
+        if reason:
+            return str(reason)[:300]
+    return str(getattr(exc, "message", "") or exc)[:300]
 
 
 def described(description: str) -> dict[str, Any]:

@@ -75,6 +75,8 @@ def decode(body: bytes, content_type: str) -> ExportLogsServiceRequest:
             json_format.ParseDict(_ids_as_base64(json.loads(body)), request, ignore_unknown_fields=True)
     except (DecodeError, json_format.ParseError, ValueError, TypeError, AttributeError) as exc:
         raise OtlpError(f"not an OTLP ExportLogsServiceRequest ({content_type}): {str(exc)[:200]}") from None
+    except RecursionError:
+        raise OtlpError(f"not an OTLP ExportLogsServiceRequest ({content_type}): nested too deeply") from None
     return request
 
 
@@ -94,20 +96,40 @@ def _ids_as_base64(document: Any) -> Any:
     return document
 
 
+def fan_out(request: ExportLogsServiceRequest) -> tuple[int, int]:
+    """(records, bytes copied into them): each record's event carries its resource's attributes and its scope's
+    name, so a small request with a big resource and many records makes many big events. Counted on the decoded
+    message, before any event is built."""
+    records = copied = 0
+    for resource_logs in request.resource_logs:
+        resource_size = resource_logs.resource.ByteSize()
+        for scope_logs in resource_logs.scope_logs:
+            count = len(scope_logs.log_records)
+            records += count
+            copied += count * (resource_size + len(scope_logs.scope.name))
+    return records, copied
+
+
 def records(request: ExportLogsServiceRequest) -> Iterator[dict[str, Any]]:
     """Every log record of the request as our event, in order."""
     for resource_logs in request.resource_logs:
-        resource = _attributes(resource_logs.resource.attributes)
+        shared = _resource_fields(_attributes(resource_logs.resource.attributes))
         resource_bytes = resource_logs.resource.SerializeToString(deterministic=True)
         for scope_logs in resource_logs.scope_logs:
-            scope_bytes = scope_logs.scope.SerializeToString(deterministic=True)
+            # the identity of a record is its resource, scope and own bytes: hashed from a copy of the state after
+            # the shared part, rather than the shared bytes copied again for every record
+            shared_hash = hashlib.sha256(
+                resource_bytes + b"\0" + scope_logs.scope.SerializeToString(deterministic=True)
+            )
+            shared_hash.update(b"\0")
             for record in scope_logs.log_records:
-                identity = resource_bytes + b"\0" + scope_bytes + b"\0" + record.SerializeToString(deterministic=True)
-                yield event(resource, scope_logs.scope.name, record, identity)
+                identity = shared_hash.copy()
+                identity.update(record.SerializeToString(deterministic=True))
+                yield event(shared, scope_logs.scope.name, record, identity.digest())
 
 
-def event(resource: dict[str, Any], scope: str, record: LogRecord, identity: bytes) -> dict[str, Any]:
-    """One record as the event a JSON logger would write: ECS names where the table has them."""
+def _resource_fields(resource: dict[str, Any]) -> dict[str, Any]:
+    """The resource's attributes as the fields every record of it gets: ECS names where the table has them."""
     out: dict[str, Any] = {}
     for key, value in resource.items():
         out[RESOURCE_FIELDS.get(key, key)] = value
@@ -116,6 +138,13 @@ def event(resource: dict[str, Any], scope: str, record: LogRecord, identity: byt
         if (value := out.pop(f"service.{part}", None)) is not None:
             service[part] = value
     out["service"] = service
+    return out
+
+
+def event(shared: dict[str, Any], scope: str, record: LogRecord, digest: bytes) -> dict[str, Any]:
+    """One record as the event a JSON logger would write: its resource's fields (shared by every record of the
+    resource, never changed here), then its own, ECS names where the table has them."""
+    out = dict(shared)
     for key, value in _attributes(record.attributes).items():
         out[ATTRIBUTE_FIELDS.get(key, key)] = value
     if scope:
@@ -130,7 +159,6 @@ def event(resource: dict[str, Any], scope: str, record: LogRecord, identity: byt
         out["span.id"] = record.span_id.hex()
     # the same record sent again (an exporter's retry) is the same event: indexed once; its id starts with its
     # time where it has one (a time-ordered id is cheaper to index: logplatform/event_ids.py)
-    digest = hashlib.sha256(identity).digest()
     if moment:
         out["event"] = {"id": event_id_at(moment // 1_000_000, int.from_bytes(digest[:10], "big"))}
     else:

@@ -27,9 +27,10 @@ class Page:
 
 
 class PointInTime:
-    def __init__(self, client: AsyncElasticsearch, index: str) -> None:
+    def __init__(self, client: AsyncElasticsearch, index: str, refused_field: str | None = None) -> None:
         self.client = client
         self.index = index
+        self.refused_field = refused_field  # the parameter a query the engine refuses came from (a 400 naming it)
         self.pit_id: str | None = None
 
     async def first_page(self, query: dict[str, Any], size: int) -> Page:
@@ -59,7 +60,7 @@ class PointInTime:
 
     async def _search(self, query: dict[str, Any], size: int, after: list[Any] | None, total: bool) -> Page:
         assert self.pit_id is not None
-        with engine_errors():
+        with engine_errors(self.refused_field):
             resp = await self.client.search(
                 pit={"id": self.pit_id, "keep_alive": KEEP_ALIVE},
                 query=query,

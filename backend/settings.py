@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     max_events_per_request: int = 1000
     max_depth: int = 8
     max_keys: int = 200
+    # OTLP: a record's event carries its resource's attributes, so a request of a few hundred kilobytes could make
+    # hundreds of megabytes of events. Records × (resource + scope name bytes) above this is refused with 413
+    # before any event is built (a thousand records under a 4 KiB resource is 4 MiB)
+    otlp_max_fanout_bytes: int = 16 * 1024 * 1024
     # a request body must arrive whole within this many seconds (slow clients get 408 and the connection closes)
     body_timeout_s: float = 30.0
     # connections and requests served at once; beyond that the server answers 503 at once (uvicorn's

@@ -48,7 +48,7 @@ async def export_logs(
 ) -> StreamingResponse:
     query = filters.query()
     row = csv_row if format == "csv" else ndjson_line
-    pit = PointInTime(state.search_client, state.settings.data_stream)
+    pit = PointInTime(state.search_client, state.settings.data_stream, filters.refused_field())
     # the first page before the answer starts: an engine that is down or refuses gets its status code
     first = await pit.first_page(query, PAGE)
 

@@ -66,6 +66,19 @@ async def otlp_logs(
     except otlp.OtlpError as exc:
         state.metrics.requests_rejected.labels("400").inc()
         return error_response(400, str(exc), "body")
+    # a bound on what the records will cost, before any is built (the resource is copied into each of them)
+    count, copied = otlp.fan_out(export)
+    if count > s.max_events_per_request:
+        state.metrics.requests_rejected.labels("413").inc()
+        return error_response(413, f"{count} records in one request; at most {s.max_events_per_request}", "body")
+    if copied > s.otlp_max_fanout_bytes:
+        state.metrics.requests_rejected.labels("413").inc()
+        return error_response(
+            413,
+            f"the resource attributes copied into each record come to {copied} bytes over the {count} records; "
+            f"at most {s.otlp_max_fanout_bytes}: send fewer records per request, or fewer resource attributes",
+            "body",
+        )
     events = list(otlp.records(export))
     refused = over_the_limits(events, state, key) if events else None
     if refused is not None:

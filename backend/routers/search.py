@@ -50,13 +50,20 @@ def _encode_cursor(moment: int, ids: list[str]) -> str:
     return base64.urlsafe_b64encode(json.dumps({"t": moment, "ids": ids}).encode()).decode()
 
 
+# the moments a cursor may hold: the years 1-9999 in Unix milliseconds (what the engine's dates can be)
+_FIRST_MS = int(datetime(1, 1, 1, tzinfo=UTC).timestamp() * 1000)
+_LAST_MS = int(datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC).timestamp() * 1000)
+
+
 def _decode_cursor(cursor: str) -> tuple[int, list[str]]:
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor.encode()))
         moment, ids = data["t"], data["ids"]
         if not isinstance(moment, int) or not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
             raise ValueError
-    except (ValueError, KeyError, TypeError):
+        if not _FIRST_MS <= moment <= _LAST_MS:
+            raise ValueError
+    except (ValueError, KeyError, TypeError, RecursionError):
         raise _invalid("cursor", "not a cursor this API gave: pass next_cursor from the previous answer") from None
     return moment, ids
 
@@ -119,12 +126,19 @@ class LogFilters:
                 query["bool"]["must"].append(kql_dsl(parse_kql(self.kql)))
             except ValueError as exc:
                 raise _invalid("kql", str(exc)) from None
+            except RecursionError:
+                raise _invalid("kql", "nested too deeply: use fewer parentheses") from None
         return query
+
+    def refused_field(self) -> str:
+        """The parameter a query the engine refuses came from: the free text ones (the others are checked here)."""
+        return "kql" if self.kql else "q" if self.q else "query"
 
 
 # What a route reading the logs may answer besides its result (GET /logs, GET /logs/export)
 READ_ERRORS: dict[int | str, dict[str, Any]] = {
     **key_errors("read"),
+    400: described("Elasticsearch refused the query (`kql` or `q`): `field` names it, `reason` gives the engine's"),
     422: described("A query parameter is invalid: `field` names it"),
     502: described("Elasticsearch refused the search"),
     503: described("Elasticsearch is unreachable; see Retry-After"),
@@ -174,7 +188,7 @@ async def search_logs(
         query["bool"]["filter"].append({"range": {"@timestamp": {"lte": last, "format": "epoch_millis"}}})
         if seen_at_last:
             query["bool"]["must_not"] = [{"ids": {"values": seen_at_last}}]
-    with engine_errors():
+    with engine_errors(filters.refused_field()):
         try:
             resp = await state.search_client.search(
                 index=state.settings.data_stream,
@@ -207,6 +221,23 @@ class ContextResponse(BaseModel):
     after: list[LogHit]
 
 
+def _dig(source: dict[str, Any], *path: str) -> Any:
+    """A nested field of a stored event, None where it is not (or where a client sent another shape)."""
+    value: Any = source
+    for part in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _one(value: Any) -> Any:
+    """A stored field's single value: a list of one is its element; a list of several has none to order by."""
+    if isinstance(value, list):
+        return value[0] if len(value) == 1 else None
+    return value
+
+
 def _hit(h: dict[str, Any]) -> LogHit:
     src = h["_source"]
     return LogHit(
@@ -228,6 +259,7 @@ def _hit(h: dict[str, Any]) -> LogHit:
         **key_errors("read"),
         404: described("No event with this id"),
         422: described("A parameter is invalid: `field` names it"),
+        502: described("Elasticsearch refused the search"),
         503: described("Elasticsearch is unreachable; see Retry-After"),
     },
 )
@@ -240,17 +272,14 @@ async def event_context(
 ) -> ContextResponse:
     """A line shipped from a file: the lines before and after it in that file (by file offset). Any other event:
     its service's events before and after it in time."""
-    from elasticsearch import TransportError
 
     async def search(query: dict[str, Any], sort: list[dict[str, Any]], size: int) -> list[dict[str, Any]]:
         if size == 0:
             return []
-        try:
+        with engine_errors():
             resp = await state.search_client.search(
                 index=state.settings.data_stream, query=query, sort=sort, size=size, ignore_unavailable=True
             )
-        except TransportError as exc:
-            raise ApiError(503, "Elasticsearch is unreachable", headers={"Retry-After": "5"}) from exc
         found: list[dict[str, Any]] = resp["hits"]["hits"]
         return found
 
@@ -259,16 +288,17 @@ async def event_context(
         raise ApiError(404, f"no event with id {event_id!r}", "event_id")
     found = matched[0]
     src = found["_source"]
-    log_file = ((src.get("log") or {}).get("file") or {}).get("path")
-    offset = (src.get("log") or {}).get("offset")
-    if log_file and isinstance(offset, int):
+    log_file = _one(_dig(src, "log", "file", "path"))
+    offset = _dig(src, "log", "offset")
+    if isinstance(log_file, str) and log_file and isinstance(offset, int) and not isinstance(offset, bool):
         same: list[dict[str, Any]] = [{"term": {"log.file.path": log_file}}]
-        if host := (src.get("host") or {}).get("name"):
+        if isinstance(host := _one(_dig(src, "host", "name")), str) and host:
             same.append({"term": {"host.name": host}})
         order, field, mark = "file", "log.offset", offset
     else:
-        same = [{"term": {"service.name": service}}] if (service := (src.get("service") or {}).get("name")) else []
-        order, field, mark = "time", "@timestamp", src.get("@timestamp")
+        service = _one(_dig(src, "service", "name"))
+        same = [{"term": {"service.name": service}}] if isinstance(service, str) and service else []
+        order, field, mark = "time", "@timestamp", _one(src.get("@timestamp"))
     not_it = [{"ids": {"values": [event_id]}}]
     earlier = await search(
         {"bool": {"filter": [*same, {"range": {field: {"lte": mark}}}], "must_not": not_it}},

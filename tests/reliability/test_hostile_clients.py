@@ -3,12 +3,21 @@ docs/reliability.md says, stores exactly the events it should, and leaves the ba
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
+import tracemalloc
+from typing import Any
 
 import pytest
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
+from logplatform import names
 from tests.support.backend_app import Backend
+from tests.support.search_engine import SearchEngine
 
 GOOD = {"service": "auth-service", "level": "INFO", "message": "a valid event"}
 
@@ -73,3 +82,146 @@ def test_an_ndjson_line_ends_only_at_a_line_feed(memory_backend: Backend, separa
     else:  # a control character: refused with its position (the event model's rule), not split
         assert items[0]["status"] == "rejected" and "control character" in items[0]["errors"][0]["reason"]
         assert _messages(memory_backend) == ["third"]
+
+
+DEEP_CURSOR = base64.urlsafe_b64encode(b'{"t": 1, "ids": ' + b"[" * 20000 + b"]" * 20000 + b"}").decode()
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/logs", {"kql": "(" * 1000 + "a:b" + ")" * 1000}, "kql"),
+        ("/logs/export", {"kql": "(" * 1000 + "a:b" + ")" * 1000}, "kql"),
+        ("/logs", {"cursor": DEEP_CURSOR}, "cursor"),
+    ],
+    ids=["kql-parentheses", "export-kql", "cursor"],
+)
+def test_deep_nesting_in_a_query_is_refused_naming_the_parameter(
+    memory_backend: Backend, path: str, params: dict[str, str], field: str
+) -> None:
+    """Finding 10: Python's recursion limit is no answer for a client (it was a 500)."""
+    r = memory_backend.client.get(path, params=params, headers={"X-API-Key": memory_backend.key})
+    assert r.status_code == 422, r.text
+    assert r.json() == {"status": 422, "field": field, "reason": r.json()["reason"]} and r.json()["reason"]
+
+
+def test_deep_nesting_in_otlp_json_is_400(memory_backend: Backend) -> None:
+    deep = b'{"resourceLogs": [{"scopeLogs": [{"logRecords": [{"body": ' + b"[" * 100_000 + b"]" * 100_000 + b"}]}]}]}"
+    r = memory_backend.post(content=deep, path="/v1/logs", headers={"Content-Type": "application/json"})
+    assert r.status_code == 400, r.text
+    assert r.json()["field"] == "body" and "nested too deeply" in r.json()["reason"]
+    assert memory_backend.client.get("/healthz").status_code == 200
+
+
+def _otlp_request(records: int, resource_attributes: int, value_bytes: int) -> bytes:
+    resource = Resource(
+        attributes=[KeyValue(key="service.name", value=AnyValue(string_value="fan-out"))]
+        + [
+            KeyValue(key=f"a{i}", value=AnyValue(string_value=f"{i:08d}".ljust(value_bytes, "x")))
+            for i in range(resource_attributes)
+        ]
+    )
+    logs = [
+        LogRecord(time_unix_nano=1_772_357_406_000_000_000 + i, body=AnyValue(string_value=f"r{i}"))
+        for i in range(records)
+    ]
+    request = ExportLogsServiceRequest(
+        resource_logs=[ResourceLogs(resource=resource, scope_logs=[ScopeLogs(log_records=logs)])]
+    )
+    return request.SerializeToString()
+
+
+def test_otlp_fan_out_is_counted_before_any_event_is_built(memory_backend: Backend) -> None:
+    """Finding 2: a 184 KB request (2,000 resource attributes, 1,000 records) was 2,000,000 fields built before any
+    limit applied. Now it is refused with 413 from the counts alone, and the backend's memory barely moves."""
+    body = _otlp_request(records=1000, resource_attributes=2000, value_bytes=72)
+    assert len(body) < 200_000
+    tracemalloc.start()
+    try:
+        r = memory_backend.post(content=body, path="/v1/logs", headers={"Content-Type": "application/x-protobuf"})
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert r.status_code == 413, r.text[:300]
+    assert r.json()["field"] == "body" and "resource attributes copied" in r.json()["reason"]
+    assert peak < 20 * 1024 * 1024, f"peak {peak / 2**20:.0f} MiB of Python objects for a {len(body)}-byte request"
+    assert memory_backend.sink is not None and memory_backend.sink.lines == []
+    assert memory_backend.client.get("/healthz").status_code == 200
+
+
+def test_otlp_a_full_request_within_the_fan_out_bound_is_stored_whole(memory_backend: Backend) -> None:
+    """1,000 records under a resource of 40 attributes (4 KiB): every record stored, each with the resource."""
+    r = memory_backend.post(
+        content=_otlp_request(records=1000, resource_attributes=40, value_bytes=100),
+        path="/v1/logs",
+        headers={"Content-Type": "application/x-protobuf"},
+    )
+    assert r.status_code == 200, r.text[:300]
+    assert memory_backend.sink is not None
+    stored = [json.loads(line) for line in memory_backend.sink.lines]
+    assert len(stored) == 1000 and len({e["event"]["id"] for e in stored}) == 1000
+    assert all(e["service"]["name"] == "fan-out" and e["a39"].startswith("00000039") for e in stored)
+
+
+# --- the engine decides ---------------------------------------------------------------------------------------
+
+
+def _stored(installed: SearchEngine, data_stream: str, events: list[dict[str, Any]]) -> list[str]:
+    """The events, indexed through our pipeline as the backend does (refreshed); their ids."""
+    ops: list[str] = []
+    for event in events:
+        ops += [json.dumps({"create": {"_index": data_stream}}), json.dumps({"message": json.dumps(event)})]
+    answer = installed.cluster.ok("POST", f"/_bulk?pipeline={names.PIPELINE}&refresh=true", "\n".join(ops) + "\n")
+    assert not answer["errors"], answer["items"][:1]
+    return [item["create"]["_id"] for item in answer["items"]]
+
+
+@pytest.mark.engine
+def test_the_context_of_an_event_with_a_list_of_file_paths(
+    installed: SearchEngine, backend: Backend, data_stream: str
+) -> None:
+    """Finding 11: a list-valued `log.file.path` (any client may send one) was a term query the engine refused: 500."""
+    around = [
+        {"service": "ctx", "message": f"line {i}", "@timestamp": f"2026-03-01T10:00:0{i}Z", "log": {"offset": i}}
+        for i in range(5)
+    ]
+    odd = {**around[2], "message": "the odd one", "log": {"offset": 2, "file": {"path": ["/a.log", "/b.log"]}}}
+    ids = _stored(installed, data_stream, [*around[:2], odd, *around[3:]])
+    r = backend.client.get(f"/logs/{ids[2]}/context", params={"before": 2, "after": 2}, headers=_read(backend))
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    assert answer["event"]["message"] == "the odd one"
+    assert [h["message"] for h in answer["before"]] == ["line 0", "line 1"]
+    assert [h["message"] for h in answer["after"]] == ["line 3", "line 4"]
+
+
+def _read(backend: Backend) -> dict[str, str]:
+    return {"X-API-Key": backend.key}
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"kql": "@timestamp : yesterday"}, "kql"),  # a date field given a word
+        ({"kql": "log.offset : abc"}, "kql"),
+        ({"kql": "log.offset : 99999999999999999999999"}, "kql"),  # out of range
+        ({"kql": "message : " + "*a" * 400 + "*"}, "kql"),  # a runaway wildcard
+        ({"cursor": base64.urlsafe_b64encode(b'{"t": 99999999999999999999, "ids": []}').decode()}, "cursor"),
+    ],
+    ids=["date-word", "number-word", "number-out-of-range", "runaway-wildcard", "cursor-out-of-range"],
+)
+def test_a_query_the_engine_refuses_is_400_naming_it(
+    installed: SearchEngine, backend: Backend, data_stream: str, params: dict[str, str], field: str
+) -> None:
+    """Finding 12: what the engine refuses in a query is the client's to fix (a retry cannot): 400, the field and
+    the engine's reason, never a 5xx."""
+    _stored(installed, data_stream, [{"service": "q", "message": "aaaa", "log": {"offset": 3}}])
+    for path in ("/logs", "/logs/export") if field == "kql" else ("/logs",):
+        r = backend.client.get(path, params=params, headers=_read(backend))
+        assert r.status_code in (400, 422), r.text
+        body = r.json()
+        assert body["status"] == r.status_code and body["field"] == field and body["reason"], body
+        if r.status_code == 400:  # the engine's reason, not only its status
+            assert "refused the query: " in body["reason"] and "answered 400" not in body["reason"], body
+    assert backend.client.get("/logs", headers=_read(backend)).json()["total"] == 1
