@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
+import anyio
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from backend.point_in_time import PointInTime
 from backend.routers.search import READ_ERRORS, LogFilters
@@ -25,7 +27,25 @@ from logplatform.event_rows import CSV_HEADER, csv_row, ndjson_line
 router = APIRouter(tags=["search"])
 
 PAGE = 1_000
+CLOSE_TIMEOUT_S = 5.0  # closing the point in time after the stream: the engine frees it after its keep-alive anyway
 MEDIA_TYPES = {"ndjson": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
+
+
+class _ExportResponse(StreamingResponse):
+    """The stream, and its point in time closed on the engine however it ends: read to the end, cut short by the
+    engine, or abandoned by the client (the stream is then cancelled, and an await inside the stream's own
+    `finally` would be cancelled too: the close is shielded, and bounded in time)."""
+
+    def __init__(self, pit: PointInTime, content: AsyncIterator[str], **kwargs: Any) -> None:
+        super().__init__(content, **kwargs)
+        self.pit = pit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            with anyio.move_on_after(CLOSE_TIMEOUT_S, shield=True):
+                await self.pit.close()
 
 
 @router.get(
@@ -53,19 +73,17 @@ async def export_logs(
     first = await pit.first_page(query, PAGE)
 
     async def body() -> AsyncIterator[str]:
-        try:
-            if format == "csv":
-                yield CSV_HEADER
-            page: list[dict[str, Any]] = first.hits
-            while page:
-                yield "".join(row(h["_id"], h["_source"]) for h in page)
-                if len(page) < PAGE:
-                    break
-                page = await pit.next_page(query, PAGE, page[-1]["sort"])
-        finally:
-            await pit.close()
+        if format == "csv":
+            yield CSV_HEADER
+        page: list[dict[str, Any]] = first.hits
+        while page:
+            yield "".join(row(h["_id"], h["_source"]) for h in page)
+            if len(page) < PAGE:
+                break
+            page = await pit.next_page(query, PAGE, page[-1]["sort"])
 
-    return StreamingResponse(
+    return _ExportResponse(
+        pit,
         body(),
         media_type=MEDIA_TYPES[format],
         headers={

@@ -6,9 +6,15 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import socket
+import struct
+import time
 import tracemalloc
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
@@ -17,6 +23,8 @@ from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
 from logplatform import names
 from tests.support.backend_app import Backend
+from tests.support.backend_process import BackendProcess
+from tests.support.documents import index_events
 from tests.support.search_engine import SearchEngine
 
 GOOD = {"service": "auth-service", "level": "INFO", "message": "a valid event"}
@@ -225,3 +233,49 @@ def test_a_query_the_engine_refuses_is_400_naming_it(
         if r.status_code == 400:  # the engine's reason, not only its status
             assert "refused the query: " in body["reason"] and "answered 400" not in body["reason"], body
     assert backend.client.get("/logs", headers=_read(backend)).json()["total"] == 1
+
+
+# --- on the wire: the backend as it runs (uvicorn, its own process) -------------------------------------------
+
+
+@pytest.fixture
+def process(installed: SearchEngine, data_stream: str, tmp_path: Path) -> Iterator[BackendProcess]:
+    proc = BackendProcess(tmp_path, installed.client_url, tmp_path / "volume", data_stream)
+    proc.start()
+    yield proc
+    proc.stop()
+
+
+def _open_contexts(installed: SearchEngine) -> int:
+    """Search contexts the engine holds open (points in time and scrolls), over every node."""
+    stats = installed.cluster.ok("GET", "/_nodes/stats/indices/search")
+    return sum(node["indices"]["search"]["open_contexts"] for node in stats["nodes"].values())
+
+
+def _abandon_export(proc: BackendProcess) -> bytes:
+    """GET /logs/export, read the head and a little of the stream, then hang up."""
+    sock = socket.create_connection(("127.0.0.1", proc.port), timeout=10)
+    sock.sendall(f"GET /logs/export HTTP/1.1\r\nHost: x\r\nX-API-Key: {proc.key}\r\n\r\n".encode())
+    got = sock.recv(4096)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # a reset, as a killed client
+    sock.close()
+    return got
+
+
+@pytest.mark.engine
+def test_an_abandoned_export_closes_its_point_in_time(
+    installed: SearchEngine, process: BackendProcess, data_stream: str
+) -> None:
+    """Finding 6: a client that hangs up mid-export left the point in time open on the engine (for its keep-alive,
+    two minutes a page); ten of them now leave none."""
+    index_events(installed, data_stream, 5_000)  # five pages
+    before = _open_contexts(installed)
+    for _ in range(10):
+        assert _abandon_export(process).startswith(b"HTTP/1.1 200")
+    deadline = time.monotonic() + 10
+    while (left := _open_contexts(installed) - before) > 0 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert left <= 0, f"{left} search contexts still open 10 s after 10 abandoned exports"
+    whole = httpx.get(f"{process.url}/logs/export", headers={"X-API-Key": process.key}, timeout=30)
+    assert whole.status_code == 200 and len(whole.text.splitlines()) == 5_000
+    assert _open_contexts(installed) <= before
