@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import subprocess
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,7 +28,7 @@ from backend import disk_watch
 from generator.scenarios import TrafficModel
 from logplatform.disk import NodeDisk
 from logplatform.ecs_logging import EcsJsonFormatter
-from tests.alerting.build import build
+from tests.alerting.build import IMAGE_PATH, build, in_image
 from tests.engine.engine import free_port
 from tests.support.search_engine import SearchEngine
 from tests.support.shipper import ship_files
@@ -291,6 +293,68 @@ def test_alerts_fire_while_one_of_the_nodes_is_down(alerting: Alerting, webhook:
         process_env={"ES_HOSTS": hosts, "ES_HOST": str(dead.hostname), "ES_PORT": str(dead.port)},
     )
     assert (NAMES["failed-logins-by-ip.yaml"], model.attacker_ip) in fired(received)
+
+
+def test_alerting_starts_and_alerts_with_the_first_of_its_nodes_down(
+    alerting: Alerting, webhook: Webhook, tmp_path: Path
+) -> None:
+    """The three-node profile with es01 down, and alerting (re)started: alerting/entrypoint.sh run as the image runs
+    it, through the image's run.sh, which runs elastalert-create-index first under `set -e`. create-index reads
+    es_host (es01 in config.yaml) and never ES_HOSTS, so the entrypoint must hand it a node that answers: the
+    writeback indices are created there, and elastalert, given every node, runs the rules and alerts."""
+    engine = urlsplit(alerting.engine.cluster.url)
+    dead = urlsplit(unreachable_url())
+    writeback = f"logplatform-alerts-f{uuid.uuid4().hex[:6]}"  # new: create-index has to create it
+    conf = yaml.safe_load(alerting.config(tmp_path / "unused" / "rules").read_text())
+    # es_host is es01 in config.yaml, the node that is down
+    conf.update(es_host=dead.hostname, es_port=dead.port, writeback_index=writeback)
+    conf["rules_folder"] = "/tmp/logplatform-rules"  # where entrypoint.sh renders them
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(conf))
+    end = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+    start = end - timedelta(minutes=10)
+    model = TrafficModel("attack", seed=7)
+    path = tmp_path / "attack.log"
+    path.write_text("".join(json.dumps(e) + "\n" for e in story(model, 1200, start, end)))
+    index = f"logs-logplatform-alert{uuid.uuid4().hex[:8]}"  # read by the rules as they are (logs-logplatform-*)
+    assert ship_files(alerting.engine.cluster, [path], index)["failed"] == 0
+    alerting.engine.refresh(index)
+    webhook.received.clear()
+    env = {
+        "PATH": IMAGE_PATH,
+        "HOME": "/opt/elastalert",
+        "TZ": "UTC",
+        "ES_HOSTS": f"{dead.hostname}:{dead.port},{engine.hostname}:{engine.port}",
+        "ALERTING_ES_PASSWORD": os.environ.get("ELASTICSEARCH_PASSWORD") or "unused",
+        "ALERT_WEBHOOK_URL": webhook.url,
+    }
+    # the daemon's --start: the rules' first run reads the attack, minutes old, instead of the last minute only
+    args = ["--start", _timestamp(start), "--prometheus_port", str(free_port())]
+    log = tmp_path / "alerting.log"
+    with log.open("w") as out:
+        daemon = subprocess.Popen(
+            in_image(config, ["sh", "/opt/logplatform/alerting/entrypoint.sh", *args]),
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    wanted = (NAMES["failed-logins-by-ip.yaml"], model.attacker_ip)
+    try:
+        deadline = time.monotonic() + 240
+        while wanted not in fired(webhook.received):
+            assert daemon.poll() is None, f"alerting exited ({daemon.returncode}):\n{log.read_text()[-3000:]}"
+            assert time.monotonic() < deadline, f"no alert in 240 s:\n{log.read_text()[-3000:]}"
+            time.sleep(1)
+        status, _ = alerting.engine.cluster.request("GET", f"/{writeback}_status")
+        assert status == 200, "the writeback indices were not created"
+    finally:
+        if daemon.poll() is None:
+            os.killpg(daemon.pid, signal.SIGTERM)
+            daemon.wait(timeout=60)
+        alerting.engine.cluster.request("DELETE", f"/_data_stream/{index}")
+        for suffix in ("", "_status", "_silence", "_error", "_past"):
+            alerting.engine.cluster.request("DELETE", f"/{writeback}{suffix}")
 
 
 def test_disk_filling_up_fires_on_the_backends_warning(alerting: Alerting, webhook: Webhook, tmp_path: Path) -> None:

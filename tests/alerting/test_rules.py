@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from alerting import render
-from tests.alerting.build import build
+from tests.alerting.build import PYTHON_VERSION, VERSION, build, pinned_version
 
 ALERTING = Path(__file__).resolve().parents[2] / "alerting"
 ALL_CHANNELS = {
@@ -44,6 +44,25 @@ def rendered(tmp_path: Path, env: dict[str, str]) -> dict[str, dict]:
     out = tmp_path / "rules"
     render.render(ALERTING / "rules", out, env)
     return {p.name: yaml.safe_load(p.read_text()) for p in sorted(out.glob("*.yaml"))}
+
+
+@pytest.mark.tools
+def test_elastalert2_runs_on_the_python_of_its_image() -> None:
+    """jertel/elastalert2:2.31.0 is built FROM python:3.14.5-slim (its Dockerfile): the tests' ElastAlert2 runs on
+    the same minor version (tests/alerting/build.py), with the release the compose file pins."""
+    out = subprocess.run(
+        [
+            str(build(quiet=True)),
+            "-c",
+            "import sys, importlib.metadata as m; print(*sys.version_info[:2], m.version('elastalert2'))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    major, minor, version = out.stdout.split()
+    assert (f"{major}.{minor}", version) == (PYTHON_VERSION, VERSION) == ("3.14", pinned_version())
 
 
 @pytest.mark.tools

@@ -1,7 +1,7 @@
 """A Debian root filesystem made from Debian packages (debootstrap), for what this machine's own Debian lacks.
 
 Used by the rehearsal for the base images (no registry is reachable) and by the alerting tests, which run
-ElastAlert2 on trixie's Python 3.13 (its releases for Elasticsearch 9 need Python 3.12+; this machine has 3.11).
+ElastAlert2 on forky's Python 3.14, as its image does (this machine has 3.11).
 Needs root: debootstrap, chroot and mounts.
 """
 
@@ -41,7 +41,10 @@ def install(root: Path, packages: list[str]) -> None:
     run(["mount", "--bind", "/proc", str(root / "proc")])
     try:
         env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
-        run(["chroot", str(root), "apt-get", "update", "-qq"], env=env, timeout=900)
+        # testing and sid publish a Release that expires within days; this machine's clock may be past it while
+        # the mirror it reaches still serves it. Signatures are checked all the same.
+        fresh = ["-o", "Acquire::Check-Valid-Until=false"]
+        run(["chroot", str(root), "apt-get", *fresh, "update", "-qq"], env=env, timeout=900)
         run(
             ["chroot", str(root), "apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
             env=env,
@@ -66,6 +69,10 @@ def make(release: str, root: Path, packages: list[str]) -> Path:
     _ensure_debootstrap()
     shutil.rmtree(root, ignore_errors=True)
     root.parent.mkdir(parents=True, exist_ok=True)
-    run(["debootstrap", "--variant=minbase", release, str(root), mirror()], timeout=1800)
+    # A release newer than this machine's debootstrap (bookworm's knows no forky) is made as sid is: Debian's
+    # scripts for every release since buster are one and the same.
+    scripts = Path("/usr/share/debootstrap/scripts")
+    script = [] if (scripts / release).exists() else [str(scripts / "sid")]
+    run(["debootstrap", "--variant=minbase", release, str(root), mirror(), *script], timeout=1800)
     install(root, packages)
     return root
