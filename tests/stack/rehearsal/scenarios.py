@@ -586,8 +586,15 @@ def three_node_profile_on_a_default_host(stack: Stack) -> str:
         ]
 
     def exit_code(node: str) -> str:
+        """The code the node exits with: it restarts (`unless-stopped`), and while it runs again its code reads 0."""
         cid = stack.compose("ps", "-a", "-q", node, dotenv=dotenv).stdout.strip()
-        return run(["docker", "inspect", "-f", "{{.State.ExitCode}}", cid], env=stack.docker_env).stdout.strip()
+
+        def exited() -> str | None:
+            inspect = ["docker", "inspect", "-f", "{{.State.Running}} {{.State.ExitCode}}", cid]
+            running, code = run(inspect, env=stack.docker_env).stdout.split()
+            return code if running == "false" else None
+
+        return wait_until(f"{node} to exit", exited, 60, every=0.2)
 
     sysctl = Path("/proc/sys/vm/max_map_count")
     before = sysctl.read_text().strip()
@@ -611,8 +618,9 @@ def three_node_profile_on_a_default_host(stack: Stack) -> str:
         stack.compose("up", "-d", "--no-deps", "es02", dotenv=dotenv, timeout=300)
         wait_until("es02 refusing on its bootstrap checks", lambda: _node_refusal(stack, "es02", dotenv), 120)
         default_host = _node_refusal(stack, "es02", dotenv).splitlines()
-        if default_host != refusal(fd, map_count) or exit_code("es02") != "78":
-            raise AssertionError(f"es02 on a default host: exit {exit_code('es02')}, {default_host}")
+        code = exit_code("es02")
+        if default_host != refusal(fd, map_count) or code != "78":
+            raise AssertionError(f"es02 on a default host: exit {code}, {default_host}")
 
         run(["sysctl", "-w", "vm.max_map_count=262144"])  # the fix, as docs/scaling.md prints it
         fixed = stack.compose("up", "-d", "es01", "es02", "es03", dotenv=dotenv, check=False, timeout=600)
