@@ -51,8 +51,9 @@ def script_source(file_name: str) -> str:
 
 
 def script_text(source_file: str | list[str]) -> str:
-    """A script processor's inline source: its painless file, or its files one after the other (the pipeline's
-    shared functions first, then the step's own: es/ingest-pipelines/event/)."""
+    """A script processor's inline source: its painless file, or its files one after the other (the event pipeline's
+    shared functions first, then its steps' functions, then the statements that run them: es/ingest-pipelines/event/;
+    painless wants every function before the first statement)."""
     files = [source_file] if isinstance(source_file, str) else source_file
     return "\n".join(script_source(f) for f in files)
 
@@ -117,16 +118,14 @@ class PipelineOptions:
 
 
 def pipeline_body(name: str = names.PIPELINE, options: PipelineOptions | None = None) -> dict[str, Any]:
-    """A pipeline as installed; the event pipeline's scripts get the options' parameters, and its masking step is
-    left out when nothing is to be masked."""
+    """A pipeline as installed; the event pipeline's scripts get the options' parameters (with none to mask, its
+    mask step is skipped)."""
     options = options or PipelineOptions()
     body = load_json(f"ingest-pipelines/{name}.json")
     script_params: dict[str, Any] = body.pop("script_params", {})
     if name == names.EVENT_PIPELINE:
         script_params["keep_original"] = options.keep_original
         script_params["mask"] = [c for c in PII_CATEGORIES if c in options.mask]
-        if not script_params["mask"]:
-            body["processors"] = [p for p in body["processors"] if p.get("script", {}).get("tag") != "mask"]
     _inline_scripts(body["processors"], script_params)
     return body
 

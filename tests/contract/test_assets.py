@@ -12,15 +12,15 @@ from tests.support.search_engine import SearchEngine
 
 def test_pipeline_type_table_equals_the_mapping() -> None:
     scripts = assets.script_processors()
-    guard = scripts["type-guard"]
-    shared = assets.script_source("event/common.painless")
-    assert guard["source"] == shared + "\n" + assets.script_source("event/type-guard.painless")
-    for step in ("fields", "type-guard"):  # the two steps that read the table
-        assert scripts[step]["params"]["fields"] == assets.mapped_field_types(), (
+    document = scripts["document"]
+    assert document["source"].startswith(assets.script_source("event/common.painless") + "\n")
+    assert document["source"].endswith("\n" + assets.script_source("event/run-document.painless"))
+    for processor in ("event", "document"):  # the two that read the table
+        assert scripts[processor]["params"]["fields"] == assets.mapped_field_types(), (
             "the pipeline's script_params.fields must be regenerated from the mapping: "
             "python -m logplatform.assets --print-field-table"
         )
-    assert guard["params"]["ecs_version"] == names.ECS_VERSION
+    assert document["params"]["ecs_version"] == names.ECS_VERSION
 
 
 def test_index_template_outranks_elasticsearch_builtin_logs_template() -> None:

@@ -80,9 +80,9 @@ ALIAS_KIND_TYPES = {
 def test_the_pipeline_tables_land_in_ecs_fields_and_levels() -> None:
     """The pipeline's tables are data (its scripts' params): each alias a lower-case name the loggers use whose
     target is a mapped ECS field of a type that holds what the alias's kind writes; each level word one of six."""
-    fields = assets.script_processors()["fields"]
-    aliases = fields["params"]["aliases"]
-    levels = fields["params"]["levels"]  # the level words of the loggers, the other table
+    event = assets.script_processors()["event"]
+    aliases = event["params"]["aliases"]
+    levels = event["params"]["levels"]  # the level words of the loggers, the other table
     assert set(levels.values()) == LEVELS and all(word == word.lower() for word in levels), levels
     ecs, mapped = ecs_fields(), mapped_field_types()
     assert len(aliases) >= 60
