@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import gc
+import logging
 import os
 
 import uvicorn
 from fastapi import FastAPI
 
+from backend.http_limits import limited_protocol
 from backend.main import create_app
+from backend.security import RedactKeysInAccessLog
 from backend.settings import Settings, get_settings
 from logplatform.ecs_logging import setup_logging
 
@@ -27,6 +30,8 @@ def serve(app: FastAPI, settings: Settings) -> None:
         server_header=False,  # no "server: uvicorn" telling a scanner what to try
         timeout_graceful_shutdown=20,
         limit_concurrency=settings.max_connections,
+        timeout_keep_alive=settings.keep_alive_s,
+        http=limited_protocol(settings),  # head time and size, connections per address (backend/http_limits.py)
     )
 
 
@@ -35,6 +40,7 @@ def main() -> None:
     setup_logging(
         "backend", settings.log_dir if settings.log_to_file else None, settings.log_level, settings.log_console_format
     )
+    logging.getLogger("uvicorn.access").addFilter(RedactKeysInAccessLog())
     serve(create_app(settings), settings)
 
 

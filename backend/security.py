@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Any
 
 from fastapi import Request
@@ -11,9 +13,45 @@ from backend.errors import ApiError, described
 from backend.state import state_of
 from logplatform.api_keys import ApiKey
 
+# query parameters a client might put a key in; keys are taken from headers only, so these are refused (a URL is
+# written to access logs, proxies' and browsers' histories) and kept out of the access log
+KEY_PARAMETERS = frozenset({"api_key", "apikey", "key", "x_api_key", "token", "access_token", "authorization"})
+_KEY_IN_QUERY = re.compile(
+    r"([?&](?:" + "|".join(sorted(k.replace("_", "[-_]?") for k in KEY_PARAMETERS)) + r")=)[^&\s\"]*", re.IGNORECASE
+)
+
+
+def redact_query(text: str) -> str:
+    """A request line's path with the values of key-like query parameters replaced by [redacted]."""
+    return _KEY_IN_QUERY.sub(r"\1[redacted]", text) if "=" in text else text
+
+
+class RedactKeysInAccessLog(logging.Filter):
+    """For uvicorn's access log: its record's arguments hold the path with its query string."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact_query(a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+def _key_in_query(request: Request) -> str | None:
+    for name in request.query_params:
+        if name.lower().replace("-", "_") in KEY_PARAMETERS:
+            return name
+    return None
+
 
 def _verified_key(request: Request, presented: str | None) -> ApiKey | None:
-    """The API key the request presents (X-API-Key, or Authorization: ApiKey), or 401; None when auth is off."""
+    """The API key the request presents (X-API-Key, or Authorization: ApiKey), or 401; None when auth is off.
+    A key-like query parameter is refused with 400 whatever it holds: keys are never read from the URL."""
+    if (name := _key_in_query(request)) is not None:
+        raise ApiError(
+            400,
+            "API keys are not read from the URL (it is logged on its way): send X-API-Key or Authorization: ApiKey, "
+            "and revoke a key that was sent in one",
+            name,
+        )
     state = state_of(request)
     if not state.settings.auth_enabled:
         return None
@@ -36,6 +74,7 @@ def _verified_key(request: Request, presented: str | None) -> ApiKey | None:
 def key_errors(scope: str) -> dict[int | str, dict[str, Any]]:
     """The answers require_scope(scope) may give, for a route's OpenAPI responses."""
     return {
+        400: described("A key-like query parameter (`api_key`, `key`, `token`...): keys go in a header only"),
         401: described("Missing, unknown or revoked API key"),
         403: described(f"The API key has no {scope} scope"),
     }

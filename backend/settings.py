@@ -65,6 +65,16 @@ class Settings(BaseSettings):
     # connections and requests served at once; beyond that the server answers 503 at once (uvicorn's
     # limit_concurrency), so slow or idle clients cannot take every connection
     max_connections: int = 1000
+    # connections one client address may hold at once; one more is answered 429 and closed (0: no limit). Behind a
+    # reverse proxy every client has the proxy's address: raise it to the proxy's own connection count, or 0
+    max_connections_per_client: int = 100
+    # a request head (request line and headers) must arrive within this many seconds of the connection opening (or
+    # of a later request's first byte): a part of one is answered 408, a connection that sent nothing is closed
+    head_timeout_s: float = 10.0
+    # a request head over this many bytes is answered 431 and the connection closed
+    max_head_bytes: int = 64 * 1024
+    # seconds a kept-alive connection may sit idle between requests before it is closed (uvicorn's keep-alive)
+    keep_alive_s: int = 5
 
     # authentication
     api_keys_file: Path = Path("/var/lib/logplatform/api-keys.json")

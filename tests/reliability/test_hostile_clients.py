@@ -4,6 +4,7 @@ docs/reliability.md says, stores exactly the events it should, and leaves the ba
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import json
 import socket
@@ -279,3 +280,154 @@ def test_an_abandoned_export_closes_its_point_in_time(
     whole = httpx.get(f"{process.url}/logs/export", headers={"X-API-Key": process.key}, timeout=30)
     assert whole.status_code == 200 and len(whole.text.splitlines()) == 5_000
     assert _open_contexts(installed) <= before
+
+
+def _connect(proc: BackendProcess, source: str = "127.0.0.1") -> socket.socket:
+    """A TCP connection from a loopback address of our choosing (all of 127.0.0.0/8 is this machine)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.settimeout(15)
+    sock.bind((source, 0))
+    sock.connect(("127.0.0.1", proc.port))
+    return sock
+
+
+def _read_all(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection (a reset counts as closed)."""
+    data = b""
+    try:
+        while chunk := sock.recv(65536):
+            data += chunk
+    except ConnectionResetError:
+        pass
+    return data
+
+
+def _status(answer: bytes) -> int:
+    return int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/1.1 ") else 0
+
+
+def _error_body(answer: bytes) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(answer.split(b"\r\n\r\n", 1)[1])
+    return body
+
+
+def _health(proc: BackendProcess) -> int:
+    return httpx.get(f"{proc.url}/healthz", timeout=10).status_code
+
+
+HEAD_TIMEOUT_S = 2
+
+
+@pytest.fixture
+def guarded(installed: SearchEngine, data_stream: str, tmp_path: Path) -> Iterator[BackendProcess]:
+    """The backend with a small connection budget, so that a test can fill it: 60 in all, 20 per address."""
+    proc = BackendProcess(tmp_path, installed.client_url, tmp_path / "volume", data_stream)
+    proc.env |= {
+        "LOGPLATFORM_MAX_CONNECTIONS": "60",
+        "LOGPLATFORM_MAX_CONNECTIONS_PER_CLIENT": "20",
+        "LOGPLATFORM_HEAD_TIMEOUT_S": str(HEAD_TIMEOUT_S),
+    }
+    proc.start()
+    yield proc
+    proc.stop()
+
+
+@pytest.mark.engine
+def test_idle_connections_from_one_address_cannot_take_the_service(guarded: BackendProcess) -> None:
+    """Finding 3: sockets that never send a byte were never closed, and enough of them made the backend answer 503
+    to everyone, its health check included. One address now holds at most its share, and idle ones are closed
+    after the head timeout."""
+    idle = [_connect(guarded, "127.0.0.2") for _ in range(60)]  # the whole budget, from one address
+    time.sleep(0.5)
+    assert _health(guarded) == 200  # another client is served meanwhile
+    started = time.monotonic()
+    answers = [_read_all(s) for s in idle]  # each returns when the server closes it
+    took = time.monotonic() - started
+    for s in idle:
+        s.close()
+    refused = [a for a in answers if a]
+    assert len(refused) == 40 and all(_status(a) == 429 for a in refused), {a[:60] for a in answers}
+    assert _error_body(refused[0])["field"] == "connection"
+    assert took <= HEAD_TIMEOUT_S + 3, f"the 20 idle connections were closed after {took:.1f} s"
+
+
+@pytest.mark.engine
+def test_idle_connections_from_many_addresses_are_closed_after_the_head_timeout(guarded: BackendProcess) -> None:
+    idle = [_connect(guarded, f"127.0.0.{10 + i}") for i in range(60)]  # the whole budget, one per address
+    time.sleep(0.5)
+    assert _health(guarded) == 503  # the global limit, as before: full for now
+    deadline = time.monotonic() + HEAD_TIMEOUT_S + 3
+    while _health(guarded) != 200 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _health(guarded) == 200, f"still full {HEAD_TIMEOUT_S + 3} s after the idle connections opened"
+    assert all(_read_all(s) == b"" for s in idle)  # closed without an answer: they asked nothing
+    for s in idle:
+        s.close()
+
+
+@pytest.mark.engine
+def test_a_head_that_stops_coming_is_408(guarded: BackendProcess) -> None:
+    sock = _connect(guarded)
+    sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+    started = time.monotonic()
+    answer = _read_all(sock)
+    sock.close()
+    assert _status(answer) == 408 and _error_body(answer)["field"] == "headers", answer[:200]
+    assert time.monotonic() - started <= HEAD_TIMEOUT_S + 3
+
+
+def _peak_rss_kb(proc: BackendProcess) -> int:
+    assert proc.proc is not None
+    status = Path(f"/proc/{proc.proc.pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (32 * 1024 * 1024) + b"\r\n\r\n",
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
+        + b"".join(b"X-%d: %s\r\n" % (i, b"b" * 40) for i in range(2000))
+        + b"\r\n",
+        b"GET /healthz?" + b"q" * (1024 * 1024) + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+    ],
+    ids=["one-32MB-header", "2000-headers", "1MB-url"],
+)
+def test_a_request_head_over_the_limit_is_431_without_a_key(process: BackendProcess, head: bytes) -> None:
+    """Finding 4: a 32 MB header was read whole (httptools has no head limit) by anyone, key or none. The head is
+    now refused once it passes 64 KiB, and the backend's memory stays where it was."""
+    before = _peak_rss_kb(process)
+    answers = []
+    for _ in range(4):
+        sock = _connect(process)
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # refused before it was all sent
+            sock.sendall(head)
+        answers.append(_read_all(sock))
+        sock.close()
+    grown_mb = (_peak_rss_kb(process) - before) / 1024
+    assert all(_status(a) == 431 for a in answers), {a[:80] for a in answers}
+    assert _error_body(answers[0]) == {
+        "status": 431,
+        "field": "headers",
+        "reason": "the request head (request line and headers) is over 65536 bytes",
+    }
+    assert grown_mb < 16, f"peak memory grew {grown_mb:.0f} MB"
+    assert _health(process) == 200
+
+
+@pytest.mark.engine
+def test_a_key_in_the_query_string_is_refused_and_kept_out_of_the_logs(process: BackendProcess) -> None:
+    """Finding 13: a key sent in the URL was written to the access log. Keys are read from headers only, so a
+    key-like query parameter is refused (400 naming it), and its value never reaches a log line."""
+    r = httpx.get(f"{process.url}/logs", params={"api_key": process.key}, timeout=10)
+    assert r.status_code == 400 and r.json()["field"] == "api_key", r.text
+    assert httpx.get(f"{process.url}/healthz", params={"token": "s3cr3t-in-the-url"}, timeout=10).status_code == 200
+    with_header = httpx.get(f"{process.url}/logs", params={"size": 1}, headers={"X-API-Key": process.key})
+    assert with_header.status_code == 200
+    time.sleep(0.5)
+    logs = (process.workdir / "backend.out").read_text() + "".join(
+        p.read_text() for p in (process.workdir / "volume").glob("backend.log*")
+    )
+    assert '"GET /logs?api_key=[redacted] HTTP/1.1" 400' in logs, logs[-2000:]
+    assert process.key not in logs and "s3cr3t-in-the-url" not in logs
