@@ -38,6 +38,8 @@ def build_body(case: dict[str, Any]) -> bytes:
         return gzip.compress(b"[" + b" " * recipe["bytes"] + b"]", compresslevel=9)
     if kind == "deflate_bomb":
         return zlib.compress(b"[" + b" " * recipe["bytes"] + b"]", 9)
+    if kind == "gzip_members_bomb":  # members each within the limit, together over it
+        return gzip.compress(b" " * recipe["bytes"], compresslevel=9) * recipe["members"]
     if kind == "gzip_truncated":
         return gzip.compress(json.dumps([SEED_EXAMPLE] * 50).encode())[:-20]
     raise AssertionError(kind)
