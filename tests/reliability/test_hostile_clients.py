@@ -302,6 +302,20 @@ def _read_all(sock: socket.socket) -> bytes:
     return data
 
 
+def _one_response(sock: socket.socket) -> bytes:
+    """One whole response (head and Content-Length body) from a connection that stays open."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
+    )
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head + b"\r\n\r\n" + body
+
+
 def _status(answer: bytes) -> int:
     return int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/1.1 ") else 0
 
@@ -326,6 +340,7 @@ def guarded(installed: SearchEngine, data_stream: str, tmp_path: Path) -> Iterat
         "LOGPLATFORM_MAX_CONNECTIONS": "60",
         "LOGPLATFORM_MAX_CONNECTIONS_PER_CLIENT": "20",
         "LOGPLATFORM_HEAD_TIMEOUT_S": str(HEAD_TIMEOUT_S),
+        "LOGPLATFORM_KEEP_ALIVE_S": "1",
     }
     proc.start()
     yield proc
@@ -372,6 +387,29 @@ def test_a_head_that_stops_coming_is_408(guarded: BackendProcess) -> None:
     started = time.monotonic()
     answer = _read_all(sock)
     sock.close()
+    assert _status(answer) == 408 and _error_body(answer)["field"] == "headers", answer[:200]
+    assert time.monotonic() - started <= HEAD_TIMEOUT_S + 3
+
+
+@pytest.mark.engine
+def test_a_kept_alive_connection_is_closed_when_idle_and_its_next_head_is_timed_too(guarded: BackendProcess) -> None:
+    """Idle time between requests is `LOGPLATFORM_KEEP_ALIVE_S` (1 s here); a later request's head has the same
+    time to arrive as the first one's."""
+    request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    idle = _connect(guarded)
+    idle.sendall(request)
+    first = _one_response(idle)
+    started = time.monotonic()
+    assert _status(first) == 200 and _read_all(idle) == b""  # then nothing more: closed
+    assert time.monotonic() - started <= 3, "the idle kept-alive connection stayed open"
+    idle.close()
+    slow = _connect(guarded)
+    slow.sendall(request)
+    assert _status(_one_response(slow)) == 200
+    slow.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # the second head, never finished
+    started = time.monotonic()
+    answer = _read_all(slow)
+    slow.close()
     assert _status(answer) == 408 and _error_body(answer)["field"] == "headers", answer[:200]
     assert time.monotonic() - started <= HEAD_TIMEOUT_S + 3
 
