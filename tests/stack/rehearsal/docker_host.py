@@ -208,9 +208,12 @@ class Daemon:
         if self.proc is None or self.proc.poll() is not None:
             return "no dockerd running, nothing to prune"
         before = _size(self.root / "data")
+        run(["docker", "container", "prune", "--force"], env=self.env, timeout=600)
+        # every volume no container uses, named ones too (`volume prune --all` needs API 1.42; Debian's is older)
+        unused = run(["docker", "volume", "ls", "--quiet", "--filter", "dangling=true"], env=self.env).stdout.split()
+        if unused:
+            run(["docker", "volume", "rm", *unused], env=self.env, timeout=600)
         for command in (
-            ["docker", "container", "prune", "--force"],
-            ["docker", "volume", "prune", "--all", "--force"],
             ["docker", "network", "prune", "--force"],
             ["docker", "image", "prune", "--force"],
             ["docker", "builder", "prune", "--force", "--keep-storage", KEEP_BUILD_CACHE],
