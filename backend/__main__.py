@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import logging
 import os
 
 import uvicorn
@@ -11,7 +10,6 @@ from fastapi import FastAPI
 
 from backend.http_limits import limited_protocol
 from backend.main import create_app
-from backend.security import RedactKeysInAccessLog
 from backend.settings import Settings, get_settings
 from logplatform.ecs_logging import setup_logging
 
@@ -40,7 +38,6 @@ def main() -> None:
     setup_logging(
         "backend", settings.log_dir if settings.log_to_file else None, settings.log_level, settings.log_console_format
     )
-    logging.getLogger("uvicorn.access").addFilter(RedactKeysInAccessLog())
     serve(create_app(settings), settings)
 
 

@@ -11,7 +11,7 @@ every other client its service. This protocol adds, per connection:
   further one, which is closed at once.
 
 Answers carry the error body of every route (backend/errors.py). Idle time between requests on a kept-alive
-connection is uvicorn's own `timeout_keep_alive`.
+connection is uvicorn's own `timeout_keep_alive`. `python -m backend` (the image's command) serves with it.
 """
 
 from __future__ import annotations

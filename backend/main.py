@@ -17,6 +17,7 @@ from backend.delivery import Delivery, ElasticsearchSink, Sink
 from backend.metrics import Metrics
 from backend.rate_limit import RateLimiter
 from backend.routers import export, health, ingest, otlp, search
+from backend.security import RedactKeysInAccessLog
 from backend.settings import Settings, get_settings
 from backend.spool import Spool
 from backend.state import AppState
@@ -152,6 +153,9 @@ def create_app(
         )
 
     app.add_middleware(SecurityHeaders)
+    access_log = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactKeysInAccessLog) for f in access_log.filters):
+        access_log.addFilter(RedactKeysInAccessLog())  # a key sent in a URL never reaches a log line
 
     errors.install(app)
 
