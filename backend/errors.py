@@ -39,7 +39,7 @@ def error_response(status: int, reason: str, field: str = "", headers: dict[str,
 @contextmanager
 def engine_errors(refused_field: str | None = None) -> Iterator[None]:
     """Elasticsearch's failures as a reading route answers them: unreachable is 503 with Retry-After (a retry can
-    fix it). A query it refuses (4xx: a type mismatch, a runaway wildcard, a value out of range) is the client's to
+    fix it). A query it refuses (400: a type mismatch, a runaway wildcard, a value out of range) is the client's to
     fix when `refused_field` names the parameter it came from: 400 with the engine's reason; otherwise 502. A caller
     that expects a status (a 404: no data stream yet) catches it inside."""
     from elasticsearch import ApiError as EngineError
@@ -51,7 +51,9 @@ def engine_errors(refused_field: str | None = None) -> Iterator[None]:
         raise ApiError(503, "Elasticsearch is unreachable", headers={"Retry-After": "5"}) from exc
     except EngineError as exc:
         status = exc.meta.status
-        if refused_field is not None and 400 <= status < 500 and status not in (408, 429):
+        # 400 is the engine refusing the query itself; its other statuses (credentials, a lost point in time,
+        # overload) are not the client's to fix
+        if refused_field is not None and status == 400:
             raise ApiError(400, f"Elasticsearch refused the query: {engine_reason(exc)}", refused_field) from exc
         raise ApiError(502, f"Elasticsearch answered {status}") from exc
 

@@ -17,15 +17,21 @@ from typing import Any
 
 import httpx
 import pytest
+from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
+from elasticsearch import ApiError
+from fastapi.testclient import TestClient
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
+from backend.main import create_app
 from logplatform import names
-from tests.support.backend_app import Backend
+from logplatform.api_keys import SCOPES, KeyStore
+from tests.support.backend_app import Backend, make_settings
 from tests.support.backend_process import BackendProcess
 from tests.support.documents import index_events
+from tests.support.memory_sink import MemorySink
 from tests.support.search_engine import SearchEngine
 
 GOOD = {"service": "auth-service", "level": "INFO", "message": "a valid event"}
@@ -170,6 +176,39 @@ def test_otlp_a_full_request_within_the_fan_out_bound_is_stored_whole(memory_bac
     stored = [json.loads(line) for line in memory_backend.sink.lines]
     assert len(stored) == 1000 and len({e["event"]["id"] for e in stored}) == 1000
     assert all(e["service"]["name"] == "fan-out" and e["a39"].startswith("00000039") for e in stored)
+
+
+class _Refusing:
+    """A search client whose engine answers every search with `status` (the engine's error body)."""
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+
+    async def search(self, **_: Any) -> dict[str, Any]:
+        meta = ApiResponseMeta(self.status, "1.1", HttpHeaders(), 0.0, NodeConfig("http", "localhost", 9200))
+        raise ApiError("refused", meta, {"error": {"root_cause": [{"reason": "the engine's words"}]}})
+
+
+@pytest.mark.parametrize(("engine_status", "answer"), [(400, 400), (401, 502), (403, 502), (404, 502), (500, 502)])
+def test_only_the_engine_refusing_the_query_is_the_clients_to_fix(
+    tmp_path: Path, engine_status: int, answer: int
+) -> None:
+    """A 400 from the engine is the query's fault (the client's: 400 naming it); its other statuses are the
+    backend's or the engine's (wrong credentials, overload): 502, and never the client's parameter named."""
+    settings = make_settings(tmp_path)
+    key = KeyStore(settings.api_keys_file).create("t", scopes=SCOPES)
+    app = create_app(settings, sink=MemorySink(), search_client=_Refusing(engine_status))  # type: ignore[arg-type]
+    with TestClient(app) as client:
+        r = client.get("/logs", params={"kql": "message : a"}, headers={"X-API-Key": key})
+    assert r.status_code == answer, r.text
+    if answer == 400:
+        assert r.json() == {
+            "status": 400,
+            "field": "kql",
+            "reason": "Elasticsearch refused the query: the engine's words",
+        }
+    else:
+        assert r.json()["field"] == ""
 
 
 # --- the engine decides ---------------------------------------------------------------------------------------
