@@ -252,7 +252,11 @@ def _kibana(ctx: Context) -> str:
     assert ctx.kibana is not None
     url, user, password = ctx.kibana
     r = httpx.get(url.rstrip("/") + "/api/status", auth=(user, password), timeout=10)
-    level = r.json().get("status", {}).get("overall", {}).get("level") if r.status_code == 200 else None
+    overall = r.json().get("status", {}).get("overall", {}) if r.status_code == 200 else {}
+    level = overall.get("level")
+    # degraded: Kibana serves, one plugin is slow or failing (Task Manager commonly); its summary says which
+    if level == "degraded":
+        return f"degraded, serving: {overall.get('summary', 'no summary')}"
     if level != "available":
         raise RuntimeError(f"/api/status answered {r.status_code}, level {level}")
     return "available"

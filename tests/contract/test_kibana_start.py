@@ -10,7 +10,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from logplatform import secret_store
+from logplatform import doctor, secret_store
 from logplatform.cli import main
 from logplatform.setup import SetupError, setup_kibana
 from tests.support.kibana_standin import load
@@ -114,3 +114,25 @@ def test_setup_keeps_waiting_while_kibana_is_unavailable(code: int, level: str) 
     with pytest.raises(SetupError, match="not ready after 2s"):
         setup_kibana("http://kibana:5601", "elastic", "pw", lambda _: None, timeout=2, transport=transport)
     assert set(calls) == {"/api/status"}
+
+
+@pytest.mark.parametrize(
+    ("code", "level", "ok"), [(200, "available", True), (200, "degraded", True), (200, "unavailable", False),
+                              (503, "critical", False)]
+)  # fmt: skip
+def test_doctor_counts_a_degraded_kibana_as_serving_and_names_the_plugin(
+    monkeypatch: pytest.MonkeyPatch, code: int, level: str, ok: bool
+) -> None:
+    summary = "0 service(s) and 1 plugin(s) are degraded: taskManager"
+    transport, _ = _kibana(code, {"level": level, "summary": summary})
+    with httpx.Client(transport=transport, base_url="http://kibana:5601") as client:
+        monkeypatch.setattr(doctor.httpx, "get", lambda url, **kw: client.get(url, auth=kw.get("auth")))
+        context = doctor.Context(cluster=None, backend_url=None, kibana=("http://kibana:5601", "elastic", "pw"),  # type: ignore[arg-type]
+                                 alerts_index="logplatform-alerts")  # fmt: skip
+        if ok:
+            assert doctor._kibana(context).startswith(level)
+            if level == "degraded":
+                assert "taskManager" in doctor._kibana(context)
+        else:
+            with pytest.raises(RuntimeError, match=f"answered {code}"):
+                doctor._kibana(context)
