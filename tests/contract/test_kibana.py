@@ -20,6 +20,7 @@ from logplatform import assets, dashboards, names
 from logplatform.assets import mappings_body
 from logplatform.setup import SetupError, setup_kibana
 from tests.support import kql
+from tests.support.dotted import dotted
 from tests.support.lens import formula_parts, lens_layers
 from tests.support.shipper import filebeat_doc
 
@@ -243,21 +244,11 @@ def test_every_field_is_mapped_with_a_type_that_suits_its_use() -> None:
     assert not problems, problems
 
 
-def _flat(doc: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in doc.items():
-        if isinstance(value, dict):
-            out |= _flat(value, f"{prefix}{key}.")
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
-
-
 def _failure_store_problems(search: dict[str, Any], types: dict[str, str]) -> list[str]:
     """A column of the failure store's search is a field of every failure document, or one of the refused document
     (`document.source.*`) that it holds whichever step refused it: the line as Filebeat sent it when the pipeline
     failed, the document the pipeline made (our mapping) when the mapping did."""
-    sent = _flat(filebeat_doc("a refused line", "/var/log/app/app.log", 0))
+    sent = dotted(filebeat_doc("a refused line", "/var/log/app/app.log", 0))
     problems = []
     for column in search["attributes"]["columns"]:
         field = column.removeprefix("document.source.")
@@ -336,7 +327,7 @@ def test_the_failure_store_search_as_discover_sends_it_gets_an_answer_discover_r
         "document": {"index": names.DATA_STREAM, "source": filebeat_doc("a refused line", "/var/log/app/app.log", 0)},
         "error": {"type": "document_parsing_exception", "message": "failed to parse field [x] of type [long]"},
     }
-    assert kql.matches(query, _flat(failure))
+    assert kql.matches(query, dotted(failure))
 
 
 def _shape(layer: Any) -> tuple[str, ...]:

@@ -8,6 +8,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from logplatform import assets, names
+from tests.support.dotted import dotted
 
 
 def _fields(props: dict[str, Any], prefix: str = "") -> dict[str, dict[str, Any]]:
@@ -29,16 +30,6 @@ def test_the_index_mode_is_chosen_explicitly_on_elasticsearch() -> None:
     assert component.body["template"]["settings"]["index"]["mode"] == "logsdb"
 
 
-def _flat(settings: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in settings.items():
-        if isinstance(value, dict):
-            out |= _flat(value, f"{prefix}{key}.")
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
-
-
 def index_mode(stream: str, installed: list[assets.Asset]) -> str:
     """The index mode Elasticsearch 9 gives a new backing index of `stream`, from the templates `installed` puts: the
     highest-priority matching index template's `index.mode` (its own settings over its components'), and when it sets
@@ -55,8 +46,8 @@ def index_mode(stream: str, installed: list[assets.Asset]) -> str:
     )
     settings: dict[str, Any] = {}
     for name in template.get("composed_of", []):
-        settings |= _flat(components[name].get("template", {}).get("settings", {}))
-    settings |= _flat(template.get("template", {}).get("settings", {}))
+        settings |= dotted(components[name].get("template", {}).get("settings", {}))
+    settings |= dotted(template.get("template", {}).get("settings", {}))
     if "index.mode" in settings:
         return str(settings["index.mode"])
     return "logsdb" if fnmatchcase(stream, "logs-*-*") else "standard"
@@ -69,7 +60,7 @@ def test_the_dead_letter_stream_is_standard_and_the_logs_logsdb_on_elasticsearch
     assert index_mode(names.DATA_STREAM, ON_ELASTICSEARCH) == "logsdb"
     # the test engine has no logsdb: the choice is Elasticsearch's, and no index.mode is ever sent to the test engine
     for asset in assets.assets_for("opensearch"):
-        assert "index.mode" not in _flat(asset.body.get("template", {}).get("settings", {})), asset.name
+        assert "index.mode" not in dotted(asset.body.get("template", {}).get("settings", {})), asset.name
 
 
 def test_our_index_sort_is_one_both_engines_can_apply() -> None:
