@@ -1,7 +1,7 @@
 """Where the engine's time goes when it ingests real lines through our pipeline: Java Flight Recorder samples the
 test engine's write threads while one client bulk-creates a corpus (as bench/pipeline_cost.py does), and the
 samples are summed by stage (the ingest pipeline's processors, OpenSearch's copy and self-reference walk around a
-script, turning the document back into bytes, mapping and Lucene) and by the normalize script's own functions
+script, turning the document back into bytes, mapping and Lucene) and by the event pipeline's painless functions
 (painless compiles each to a method of its own, so they show by name).
 
 Usage: .venv/bin/python -m bench.pipeline_profile [--corpus generator|loggers] [--seconds 30]
@@ -26,7 +26,7 @@ from logplatform import names
 STAGES = [
     ("the whole ingest pipeline", "org/opensearch/ingest/IngestService.executePipelinesInBatchRequests"),
     ("  json processor (decode-line)", "org/opensearch/ingest/common/JsonProcessor.execute"),
-    ("  script processor (normalize)", "org/opensearch/ingest/common/ScriptProcessor.execute"),
+    ("  script processors (event, document)", "org/opensearch/ingest/common/ScriptProcessor.execute"),
     ("    the painless script itself", "org/opensearch/painless/PainlessScript$Script.execute"),
     ("    OpenSearch's copy of the document", "org/opensearch/ingest/IngestDocument.deepCopyMap"),
     ("    its self-reference walks", "org/opensearch/core/common/util/CollectionUtils.ensureNoSelfReferences"),
@@ -87,7 +87,7 @@ def summarize(recording: Path, java_home: Path) -> None:
         print(f"{share:6.1%}  {stage}")
     in_script = [s for s in samples if f"{PAINLESS}execute" in s]
     innermost = collections.Counter(next(f for f in s if f.startswith(PAINLESS)) for s in in_script)
-    print("the normalize script's functions (innermost, share of the script's samples):")
+    print("the painless functions (innermost, share of the script's samples):")
     for frame, count in innermost.most_common(12):
         print(f"{count / max(len(in_script), 1):6.1%}  {frame.removeprefix(PAINLESS)}")
 
