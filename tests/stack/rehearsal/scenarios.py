@@ -586,13 +586,14 @@ def three_node_profile_on_a_default_host(stack: Stack) -> str:
         ]
 
     def exit_code(node: str) -> str:
-        """The code the node exits with: it restarts (`unless-stopped`), and while it runs again its code reads 0."""
+        """The code the node exited with: it restarts (`unless-stopped`), so its code is read while Docker waits to
+        restart it (status `restarting`; running again, it reads 0)."""
         cid = stack.compose("ps", "-a", "-q", node, dotenv=dotenv).stdout.strip()
 
         def exited() -> str | None:
-            inspect = ["docker", "inspect", "-f", "{{.State.Running}} {{.State.ExitCode}}", cid]
-            running, code = run(inspect, env=stack.docker_env).stdout.split()
-            return code if running == "false" else None
+            inspect = ["docker", "inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", cid]
+            status, code = run(inspect, env=stack.docker_env).stdout.split()
+            return code if status in ("restarting", "exited") else None
 
         return wait_until(f"{node} to exit", exited, 60, every=0.2)
 
