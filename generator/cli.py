@@ -107,7 +107,7 @@ def main(
         targets,
     )
     run = Run(
-        TrafficModel(scenario, names, seed, target),
+        TrafficModel(scenario, names, seed, target, demo=True),
         outputs,
         Pacer(rate, _rhythm_now if rhythm else None),
         Progress(stats, targets),

@@ -54,7 +54,7 @@ def test_events_become_the_expected_documents(installed: SearchEngine, tmp_path:
     for (event, _), result in zip(docs, out, strict=True):
         doc = result["doc"]["_source"]
         meta = event["meta"]
-        assert "error" not in doc and "tags" not in doc, doc
+        assert "error" not in doc and doc["tags"] == ["demo"], doc  # the demo marker, kept by the pipeline
         assert doc["@timestamp"] == event["@timestamp"]
         assert doc["service"]["name"] == event["service"]
         assert doc["log"]["level"] == event["level"].lower()
@@ -177,6 +177,7 @@ def test_pacing_is_accurate_with_a_virtual_clock() -> None:
 class _Backend(BaseHTTPRequestHandler):
     plan: ClassVar[list[int]] = []
     received: ClassVar[list[int]] = []
+    lines: ClassVar[list[bytes]] = []
 
     def log_message(self, *args: object) -> None:
         pass
@@ -184,6 +185,7 @@ class _Backend(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         n = len(body.splitlines())
+        self.lines.extend(body.splitlines())
         status = self.plan.pop(0) if self.plan else 200
         self.received.append(status)
         payload = (
@@ -201,7 +203,7 @@ class _Backend(BaseHTTPRequestHandler):
 
 
 def _serve(plan: list[int]) -> tuple[ThreadingHTTPServer, type[_Backend]]:
-    handler = type("Scripted", (_Backend,), {"plan": list(plan), "received": []})
+    handler = type("Scripted", (_Backend,), {"plan": list(plan), "received": [], "lines": []})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, handler
@@ -247,6 +249,25 @@ def test_http_mode_reports_what_it_could_not_deliver(tmp_path: Path) -> None:
         server.shutdown()
     assert result.exit_code == 1
     assert "failed 30" in result.output and "HTTP 400" in result.output
+
+
+def test_every_event_is_tagged_demo_in_file_and_http_mode(tmp_path: Path) -> None:
+    """The generator's events are told from real ones by `tags: ["demo"]` (the pipeline keeps it: the test above),
+    whichever way they travel; users filter on it and alerting leaves it out."""
+    server, handler = _serve([])
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        both = ["--mode", "both", "--backend-url", url, "--api-key", "lp_x_y", "--log-dir", str(tmp_path)]
+        story = ["--count", "400", "--seed", "3", "--start-time", START, "--scenario", "attack"]
+        result = CliRunner().invoke(main, [*both, *story, "--rate", "0", "--quiet"])
+    finally:
+        server.shutdown()
+    assert result.exit_code == 0, result.output
+    files = [json.loads(x) for f in (tmp_path / "services").glob("*.log") for x in f.read_text().splitlines()]
+    posted = [json.loads(x) for x in handler.lines]
+    assert len(files) == len(posted) == 400
+    assert {json.dumps(e["tags"]) for e in files + posted} == {'["demo"]'}
+    assert any(e["message"] == "Login failed" and "category" in e["event"] for e in posted)  # the attack's own too
 
 
 def test_http_mode_needs_a_key(tmp_path: Path) -> None:
