@@ -1,6 +1,8 @@
 """Turns alerting/rules/*.yaml into the rules ElastAlert2 runs: thresholds filled in from the
 environment, and the notification channels that are configured added to every rule.
 
+Unless ALERT_ON_DEMO is true, every rule's filter also leaves out the generator's demo traffic (`tags: demo`).
+
 Why a render step: ElastAlert2 reads one `alert:` list per rule and refuses a Slack or email alerter
 without its settings, so "on when set, cleanly off when unset" has to be decided before it starts.
 The rules stay about detection; the channels are decided here, once. Every rule always has the
@@ -35,6 +37,12 @@ THRESHOLDS = {
     "ALERT_NEW_PATTERN_DAYS": "7",  # new-error-pattern: an error pattern not seen from the service in this many days
 }
 _VARIABLE = re.compile(r"\$\{([A-Z0-9_]+)\}")
+# The generator's events carry this tag (generator/scenarios.py DEMO_TAG): no rule counts them unless ALERT_ON_DEMO is
+# true, so fake services neither page anyone nor, once the generator is switched off, go "silent".
+DEMO_TAG = "demo"
+DEMO_LEFT_OUT = {"bool": {"must_not": [{"term": {"tags": DEMO_TAG}}]}}
+# a rule's top-level `filter:` and the lines that belong to it (indented, list items, blank)
+_FILTER_BLOCK = re.compile(r"^filter:[^\n]*\n(?:[ \t-][^\n]*\n|[ \t]*\n)*", re.M)
 DATA_VIEW = "logs-logplatform"
 LINES_ENHANCEMENT = "alerting.lines.TriggeringLines"  # alerting/lines.py: the events behind each alert
 SHOWN_LINES = 5
@@ -172,6 +180,24 @@ def notifications(rule: dict[str, Any], env: dict[str, str], smtp_auth_file: Pat
     return out
 
 
+def demo_counts(env: dict[str, str]) -> bool:
+    return setting(env, "ALERT_ON_DEMO").lower() in {"1", "true", "yes"}
+
+
+def without_demo(text: str, rule: dict[str, Any], source: str) -> tuple[str, list[Any]]:
+    """The rule's text without its `filter:` block, and that filter with the demo traffic left out (written after
+    the text by render(): one key, so ElastAlert2 reads one filter)."""
+    filters = [*(rule.get("filter") or []), DEMO_LEFT_OUT]
+    rest = _FILTER_BLOCK.sub("# filter: below, with the demo traffic left out (render.py)\n", text, count=1)
+    try:
+        moved = yaml.safe_load(rest) == {k: v for k, v in rule.items() if k != "filter"}
+    except yaml.YAMLError:
+        moved = False
+    if not moved:
+        raise RenderError(f"{source}: its filter is not a top-level block render.py can move")
+    return rest, filters
+
+
 def _smtp_auth(out_dir: Path) -> Path:
     """Beside the rules folder, not in it: ElastAlert2 would load any .yml there as a rule."""
     return out_dir.parent / f"{out_dir.name}-smtp-auth.yml"
@@ -186,8 +212,11 @@ def render(rules_dir: Path, out_dir: Path, env: dict[str, str]) -> tuple[list[Pa
     written, channels = [], []
     for path in sorted(rules_dir.glob("*.yaml")):
         text = fill_thresholds(path.read_text(encoding="utf-8"), env, path.name)
-        extra = notifications(yaml.safe_load(text), env, auth)
+        rule = yaml.safe_load(text)
+        extra = notifications(rule, env, auth)
         channels = extra["alert"]  # the same for every rule: they depend on the environment only
+        if not demo_counts(env):
+            text, extra["filter"] = without_demo(text, rule, path.name)
         # JSON is YAML: each value is written as one flow-style line after the rule's own text
         lines = [f"{k}: {json.dumps(v)}" for k, v in extra.items()]
         target = out_dir / path.name

@@ -25,7 +25,7 @@ import yaml
 
 from alerting import render
 from backend import disk_watch
-from generator.scenarios import TrafficModel
+from generator.scenarios import TrafficModel, moment
 from logplatform.disk import NodeDisk
 from logplatform.ecs_logging import EcsJsonFormatter
 from tests.alerting.build import IMAGE_PATH, build, in_image
@@ -120,6 +120,7 @@ class Alerting:
         end: str,
         process_env: dict[str, str] | None = None,
         learn_until: str | None = None,
+        drive: tuple[str, ...] = (),
     ) -> dict[str, int]:
         rules_dir = self.workdir / f"{scenario}-{uuid.uuid4().hex[:6]}" / "rules"
         render.render(ALERTING / "rules", rules_dir, env)
@@ -135,6 +136,7 @@ class Alerting:
                 start,
                 end,
                 *([learn_until] if learn_until else []),
+                *drive,
             ],
             capture_output=True,
             text=True,
@@ -176,13 +178,15 @@ def scenario_run(
     seed: int = 7,
     env: dict[str, str] | None = None,
     process_env: dict[str, str] | None = None,
+    demo: bool = False,
 ) -> tuple[list[dict[str, Any]], TrafficModel, dict[str, int]]:
     """150 minutes of the scenario at one event a second, ending 20 minutes ago; every rule runs over it. The
     first 40 minutes (before any incident or attack) are what the new-error-pattern rule already knows, as the
-    daemon learns the days before its start."""
+    daemon learns the days before its start. The services stand for real ones, or with `demo` are the generator's
+    (its demo tag on every event)."""
     end = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=20)
     start = end - timedelta(minutes=150)
-    model = TrafficModel(scenario, seed=seed)
+    model = TrafficModel(scenario, seed=seed, demo=demo)
     events = story(model, 9000, start, end)
     path = alerting.workdir / f"{scenario}.log"
     path.write_text("".join(json.dumps(e) + "\n" for e in events))
@@ -392,6 +396,57 @@ def test_silence_fires_for_the_service_that_stopped(alerting: Alerting, webhook:
     received, model, _ = scenario_run(alerting, webhook, "silence")
     assert fired(received) == {(NAMES["service-silent.yaml"], model.target)}
     assert received[0]["count"] == 0
+
+
+def test_the_generators_demo_traffic_raises_no_alert_unless_alert_on_demo(alerting: Alerting, webhook: Webhook) -> None:
+    """The attack story as the generator writes it (tags: demo): no rule counts it, so nothing fires (the same story
+    from real services fires both failed-login rules, test above); ALERT_ON_DEMO=true counts it again."""
+    received, _, matches = scenario_run(alerting, webhook, "attack", demo=True)
+    assert received == [] and sum(matches.values()) == 0, fired(received)
+    received, model, _ = scenario_run(alerting, webhook, "attack", demo=True, env={"ALERT_ON_DEMO": "true"})
+    assert (NAMES["failed-logins-by-ip.yaml"], model.attacker_ip) in fired(received)
+
+
+def test_generator_off_raises_nothing_and_a_real_silence_alerts_once_until_the_service_is_back(
+    alerting: Alerting, webhook: Webhook, tmp_path: Path
+) -> None:
+    """The daemon's runs, one a minute over 170 minutes (ElastAlert2's clock at each run's end, so realert sees the
+    time pass): the generator's six services log, then the generator is switched off (no alert for them, ever); a
+    real service logs, is silent for 90 minutes (one alert, not one an hour), logs again, and is silent again (one
+    more)."""
+    end = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=5)
+    start = end - timedelta(minutes=170)
+    at = lambda minutes: start + timedelta(minutes=minutes)  # noqa: E731
+    demo = story(TrafficModel("steady", seed=4, demo=True), 600, at(0), at(30))  # then switched off
+    real = [
+        {"@timestamp": moment(at(0) + timedelta(seconds=20 * i))[0], "service": "billing-api", "message": f"tick {i}"}
+        for i in [*range(60), *range(330, 390)]  # logs 0-20, silent 20-110, logs 110-130, silent 130-170
+    ]
+    path = tmp_path / "off.log"
+    path.write_text("".join(json.dumps(e) + "\n" for e in demo + real))
+    index = f"logs-logplatform-alert{uuid.uuid4().hex[:8]}"
+    assert ship_files(alerting.engine.cluster, [path], index)["failed"] == 0
+    alerting.engine.refresh(index)
+    webhook.received.clear()
+    alerting.engine.cluster.request(
+        "POST", f"/{alerting.writeback}_silence/_delete_by_query?refresh=true", {"query": {"match_all": {}}}
+    )
+    rule = NAMES["service-silent.yaml"]
+    try:
+        matches = alerting.run(
+            "off",
+            index,
+            {"ALERT_WEBHOOK_URL": webhook.url},
+            _timestamp(start),
+            _timestamp(end),
+            drive=("--every-run", "--rule", rule),
+        )
+    finally:
+        alerting.engine.cluster.request("DELETE", f"/_data_stream/{index}")
+    alerts = [(a["key"], a["@timestamp"][:16]) for a in webhook.received]
+    assert [key for key, _ in alerts] == ["billing-api", "billing-api"] and matches == {rule: 2}, alerts
+    first, second = (datetime.fromisoformat(t + "+00:00") for _, t in alerts)  # ten minutes into each silence
+    assert abs(first - at(30)) <= timedelta(minutes=2) and abs(second - at(140)) <= timedelta(minutes=2), alerts
 
 
 def test_thresholds_come_from_the_environment(alerting: Alerting, webhook: Webhook) -> None:

@@ -13,9 +13,11 @@ import pytest
 import yaml
 
 from alerting import render
+from generator.scenarios import DEMO_TAG
 from tests.alerting.build import PYTHON_VERSION, VERSION, build, pinned_version
 
 ALERTING = Path(__file__).resolve().parents[2] / "alerting"
+RULES = ALERTING / "rules"
 ALL_CHANNELS = {
     "ALERT_WEBHOOK_URL": "https://hooks.example/alerts",
     "SLACK_WEBHOOK_URL": "https://hooks.slack.com/x",
@@ -146,6 +148,28 @@ def test_every_variable_a_rule_uses_is_documented_in_env_example() -> None:
         "KIBANA_PUBLIC_URL",
     ):
         assert f"\n{name}=" in example, name
+
+
+def test_every_rule_leaves_the_generators_demo_traffic_out_unless_alert_on_demo(tmp_path: Path) -> None:
+    """Each rule keeps its own filter and gains the demo exclusion (one `filter` key: the rule's block is moved); the
+    tag is the one the generator writes. ALERT_ON_DEMO=true renders the rules' filters as they are."""
+    assert render.DEMO_TAG == DEMO_TAG
+    sources = {p.name: yaml.safe_load(render.fill_thresholds(p.read_text(), {}, p.name)) for p in RULES.iterdir()}
+    for name, rule in rendered(tmp_path / "a", {}).items():
+        assert rule["filter"] == [*(sources[name].get("filter") or []), render.DEMO_LEFT_OUT], name
+    for name, rule in rendered(tmp_path / "b", {"ALERT_ON_DEMO": "true"}).items():
+        assert rule.get("filter") == sources[name].get("filter"), name
+
+
+def test_a_filter_render_cannot_move_is_refused(tmp_path: Path) -> None:
+    rules = tmp_path / "in"
+    rules.mkdir()
+    (rules / "x.yaml").write_text("name: x\ntype: any\nfilter:\n- term: {a: b}\n# a comment\nextra:\n- 1\n")
+    render.render(rules, tmp_path / "out", {})  # a list written at the left margin moves too
+    assert yaml.safe_load((tmp_path / "out" / "x.yaml").read_text())["filter"][0] == {"term": {"a": "b"}}
+    (rules / "x.yaml").write_text("name: x\ntype: any\nfilter: &f [{term: {a: b}}]\nagain: *f\n")
+    with pytest.raises(render.RenderError, match=r"x\.yaml: its filter"):
+        render.render(rules, tmp_path / "out", {})
 
 
 def test_a_rule_name_with_braces_stays_literal_in_the_subject(tmp_path: Path) -> None:
