@@ -127,6 +127,7 @@ def pipeline_body(name: str = names.PIPELINE, options: PipelineOptions | None = 
         script_params["keep_original"] = options.keep_original
         script_params["mask"] = [c for c in PII_CATEGORIES if c in options.mask]
     _inline_scripts(body["processors"], script_params)
+    _inline_scripts(body.get("on_failure", []), script_params)
     return body
 
 

@@ -81,7 +81,8 @@ def _forced_to_fail(function: str, tag: str) -> dict[str, Any]:
         ("messagePattern", "document", "pattern"),
         ("shortId", "document", "document-id"),
         ("toMillis", "document", "received-time"),
-        ("within", "document", "bounds"),
+        ("hugeValues", "document", "huge-values"),
+        ("bounds", "document", "bounds"),
     ],
 )
 def test_a_failing_step_is_named_in_the_kept_document(
