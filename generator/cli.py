@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+import tempfile
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +20,7 @@ import click
 from generator.outputs import FileOutput, HttpOutput, Output, Stats
 from generator.pacing import Pacer
 from generator.progress import Progress
-from generator.scenarios import DEFAULT_SERVICES, SCENARIOS, TrafficModel, daily_rhythm, moment
+from generator.scenarios import DEFAULT_SERVICES, DEMO_TAG, SCENARIOS, TrafficModel, daily_rhythm, moment
 from logplatform.ecs_logging import setup_logging
 
 log = logging.getLogger("generator")
@@ -64,6 +66,12 @@ log = logging.getLogger("generator")
 @click.option("--batch-size", type=int, default=200, help="Events per HTTP request")
 @click.option("--max-retries", type=int, default=8, help="HTTP retries before giving up on a batch")
 @click.option("--quiet", is_flag=True, help="No status line")
+@click.option(
+    "--enabled",
+    type=click.BOOL,
+    default=True,
+    help="false: write nothing, say so, and wait to be stopped (compose's GENERATOR_ENABLED switch)",
+)
 def main(
     mode: str,
     scenario: str,
@@ -86,9 +94,14 @@ def main(
     batch_size: int,
     max_retries: int,
     quiet: bool,
+    enabled: bool,
 ) -> None:
     """Generate realistic log events: steady traffic, an incident, a credential-stuffing attack, a silent service."""
-    setup_logging("generator", log_dir, console="json" if not sys.stderr.isatty() else "text")
+    # its own lines are demo too: with it switched off, its own silence is no real service's
+    setup_logging("generator", log_dir, console="json" if not sys.stderr.isatty() else "text", tags=(DEMO_TAG,))
+    if not enabled:
+        _switched_off()
+        return
     rate = _events_per_second(rate, interval)
     names = _service_names(services)
     api_key = _api_key(mode, api_key, api_key_file)
@@ -129,6 +142,21 @@ def main(
         run.progress.finish()
     if stats.failed:
         sys.exit(1)
+
+
+# /tmp/generator-switched-off in the container (no TMPDIR there): its healthcheck reads it
+SWITCHED_OFF = "generator-switched-off"
+
+
+def _switched_off() -> None:
+    """Switched off: one line saying so, a file the healthcheck reads, then nothing until SIGTERM (compose keeps the
+    service, so `up -d --wait` and the one-shots it waits for behave as with it on)."""
+    log.info("switched off (GENERATOR_ENABLED=false): no events; set it to true and `docker compose up -d` to resume")
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    (Path(tempfile.gettempdir()) / SWITCHED_OFF).touch()
+    stop.wait()
 
 
 def _events_per_second(rate: float | None, interval: float) -> float:

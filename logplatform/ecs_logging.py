@@ -19,11 +19,12 @@ from logplatform.names import ECS_VERSION
 class EcsJsonFormatter(JsonFormatter):
     """One ECS line per record: @timestamp, log.level, log.logger, message, service.name, event.id."""
 
-    def __init__(self, service: str) -> None:
+    def __init__(self, service: str, tags: tuple[str, ...] = ()) -> None:
         super().__init__(
             "%(message)s", rename_fields={"levelname": "log.level", "name": "log.logger"}, json_ensure_ascii=False
         )
         self.service = service
+        self.tags = list(tags)
 
     def add_fields(self, log_record: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
         super().add_fields(log_record, record, message_dict)
@@ -35,6 +36,8 @@ class EcsJsonFormatter(JsonFormatter):
         log_record["service.name"] = self.service
         log_record["ecs.version"] = ECS_VERSION
         log_record["event.id"] = new_event_id()
+        if self.tags:
+            log_record["tags"] = self.tags
         if record.exc_info and "exc_info" in log_record:
             log_record["error.stack_trace"] = log_record.pop("exc_info")
 
@@ -46,6 +49,7 @@ def setup_logging(
     console: str = "text",
     max_bytes: int = 50 * 1024 * 1024,
     backups: int = 5,
+    tags: tuple[str, ...] = (),
 ) -> None:
     root = logging.getLogger()
     root.setLevel(level.upper())
@@ -53,7 +57,7 @@ def setup_logging(
         root.removeHandler(handler)
     console_handler = logging.StreamHandler(sys.stderr)
     console_handler.setFormatter(
-        EcsJsonFormatter(service)
+        EcsJsonFormatter(service, tags)
         if console == "json"
         else logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     )
@@ -64,7 +68,7 @@ def setup_logging(
         file_handler = logging.handlers.RotatingFileHandler(
             log_dir / f"{service}.log", maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
         )
-        file_handler.setFormatter(EcsJsonFormatter(service))
+        file_handler.setFormatter(EcsJsonFormatter(service, tags))
         root.addHandler(file_handler)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers.clear()

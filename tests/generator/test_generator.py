@@ -4,7 +4,12 @@ reproducible with a seed, lossless rotation, scenarios that tell their story, HT
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 import uuid
 from collections import Counter
 from datetime import datetime
@@ -16,7 +21,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from generator.cli import main
+from generator.cli import SWITCHED_OFF, main
 from generator.outputs import HttpOutput, Stats
 from generator.pacing import Pacer
 from generator.scenarios import TrafficModel
@@ -268,6 +273,32 @@ def test_every_event_is_tagged_demo_in_file_and_http_mode(tmp_path: Path) -> Non
     assert len(files) == len(posted) == 400
     assert {json.dumps(e["tags"]) for e in files + posted} == {'["demo"]'}
     assert any(e["message"] == "Login failed" and "category" in e["event"] for e in posted)  # the attack's own too
+
+
+def test_switched_off_it_writes_nothing_and_waits_to_be_stopped(tmp_path: Path) -> None:
+    """GENERATOR_ENABLED=false (compose runs it with `--enabled false`): one line of its own saying so (demo-tagged,
+    like every line it writes), the file its healthcheck reads, no event, and it runs until stopped, so that
+    `up -d --wait` finds it as with the switch on; SIGTERM ends it cleanly."""
+    (tmp_path / "tmp").mkdir()
+    logs = tmp_path / "logs"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "generator", "--enabled", "false", "--rate", "100", "--log-dir", str(logs)],
+        env={**os.environ, "TMPDIR": str(tmp_path / "tmp")},
+        cwd=REPO,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "tmp" / SWITCHED_OFF).exists():
+            assert proc.poll() is None and time.monotonic() < deadline, "it did not say it was switched off"
+            time.sleep(0.1)
+        time.sleep(1)
+        assert proc.poll() is None, "it exited: compose would restart it, or up --wait fail on it"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    assert not (logs / "services").exists()
+    (own,) = [json.loads(x) for x in (logs / "generator.log").read_text().splitlines()]
+    assert own["message"].startswith("switched off (GENERATOR_ENABLED=false)") and own["tags"] == ["demo"]
 
 
 def test_http_mode_needs_a_key(tmp_path: Path) -> None:

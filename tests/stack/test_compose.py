@@ -130,6 +130,36 @@ def test_every_service_rotates_its_container_output() -> None:
         assert options.get("max-file") == "${DOCKER_LOG_MAX_FILE:-3}", f"{name} keeps every rotated file"
 
 
+def test_every_long_running_service_has_a_memory_limit_settable_in_env() -> None:
+    """A container without a limit can take the host's memory from the others; each has one, from .env
+    (`mem_limit: ${X_MEM_LIMIT:-default}`, X_MEM_LIMIT in .env.example with the same default). Both compose files."""
+    queue = yaml.safe_load((REPO / "kafka" / "queue.compose.yml").read_text())["services"]
+    documented = env_example()
+    for name, service in [*services().items(), *((n, s) for n, s in queue.items() if "image" in s)]:
+        if service.get("restart") == "no" and "mem_limit" not in service:
+            continue  # a one-shot may go without; ours have one (below)
+        m = re.fullmatch(r"\$\{([A-Z0-9_]+_MEM_LIMIT):-(\d+[mg])\}", str(service.get("mem_limit")))
+        assert m, f"{name} has no memory limit settable in .env: {service.get('mem_limit')}"
+        assert documented.get(m.group(1)) == m.group(2), f"{m.group(1)}={m.group(2)} is not in .env.example"
+    for one_shot in ("setup-certs", "setup", "kibana-setup"):
+        assert services()[one_shot]["mem_limit"] == "${SETUP_MEM_LIMIT:-512m}", one_shot
+
+
+def test_the_generator_is_one_switch_that_keeps_it_a_service() -> None:
+    """GENERATOR_ENABLED (default on) reaches the generator through its command, which `docker compose run --rm
+    generator <story>` replaces (a story runs with the switch off); switched off it keeps running, healthy (its
+    healthcheck reads the file it leaves), so kibana-setup, which only the generator waits for, still lets
+    `up -d --wait` succeed."""
+    from generator.cli import SWITCHED_OFF
+
+    generator = services()["generator"]
+    assert generator["command"] == ["--enabled", "${GENERATOR_ENABLED:-true}"]
+    assert env_example()["GENERATOR_ENABLED"] == "true"
+    assert "profiles" not in generator and generator["restart"] == "unless-stopped"
+    assert f"/tmp/{SWITCHED_OFF}" in " ".join(generator["healthcheck"]["test"])
+    assert generator["depends_on"]["kibana-setup"]["condition"] == "service_completed_successfully"
+
+
 def test_one_pinned_elastic_version_everywhere() -> None:
     images = {n: s["image"] for n, s in services().items() if "image" in s}
     elastic = {n: i for n, i in images.items() if i.startswith("docker.elastic.co/")}
