@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 DATA_VIEW = "logs-logplatform"
 OUTPUT = Path(__file__).resolve().parent.parent / "kibana" / "dashboards.ndjson"
@@ -28,6 +28,7 @@ PANEL_VERSION = "8.7.0"
 MIGRATION = {"coreMigrationVersion": "8.8.0", "typeMigrationVersion": "8.7.0"}
 
 ERROR_KQL = 'log.level : ("error" or "critical")'
+DEMO_TAG = "demo"  # the generator's events carry it (generator/scenarios.py)
 FAILED_LOGIN_KQL = 'event.action : "user-login" and event.outcome : "failure"'
 
 
@@ -336,13 +337,26 @@ def _grid(panel_id: str, grid: tuple[int, int, int, int]) -> dict[str, Any]:
     return {"x": x, "y": y, "w": w, "h": h, "i": panel_id}
 
 
+class Control(NamedTuple):
+    """An options list at the top of a dashboard. `exclude`: what is picked is left out (Kibana's Exclude mode)."""
+
+    field: str
+    title: str
+    exclude: bool = False
+
+
+# Demo traffic is shown by default (on a new platform it is all there is to look at); picking `demo` here leaves the
+# generator's events out of every panel (README, "The generator").
+LEAVE_OUT_TAGS = Control("tags", "Leave out (tags: demo)", exclude=True)
+
+
 @dataclass
 class Dashboard:
     id: str
     title: str
     description: str
     panels: list[tuple[str, Lens | SavedSearch, tuple[int, int, int, int]]]
-    controls: list[tuple[str, str]] = field(default_factory=list)  # (field, title): options lists
+    controls: list[Control] = field(default_factory=list)
 
     def saved_object(self) -> dict[str, Any]:
         panels, references = [], []
@@ -351,7 +365,7 @@ class Dashboard:
             panels.append(panel)
             references += refs
         controls = {}
-        for order, (field_name, title) in enumerate(self.controls):
+        for order, (field_name, title, exclude) in enumerate(self.controls):
             control_id = f"{self.id}-control-{field_name.replace('.', '-')}"
             controls[control_id] = {
                 "order": order,
@@ -363,6 +377,7 @@ class Dashboard:
                     "fieldName": field_name,
                     "title": title,
                     "selectedOptions": [],
+                    "exclude": exclude,
                     "searchTechnique": "prefix",
                     "sort": {"by": "_count", "direction": "desc"},
                     "enhancements": {},
@@ -427,7 +442,7 @@ OVERVIEW = Dashboard(
     id="logplatform-overview",
     title="Log-Platform overview",
     description="Is anything on fire, where, and since when: volume, errors and services over the last 24 hours.",
-    controls=[("service.name", "Service"), ("log.level", "Level")],
+    controls=[Control("service.name", "Service"), Control("log.level", "Level"), LEAVE_OUT_TAGS],
     panels=[
         ("total", _kpi("Total logs", count("Logs"), "How many events arrived in the time range."), (0, 0, 12, 6)),
         (
@@ -551,7 +566,7 @@ SECURITY = Dashboard(
     id="logplatform-security",
     title="Log-Platform security monitoring",
     description="Failed logins: when, from where, and against which accounts.",
-    controls=[("source.ip", "Source IP"), ("user.name", "Account")],
+    controls=[Control("source.ip", "Source IP"), Control("user.name", "Account"), LEAVE_OUT_TAGS],
     panels=[
         (
             "failed",

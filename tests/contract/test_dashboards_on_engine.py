@@ -20,7 +20,7 @@ import pytest
 
 from generator.scenarios import TrafficModel
 from logplatform import names
-from tests.contract.test_kibana import FAILURE_STORE_VIEW, by_type, dashboard
+from tests.contract.test_kibana import FAILURE_STORE_VIEW, by_type, controls, dashboard
 from tests.support import kql, lens
 from tests.support.documents import every_document
 from tests.support.search_engine import SearchEngine
@@ -55,7 +55,7 @@ def day(installed: SearchEngine, tmp_path_factory: pytest.TempPathFactory) -> It
     attack = TrafficModel("attack", seed=3)
     raw = (
         story(TrafficModel("steady", seed=0), 400, hours(30), hours(25))  # older than the dashboards' 24h
-        + story(TrafficModel("steady", seed=1), 1500, hours(23), hours(16))
+        + story(TrafficModel("steady", seed=1, demo=True), 1500, hours(23), hours(16))  # the generator's
         + story(TrafficModel("incident", seed=2), 1500, hours(16), hours(9))
         + story(attack, 1500, hours(9), hours(2))
     )
@@ -98,6 +98,29 @@ def test_controls_narrow_every_overview_panel(installed: SearchEngine, day: Day,
         rows = lens.on_engine(day.search(installed), layer, ("now-24h", "now"), filters=[selection])
         expected = lens.reference(day.events, layer, day.window(), filters=[selection])
         assert lens.problems(layer, rows, expected) == [], selection
+
+
+def test_leaving_out_the_demo_narrows_every_panel_to_the_real_services(installed: SearchEngine, day: Day) -> None:
+    """Both dashboards show the generator's demo traffic (seven hours of the day here) and have a tags control in
+    Kibana's Exclude mode: picking `demo` adds the negated phrase filter, and every panel counts the rest only."""
+    leave_out = 'not tags : "demo"'
+    for dashboard_id in ("logplatform-overview", "logplatform-security"):
+        (tags,) = [
+            c["explicitInput"]
+            for c in controls(dashboard(dashboard_id)).values()
+            if c["explicitInput"]["fieldName"] == "tags"
+        ]
+        assert tags["exclude"] is True and tags["selectedOptions"] == [], "demo is shown until picked"
+        for layer in lens.lens_layers(dashboard(dashboard_id)):
+            rows = lens.on_engine(day.search(installed), layer, ("now-24h", "now"), filters=[leave_out])
+            expected = lens.reference(day.events, layer, day.window(), filters=[leave_out])
+            assert lens.problems(layer, rows, expected) == [], layer.title
+    in_range = [e for e in day.events if day.window()[0] <= lens._millis(e["@timestamp"])]
+    real = [e for e in in_range if e.get("tags") != ["demo"]]
+    (row,) = lens.on_engine(
+        day.search(installed), _layer("logplatform-overview", "Total logs"), ("now-24h", "now"), [leave_out]
+    )
+    assert row["value"] == len(real) and len(in_range) - len(real) > 1000
 
 
 def _layer(dashboard_id: str, title: str) -> lens.Layer:

@@ -362,7 +362,7 @@ def test_overview_has_every_panel_the_seed_lists_with_controls_24h_and_auto_refr
     assert layers["Top error messages"].query == dashboards.ERROR_KQL
     table = next(p for p in panels(d) if p["type"] == "search")
     assert table["panelRefName"] and any(r["id"] == "logplatform-all-logs" for r in d["references"])
-    assert {c["explicitInput"]["fieldName"] for c in controls(d).values()} == {"service.name", "log.level"}
+    assert {c["explicitInput"]["fieldName"] for c in controls(d).values()} == {"service.name", "log.level", "tags"}
     attributes = d["attributes"]
     assert (attributes["timeRestore"], attributes["timeFrom"], attributes["timeTo"]) == (True, "now-24h", "now")
     assert attributes["refreshInterval"]["pause"] is False and attributes["refreshInterval"]["value"] > 0

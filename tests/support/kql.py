@@ -29,4 +29,5 @@ def matches(node: Node, event: dict[str, Any]) -> bool:
     if node.kind == "range":
         bound = float(node.values[0])
         return {"<": value < bound, "<=": value <= bound, ">": value > bound, ">=": value >= bound}[node.op]
-    return any(fnmatchcase(str(value), v) if "*" in v else str(value) == v for v in node.values)
+    values = value if isinstance(value, list) else [value]  # a keyword list (tags) matches if one of them does
+    return any(fnmatchcase(str(x), v) if "*" in v else str(x) == v for x in values for v in node.values)

@@ -35,5 +35,6 @@ def flat(raw: dict[str, Any]) -> dict[str, Any]:
         "user.id": str(meta["user_id"]),
         "user.name": meta.get("username"),
         "http.response.status_code": meta["status_code"],
+        "tags": raw.get("tags"),  # the generator's demo tag
     }
     return {k: v for k, v in out.items() if v is not None}
