@@ -288,7 +288,7 @@ def readme_commands_run_as_printed(stack: Stack) -> str:
     readme = (REPO / "README.md").read_text()
     blocks = {heading: _readme_block(heading) for heading in ("### Credentials", "### Send a first log")}
     inline = [
-        "docker compose ps",
+        "docker compose ps -a",
         "docker compose run --rm setup",
         "docker compose logs alerting",
         "curl localhost:8000/readyz",
@@ -735,7 +735,8 @@ def _key_hash(key: str) -> str:
 
 def readme_generator_stories_run_as_printed(stack: Stack) -> str:
     """Two of *The generator*'s commands, exactly as printed: the attack (120 s, through Filebeat) and the load
-    through the backend (100,000 events over HTTP with the generated key). The other two take 5 and 10 minutes."""
+    through the backend (100,000 events over HTTP with the generated key). The other two take 5 and 10 minutes.
+    The attack is demo traffic (tags: demo): alerting runs over it and raises nothing (ALERT_ON_DEMO is false)."""
     block = _readme_block("### The generator")
     attack, load = (
         next(ln.strip() for ln in block.splitlines() if marker in ln) for marker in ("--scenario attack", "--mode http")
@@ -776,16 +777,80 @@ def readme_generator_stories_run_as_printed(stack: Stack) -> str:
     time.sleep(5)  # a late duplicate would show up now
     if loaded != 100_000 or stack.count(through_backend) != 100_000:
         raise AssertionError(f"{stack.count(through_backend)} documents through the backend for 100,000 events sent")
-    alerts = wait_until(
-        f"ElastAlert2 alerts '{rule}' on the attack",
-        _reaching(1, lambda: _alerts_sent(stack, rule) - alerts_before),
-        300,
-        every=10,
-    )
+    demo = {"bool": {"filter": [failed_logins, {"term": {"tags": "demo"}}]}}
+    if stack.count(demo) - logins_before < logins:
+        raise AssertionError(f"the attack's failed logins are not all tagged demo ({stack.count(demo)})")
+    indexed = time.time()  # every rule has run twice over the attack by the time it has run twice since now
+    rules = len(list((REPO / "alerting" / "rules").glob("*.yaml")))
+    wait_until("alerting runs over the attack", _reaching(2 * rules, lambda: _alerting_runs_since(stack, indexed)), 300)
+    if (alerts := _alerts_sent(stack, rule) - alerts_before) != 0:
+        raise AssertionError(f"the generator's demo attack raised {alerts} '{rule}' alert(s)")
     return (
-        f"{'; '.join(said)}: {logins} failed logins via Filebeat, {loaded} events through the backend, each once; "
-        f"{alerts} new '{rule}' alert(s) sent by the alerting service"
+        f"{'; '.join(said)}: {logins} failed logins via Filebeat (tags: demo), {loaded} events through the backend, "
+        f"each once; alerting ran over the attack and '{rule}' stayed quiet"
     )
+
+
+def generator_switched_off_only_a_real_silence_alerts(stack: Stack) -> str:
+    """README, *The generator*: GENERATOR_ENABLED=false and `up -d`: the generator stays, healthy, writing nothing,
+    and over a window in which its services (learned from the data before the switch) would have gone silent no
+    alert names them; a real service that logs, then goes quiet, raises the silence alert once, and no more while it
+    stays quiet. ALERT_SILENCE_MINUTES=1 shortens the story. `up -d` without the setting switches it back on."""
+    off = {"GENERATOR_ENABLED": "false", "ALERT_SILENCE_MINUTES": "1"}
+    up = stack.compose("up", "-d", "--wait", "--wait-timeout", "600", check=False, timeout=900, dotenv=off)
+    if up.returncode != 0 or stack.services()["generator"].get("Health") != "healthy":
+        raise AssertionError(f"up -d --wait with the generator off: {up.returncode} {up.stderr[-800:]}")
+    said = stack.compose("logs", "--no-color", "generator", check=False).stdout
+    if "switched off (GENERATOR_ENABLED=false)" not in said:
+        raise AssertionError(f"the generator does not say it is off:\n{said[-1500:]}")
+    switched = time.time()
+    service = f"rehearsal-billing-{uuid.uuid4().hex[:6]}"
+    key = {"X-API-Key": stack.secret("generator_api_key")}
+    while time.time() - switched < 100:  # a real service logs for longer than the silence window, then stops
+        r = httpx.post("http://127.0.0.1:8000/logs", headers=key, json={"service": service, "message": "tick"})
+        if r.status_code not in (200, 202):
+            raise AssertionError(f"POST /logs: {r.status_code} {r.text[:300]}")
+        time.sleep(5)
+    rule = yaml.safe_load((REPO / "alerting" / "rules" / "service-silent.yaml").read_text())["name"]
+    wait_until(f"'{rule}' for {service}", lambda: _silent_keys(stack, rule, switched).get(service), 300, every=10)
+    time.sleep(180)  # three more silence windows: a second alert for it would come now
+    keys = _silent_keys(stack, rule, switched)
+    demo = (GENERATOR_SERVICES | {"generator"}) & keys.keys()
+    written = stack.count({"bool": {"filter": [{"term": {"tags": "demo"}}, _ingested_since(switched + 30)]}})
+    if keys.get(service) != 1 or demo or written:
+        raise AssertionError(f"alerts by service since the switch: {keys}; demo events written since: {written}")
+    stack.compose("up", "-d", "--wait", "--wait-timeout", "600", timeout=900)  # the setting gone: on again
+    back = time.time()
+    wait_until("demo events again", lambda: stack.count({"bool": {"filter": [_ingested_since(back)]}}), 180)
+    return (
+        f"generator off: healthy, nothing written, no alert for its services; {service} went quiet: "
+        f"'{rule}' once in {time.time() - back:.0f}s; switched on again, it writes"
+    )
+
+
+def _ingested_since(since: float) -> dict[str, Any]:
+    return {"range": {"event.ingested": {"gte": int(since * 1000)}}}
+
+
+def _silent_keys(stack: Stack, rule: str, since: float) -> dict[str, int]:
+    """Alerts of the silence rule sent since `since`, by the service they name (match_body.key)."""
+    index = yaml.safe_load((REPO / "alerting" / "config.yaml").read_text())["writeback_index"]
+    stack.es().post(f"/{index}/_refresh")
+    query = {
+        "bool": {
+            "filter": [
+                {"term": {"rule_name": rule}},
+                {"term": {"alert_sent": True}},
+                {"range": {"alert_time": {"gte": int(since * 1000), "format": "epoch_millis"}}},
+            ]
+        }
+    }
+    r = stack.es().post(f"/{index}/_search", json={"size": 500, "query": query})
+    out: dict[str, int] = {}
+    for hit in r.json().get("hits", {}).get("hits", []) if r.status_code == 200 else []:
+        name = str(hit["_source"].get("match_body", {}).get("key"))
+        out[name] = out.get(name, 0) + 1
+    return out
 
 
 def _alerts_sent(stack: Stack, rule: str) -> int:
@@ -967,6 +1032,7 @@ SCENARIOS = [
     readme_backup_and_restore_run_as_printed,
     readme_commands_run_as_printed,
     readme_generator_stories_run_as_printed,
+    generator_switched_off_only_a_real_silence_alerts,
     container_output_is_shipped_by_label,
     queue_switch_runs_end_to_end,
 ]
