@@ -30,6 +30,9 @@ log = logging.getLogger("backend.delivery")
 
 INDEXED = "indexed"
 QUEUED = "queued"
+# an event whose document id is already taken: the same event (same key scope and event.id) stored before, by an
+# earlier try or a spool replay; success for a client that retries (docs/event-schema.md, "Event ids and duplicates")
+DUPLICATE = "duplicate"
 FAILED = "failed"  # not durable, and a retry can fix it (the answer is 503 with Retry-After)
 REJECTED = "rejected"  # the engine refused this event as sent: a retry cannot fix it
 
@@ -38,7 +41,7 @@ REJECTED = "rejected"  # the engine refused this event as sent: a retry cannot f
 class ItemStatus:
     """What the sink said of one line: ok (created or already there), retry, or error (refused for good)."""
 
-    kind: str  # "ok" | "retry" | "error"
+    kind: str  # "ok" | "duplicate" | "retry" | "error"
     reason: str = ""
     field: str = "$"
 
@@ -58,7 +61,7 @@ class Sink(Protocol):
 
 @dataclass
 class Result:
-    status: str  # INDEXED | QUEUED | FAILED | REJECTED
+    status: str  # INDEXED | QUEUED | DUPLICATE | FAILED | REJECTED
     reason: str = ""
     field: str = "$"
 
@@ -186,11 +189,14 @@ class Delivery:
                 self.metrics.bulk_size.observe(len(pending))
             self._mark_up()
             retry = []
-            stored = refused = 0
+            stored = refused = duplicates = 0
             for item, status in zip(pending, statuses, strict=True):
                 if status.kind == "ok":
                     item.future.set_result(Result(self.sink.stored_as))
                     stored += 1
+                elif status.kind == "duplicate":
+                    item.future.set_result(Result(DUPLICATE))
+                    duplicates += 1
                 elif status.kind == "retry":
                     retry.append(item)
                 else:
@@ -198,6 +204,7 @@ class Delivery:
                     refused += 1
             self.metrics.events.labels("indexed" if self.sink.stored_as == INDEXED else "queued").inc(stored)
             self.metrics.events.labels("refused").inc(refused)
+            self.metrics.events.labels("duplicate").inc(duplicates)
             pending = retry
             if not pending:
                 return
@@ -279,7 +286,9 @@ def item_status(item: dict[str, Any]) -> ItemStatus:
             f"({result.get('_index', 'the data stream')}); see logplatform doctor",
             "$",
         )
-    if status < 300 or status == 409:  # 409: the same event.id is already indexed
+    if status == 409:  # the document id is taken: this event (its scope and event.id) is already stored
+        return ItemStatus("duplicate")
+    if status < 300:
         return ItemStatus("ok")
     reason = _reason(result)
     # a missing pipeline is transient (a node that just started has not loaded it yet, or setup has not run):

@@ -252,7 +252,9 @@ def _path(parent: str, key: str | int | None) -> str:
     return f"{parent}.{key}" if parent else key
 
 
-def check_event(index: int, raw: Any, limits: Limits, now: datetime | None = None) -> Accepted | Rejected:
+def check_event(
+    index: int, raw: Any, limits: Limits, now: datetime | None = None, scope: str | None = None
+) -> Accepted | Rejected:
     if not isinstance(raw, dict):
         return Rejected(index, [FieldError("$", "an event must be a JSON object")])
     errors = [] if _plainly_within(raw, limits) else _structure_errors(raw, limits)
@@ -276,7 +278,26 @@ def check_event(index: int, raw: Any, limits: Limits, now: datetime | None = Non
         event["event"] = {**event_obj, "id": event_id}
     if not has_own_time(event):
         event["@timestamp"] = (now or datetime.now(UTC)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    scoped(event, scope)
     return Accepted(index, event_id, compact_json(event))
+
+
+def scoped(event: dict[str, Any], scope: str | None) -> None:
+    """The line's logplatform.scope is the API key's it came with, whatever the client wrote there: the pipeline folds
+    it into the document id, so that one key's event.id can never make another key's event a duplicate
+    (docs/event-schema.md, "Event ids and duplicates"). Without a key (authentication off) a line has no scope."""
+    event.pop("logplatform.scope", None)
+    own = event.get("logplatform")
+    if isinstance(own, dict):
+        own = {k: v for k, v in own.items() if k != "scope"}
+    elif own is not None:
+        own = {"extra": {"logplatform": own}}  # a scalar is the client's data, kept where the pipeline keeps data
+    if scope is not None:
+        own = {**(own or {}), "scope": scope}
+    if own:
+        event["logplatform"] = own
+    else:
+        event.pop("logplatform", None)
 
 
 # Where the pipeline finds an event's own time (es/ingest-pipelines/event/fields.painless: takeTimestamp, log4j2's
@@ -302,10 +323,10 @@ def compact_json(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
-def check_events(events: list[Any], limits: Limits) -> Checked:
+def check_events(events: list[Any], limits: Limits, scope: str | None = None) -> Checked:
     now = datetime.now(UTC)
     out = Checked()
     for i, raw in enumerate(events):
-        result = check_event(i, raw, limits, now)
+        result = check_event(i, raw, limits, now, scope)
         (out.accepted if isinstance(result, Accepted) else out.rejected).append(result)  # type: ignore[arg-type]
     return out

@@ -212,7 +212,7 @@ class HttpOutput:
 
     def _account(self, answer: dict[str, Any], sent: int) -> None:
         with self.stats.lock:
-            self.stats.delivered += answer.get("indexed", 0) + answer.get("queued", 0)
+            self.stats.delivered += answer.get("indexed", 0) + answer.get("queued", 0) + answer.get("duplicate", 0)
             self.stats.queued += answer.get("queued", 0)
             bad = answer.get("rejected", 0) + answer.get("failed", 0)
             self.stats.failed += bad

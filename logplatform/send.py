@@ -127,7 +127,7 @@ def _count(answer: httpx.Response, chunk: list[tuple[int, str]], summary: Summar
         raise SendError(f"the backend answered {answer.status_code}: {payload.get('reason') or answer.text[:200]}")
     for item in payload["items"]:
         status = item["status"]
-        if status == "indexed":
+        if status in ("indexed", "duplicate"):  # a duplicate: this event is already stored (an earlier try)
             summary.indexed += 1
         elif status == "queued":
             summary.queued += 1

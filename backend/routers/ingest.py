@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from starlette.requests import ClientDisconnect
 
 from backend.body import NDJSON_TYPES, BadLine, BodyError, decode, media_type, read_limited
-from backend.delivery import FAILED, INDEXED, QUEUED, REJECTED, Result
+from backend.delivery import DUPLICATE, FAILED, INDEXED, QUEUED, REJECTED, Result
 from backend.errors import described, error_response
 from backend.events import SEED_EXAMPLE, Accepted, FieldError, Limits, Rejected, check_events
 from backend.request_route import RequestOnlyRoute
@@ -31,7 +31,7 @@ class ItemError(BaseModel):
 
 class Item(BaseModel):
     index: int
-    status: Literal["indexed", "queued", "rejected", "failed"]
+    status: Literal["indexed", "queued", "duplicate", "rejected", "failed"]
     id: str | None = None
     errors: list[ItemError] | None = None
 
@@ -40,6 +40,7 @@ class IngestResponse(BaseModel):
     accepted: int
     indexed: int
     queued: int
+    duplicate: int = 0
     rejected: int
     failed: int
     errors: bool
@@ -89,7 +90,7 @@ def _status(counts: dict[str, int]) -> tuple[int, dict[str, str]]:
         return 503, {"Retry-After": "5"}
     if counts[QUEUED]:
         return 202, {}
-    if counts[INDEXED]:
+    if counts[INDEXED] or counts[DUPLICATE]:
         return 200, {}
     return 422, {}
 
@@ -107,7 +108,9 @@ async def _ingest(request: Request, key: ApiKey | None, force_ndjson: bool) -> R
     refused = over_the_limits(events, state, key)
     if refused is not None:
         return refused
-    checked = check_events(events, Limits(state.settings.max_depth, state.settings.max_keys))
+    checked = check_events(
+        events, Limits(state.settings.max_depth, state.settings.max_keys), key.id if key is not None else None
+    )
     # a BadLine is not an object, so it is rejected there; say why the line was not an event
     rejected = {
         r.index: Rejected(r.index, [FieldError("$", events[r.index].reason)])
@@ -177,7 +180,7 @@ def _answer(
         {"index": r.index, "status": "rejected", "errors": [{"field": e.field, "reason": e.reason} for e in r.errors]}
         for r in rejected.values()
     ]
-    counts = {INDEXED: 0, QUEUED: 0, FAILED: 0, REJECTED: len(rejected)}
+    counts = {INDEXED: 0, QUEUED: 0, DUPLICATE: 0, FAILED: 0, REJECTED: len(rejected)}
     for a, result in zip(accepted, results, strict=True):
         counts[result.status] += 1
         # a refused event is "rejected" like an invalid one: its status, field and reason, never retried
@@ -189,9 +192,10 @@ def _answer(
         items.sort(key=lambda i: i["index"])
     status, headers = _status(counts)
     response = {
-        "accepted": counts[INDEXED] + counts[QUEUED] + counts[FAILED],
+        "accepted": counts[INDEXED] + counts[QUEUED] + counts[DUPLICATE] + counts[FAILED],
         "indexed": counts[INDEXED],
         "queued": counts[QUEUED],
+        "duplicate": counts[DUPLICATE],
         "rejected": counts[REJECTED],
         "failed": counts[FAILED],
         "errors": bool(counts[REJECTED] or counts[FAILED]),
@@ -232,7 +236,8 @@ async def post_logs(
     """Events as JSON (one object or an array) or NDJSON (`Content-Type: application/x-ndjson`).
 
     Each event needs `service` and `message`; everything else is free (see docs/event-schema.md).
-    The answer has one item per event: `indexed`, `queued` (in the spool, indexed later),
+    The answer has one item per event: `indexed`, `queued` (in the spool, indexed later), `duplicate` (this key sent
+    an event with this `event.id` before: it is stored once, success for a retry),
     `rejected` (with field and reason) or `failed` (not durable: send it again).
     """
     return await _ingest(request, key, force_ndjson=False)

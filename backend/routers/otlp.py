@@ -83,7 +83,7 @@ async def otlp_logs(
     refused = over_the_limits(events, state, key) if events else None
     if refused is not None:
         return refused
-    checked = check_events(events, Limits(s.max_depth, s.max_keys))
+    checked = check_events(events, Limits(s.max_depth, s.max_keys), key.id if key is not None else None)
     reasons = [f"record {r.index}: {e.field} {e.reason}" for r in checked.rejected for e in r.errors]
     results = await state.delivery.submit([a.line for a in checked.accepted]) if checked.accepted else []
     reasons += [f"record {a.index}: {r.reason}" for a, r in zip(checked.accepted, results, strict=True) if r.reason]

@@ -32,7 +32,11 @@ def test_client_event_id_and_timestamp_are_kept(memory_backend: Backend) -> None
     event = {**SEED_EXAMPLE, "event": {"id": "my-id-1"}, "@timestamp": "2026-01-02T03:04:05.678Z"}
     r = memory_backend.post(event)
     assert r.json()["items"][0]["id"] == "my-id-1"
-    assert json.loads(memory_backend.sink.lines[0]) == event
+    # the line is the event as sent, with the scope of the key it came with (the pipeline's id is that key's own)
+    assert json.loads(memory_backend.sink.lines[0]) == {
+        **event,
+        "logplatform": {"scope": memory_backend.key.split("_")[1]},
+    }
 
 
 @pytest.mark.parametrize(

@@ -30,7 +30,7 @@ def test_an_engine_refusal_is_permanent_and_names_the_field() -> None:
     assert "document_parsing_exception" in status.reason
     for retryable in (429, 500, 503):
         assert item_status({"create": {"status": retryable, "error": {"type": "x"}}}).kind == "retry"
-    assert item_status({"create": {"status": 409}}).kind == "ok"
+    assert item_status({"create": {"status": 409}}).kind == "duplicate"  # stored before: answered duplicate
     conflict = {
         "create": {
             "status": 400,

@@ -72,8 +72,8 @@ def ship_files(cluster: Cluster, files: list[Path], data_stream: str, retry_for_
                 continue
             for op, item in zip(chunk, body["items"], strict=True):
                 outcome = item_status(item).kind  # the backend's rule for what a retry can fix
-                if outcome == "ok":
-                    counts["created" if item["create"]["status"] == 201 else "duplicate"] += 1
+                if outcome in ("ok", "duplicate"):
+                    counts["created" if outcome == "ok" else "duplicate"] += 1
                 elif outcome == "retry":
                     retry.append(op)
                 else:
