@@ -3,12 +3,15 @@ docs/event-schema.md, "Event ids and duplicates"): each answer, and exactly the 
 
 from __future__ import annotations
 
+import json
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from logplatform.api_keys import SCOPES
+from logplatform.event_ids import new_event_id
 from tests.support.backend_app import Backend
 from tests.support.documents import every_document
 from tests.support.search_engine import SearchEngine
@@ -120,3 +123,52 @@ def test_a_client_cannot_forge_the_pipelines_bookkeeping(
     assert set(platform) == {"extra", "pattern"}, platform
     assert platform["extra"]["logplatform"] == {"masked": {"card": 9}, "cut_fields": ["message"]}
     assert platform["extra"]["tags"] == ["_lp_value_cut", "_lp_type_mismatch"]
+
+
+CORPUS = Path(__file__).parent / "hostile" / "ids.jsonl"
+CASES = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line]
+RESERVED = ("masked", "cut_fields", "dead_letter")
+
+
+def built(value: Any, names: dict[str, str]) -> Any:
+    """A corpus event as sent: {"$repeat": [text, n]} is text n times; "$id", "$uuid7", "$scope_a" the case's own."""
+    if isinstance(value, dict):
+        if set(value) == {"$repeat"}:
+            text, times = value["$repeat"]
+            return text * times
+        return {k: built(v, names) for k, v in value.items()}
+    if isinstance(value, list):
+        return [built(v, names) for v in value]
+    return names.get(value, value) if isinstance(value, str) else value
+
+
+def test_the_id_corpus_covers_its_categories() -> None:
+    categories = {c["category"] for c in CASES}
+    assert categories == {"id fields", "duplicates across keys", "huge values", "reserved fields"}
+    assert len({c["name"] for c in CASES}) == len(CASES) >= 30
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_each_id_attack_is_answered_and_stored_as_it_should(
+    installed: SearchEngine, backend: Backend, data_stream: str, case: dict[str, Any]
+) -> None:
+    """Each step's answer (indexed, or duplicate for this key's own event sent again), then exactly the documents
+    expected, each once: no event lost to another's id, none stored twice, no bookkeeping forged."""
+    keys = {"a": backend.key, "b": backend.keys.create("other", scopes=SCOPES)}
+    names = {"$id": str(uuid.uuid4()), "$uuid7": new_event_id(), "$scope_a": backend.key.split("_")[1]}
+    for step in case["steps"]:
+        assert statuses(backend.post(built(step["event"], names), key=keys[step["key"]])) == [step["answer"]], step
+    docs = stored(installed, data_stream)
+    if case["stored"] == ["$cut"]:
+        [doc] = docs
+        assert "_lp_value_cut" in doc["tags"] and len(doc["message"]) <= 32_768
+    else:
+        assert sorted(d["message"] for d in docs) == sorted(case["stored"])
+    for doc in docs:
+        assert "type" not in doc.get("error", {}), doc["error"]
+        platform = doc.get("logplatform", {})
+        assert "scope" not in platform, platform
+        if case["category"] == "reserved fields":  # the pipeline's own: none of what the event wrote there
+            assert not any(k in platform for k in RESERVED), platform
+        assert platform.get("pattern", {}).get("id") != "forged"
+        assert not any(t.startswith("_lp_") and t != "_lp_value_cut" for t in doc.get("tags", [])), doc["tags"]
