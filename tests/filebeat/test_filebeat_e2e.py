@@ -110,22 +110,25 @@ def test_filebeat_and_post_make_the_same_document(
     finally:
         gen.close()
     filebeat.start()
+    # the same event by its event.id: a posted event's _id is scoped to its API key (docs/event-schema.md)
     shipped = {
-        d["_id"]: d
+        d["event"]["id"]: d
         for d in wait_for_docs(installed, stream, lines_on_volume(volume))
         if d["service"]["name"] != "generator"
     }
-    posted = {d["_id"]: d for d in wait_for_docs(installed, data_stream, 40)}
+    posted = {d["event"]["id"]: d for d in wait_for_docs(installed, data_stream, 40)}
     assert shipped.keys() == posted.keys() and len(shipped) == 40
 
-    for doc_id, doc in shipped.items():
-        assert strip(doc) == strip(posted[doc_id])
+    for event_id, doc in shipped.items():
+        assert strip(doc) == strip(posted[event_id])
         assert "original" not in doc["event"]  # a line that parsed is stored once, as its fields
 
 
 def strip(doc: dict) -> dict:
-    """A document without what only the shipper adds (Filebeat's fields, ingest time) and its stream's namespace."""
+    """A document without what only the shipper adds (Filebeat's fields, ingest time), its stream's namespace and its
+    _id (a posted event's is scoped to its API key: docs/event-schema.md)."""
     doc = json.loads(json.dumps(doc))
+    doc.pop("_id", None)
     for field in SHIPPER_FIELDS:
         head, _, leaf = field.partition(".")
         if leaf:
