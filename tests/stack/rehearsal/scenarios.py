@@ -255,8 +255,10 @@ def es_restart_loses_and_duplicates_nothing(stack: Stack) -> str:
     of_service = {"term": {"service.name": service}}
     wait_until("the generator's first lines indexed", lambda: stack.count(of_service), 120)
     before = stack.count(of_service)
-    running = stack.compose("ps", "--format", "{{.Name}}", check=False).stdout.split()
-    if before >= count or f"{service}-generator" not in running:
+    # a `compose run` container is not in `compose ps`: Docker itself is asked
+    state = ["docker", "inspect", "-f", "{{.State.Running}}", f"{service}-generator"]
+    running = run(state, env=stack.docker_env, check=False).stdout.strip() == "true"
+    if before >= count or not running:
         raise AssertionError(f"the generator had finished ({before} of {count} lines) before es01 restarted")
     stack.compose("restart", "es01", timeout=600)
     stack.reset_clients()
